@@ -1,0 +1,16 @@
+import type { Command } from 'commander'
+import { selfCheck } from '../../selfcheck.js'
+import type { CliIo } from '../io.js'
+
+export function registerSelfcheck(program: Command, io: CliIo): void {
+  program
+    .command('selfcheck')
+    .description('sign, encode, decode and verify sample records and messages of every type')
+    .option('--json', 'print JSON', false)
+    .action((opts: { json: boolean }) => {
+      const report = selfCheck()
+      if (opts.json) io.out(JSON.stringify(report))
+      else for (const line of report.lines) io.out(line)
+      if (!report.ok) throw new Error('protocol self-check failed')
+    })
+}

@@ -1,0 +1,3 @@
+export * from './ed25519.js'
+export * from './keys.js'
+export * from './record-sign.js'

@@ -1,0 +1,54 @@
+/**
+ * Every error metatracker raises carries a stable string `code` from this registry.
+ * Match on `code`, never on the message. Codes are documented in docs/errors.md (a test
+ * keeps the two in step) and a retired code is never reused.
+ */
+export const ERROR_CODES = {
+  // wire/: decoding and encoding of protocol bytes
+  WIRE_TRUNCATED: 'a field runs past the end of the message',
+  WIRE_TRAILING_BYTES: 'bytes remain after the last field',
+  WIRE_BAD_VERSION: 'the protocol version in the first byte is not 1',
+  WIRE_BAD_TYPE: 'the message type in the first byte is unknown',
+  WIRE_TOO_MANY_ITEMS: 'a count exceeds its cap',
+  WIRE_STRING_TOO_LONG: 'a string exceeds its byte cap',
+  WIRE_BAD_STRING:
+    'a string is not valid UTF-8, is empty where required, or holds control characters',
+  WIRE_BAD_ENDPOINT: 'an endpoint has an unknown family, a bad address or port 0',
+  WIRE_BAD_VALUE: 'a field holds a value outside its allowed range',
+  WIRE_MESSAGE_TOO_LARGE: 'the message exceeds its size cap',
+  WIRE_FRAME_TOO_LARGE: 'a TCP frame declares a length above the frame cap',
+  // crypto/: keys and signatures
+  KEY_READ_FAILED: 'the key file cannot be read',
+  KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
+  KEY_EXISTS: 'refusing to overwrite an existing key file',
+  KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** Base class of all metatracker errors. `code` is the contract; the class is a convenience. */
+export class TrackerError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message?: string, options?: ErrorOptions) {
+    super(message ?? ERROR_CODES[code], options)
+    this.name = 'TrackerError'
+    this.code = code
+  }
+}
+
+export type WireErrorKind = Extract<ErrorCode, `WIRE_${string}`>
+
+/** The only error a decoder in src/wire may throw. */
+export class WireError extends TrackerError {
+  declare readonly code: WireErrorKind
+
+  constructor(code: WireErrorKind, detail?: string) {
+    super(code, detail === undefined ? ERROR_CODES[code] : `${ERROR_CODES[code]}: ${detail}`)
+    this.name = 'WireError'
+  }
+}
+
+export function isTrackerError(err: unknown): err is TrackerError {
+  return err instanceof TrackerError
+}

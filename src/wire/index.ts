@@ -1,0 +1,7 @@
+export * from './constants.js'
+export * from './endpoint.js'
+export * from './framing.js'
+export * from './messages.js'
+export * from './record.js'
+export { Reader } from './reader.js'
+export { Writer } from './writer.js'

@@ -1,0 +1,370 @@
+import { signRecord } from '../../src/crypto/record-sign.js'
+import type { Message } from '../../src/wire/messages.js'
+import type { NodeRecord, SignedRecord } from '../../src/wire/record.js'
+import { encodeMessage } from '../../src/wire/messages.js'
+import { testKey } from './keys.js'
+import { hex, toPlain } from './plain.js'
+
+/*
+ * The golden vectors: every message type and both record kinds, built from fixed keys so the
+ * bytes never change unless the codec does. scripts/gen-vectors.ts writes them to
+ * test/fixtures/vectors/; test/wire/vectors.test.ts fails if the codec drifts from them.
+ */
+const T0 = 1_800_000_000
+const cookie = Uint8Array.from({ length: 12 }, (_, i) => i + 1)
+const observed4 = { family: 4 as const, address: '203.0.113.9', port: 40123 }
+const observed6 = { family: 6 as const, address: '2001:db8:0:1::42', port: 7000 }
+
+export function peerRecord(): SignedRecord {
+  const k = testKey(1)
+  const rec: NodeRecord = {
+    network: 'mnet',
+    publicKey: k.publicKey,
+    seq: 7,
+    issuedAt: T0,
+    expiresAt: T0 + 3600,
+    kind: 'peer',
+    endpoints: [
+      { family: 4, address: '192.0.2.10', port: 4000 },
+      { family: 6, address: '2001:db8::10', port: 4000 },
+    ],
+    server: null,
+  }
+  return signRecord(rec, k.privateKey)
+}
+
+export function emptyPeerRecord(): SignedRecord {
+  const k = testKey(3)
+  return signRecord(
+    {
+      network: 'mnet',
+      publicKey: k.publicKey,
+      seq: 1,
+      issuedAt: T0,
+      expiresAt: T0 + 60,
+      kind: 'peer',
+      endpoints: [],
+      server: null,
+    },
+    k.privateKey,
+  )
+}
+
+export function serverRecord(): SignedRecord {
+  const k = testKey(2)
+  return signRecord(
+    {
+      network: 'quake.example',
+      publicKey: k.publicKey,
+      seq: 2 ** 40 + 5,
+      issuedAt: T0,
+      expiresAt: T0 + 86_400,
+      kind: 'server',
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 27960 }],
+      server: {
+        name: 'Fragfest «EU» #1',
+        players: 11,
+        maxPlayers: 16,
+        world: 'q3dm17',
+        version: '1.32c',
+        tags: ['ctf', 'instagib'],
+      },
+    },
+    k.privateKey,
+  )
+}
+
+export function vectorMessages(): { name: string; message: Message }[] {
+  const peer = peerRecord()
+  const server = serverRecord()
+  const query = {
+    type: 'query' as const,
+    txid: 0x0a0b0c0d,
+    cookie,
+    network: 'quake.example',
+    kind: 'server' as const,
+    mode: 'list' as const,
+    count: 20,
+    offset: 40,
+    sort: 'name' as const,
+    notFull: true,
+    world: 'q3dm17',
+    version: '1.32c',
+    tags: ['ctf'],
+    exclude: null,
+  }
+  return [
+    { name: 'cookie-request', message: { type: 'cookie-request', txid: 0x01020304 } },
+    { name: 'cookie-reply', message: { type: 'cookie-reply', txid: 0x01020304, cookie } },
+    { name: 'announce-peer', message: { type: 'announce', txid: 5, cookie, record: peer } },
+    { name: 'announce-server', message: { type: 'announce', txid: 6, cookie, record: server } },
+    {
+      name: 'announce-no-endpoints',
+      message: { type: 'announce', txid: 7, cookie, record: emptyPeerRecord() },
+    },
+    {
+      name: 'announce-reply',
+      message: {
+        type: 'announce-reply',
+        txid: 5,
+        status: 'refreshed',
+        interval: 300,
+        observed: observed4,
+      },
+    },
+    { name: 'query-list', message: query },
+    {
+      name: 'query-sample',
+      message: {
+        ...query,
+        network: 'mnet',
+        kind: 'peer',
+        mode: 'sample',
+        count: 8,
+        offset: 0,
+        sort: 'players',
+        notFull: false,
+        world: '',
+        version: '',
+        tags: [],
+        exclude: testKey(1).publicKey,
+      },
+    },
+    {
+      name: 'query-best',
+      message: { ...query, mode: 'best', count: 1, offset: 0, sort: 'room', version: '', tags: [] },
+    },
+    {
+      name: 'introductions',
+      message: {
+        type: 'introductions',
+        txid: 9,
+        total: 3,
+        entries: [
+          { observed: observed4, verified: false, age: 12, record: peer.bytes },
+          { observed: observed6, verified: true, age: 0, record: server.bytes },
+        ],
+      },
+    },
+    {
+      name: 'introductions-empty',
+      message: { type: 'introductions', txid: 10, total: 0, entries: [] },
+    },
+    { name: 'error-rate-limited', message: { type: 'error', txid: 11, code: 7, retryAfter: 30 } },
+    { name: 'error-stale-sequence', message: { type: 'error', txid: 12, code: 3, retryAfter: 0 } },
+    {
+      name: 'challenge',
+      message: {
+        type: 'challenge',
+        txid: 13,
+        token: Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i),
+      },
+    },
+    {
+      name: 'challenge-reply',
+      message: {
+        type: 'challenge-reply',
+        txid: 13,
+        token: Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i),
+      },
+    },
+    { name: 'stats-request', message: { type: 'stats-request', txid: 14, cookie } },
+    {
+      name: 'stats-reply',
+      message: {
+        type: 'stats-reply',
+        txid: 14,
+        stats: [
+          { name: 'entries', value: 1234 },
+          { name: 'bytes_out', value: 2 ** 33 + 1 },
+        ],
+      },
+    },
+  ]
+}
+
+export interface MessageVector {
+  name: string
+  hex: string
+  message: unknown
+}
+
+export interface ErrorVector {
+  name: string
+  hex: string
+  code: string
+}
+
+export function buildMessageVectors(): MessageVector[] {
+  return vectorMessages().map(({ name, message }) => ({
+    name,
+    hex: hex(encodeMessage(message)),
+    message: toPlain(message),
+  }))
+}
+
+/** Bytes every decoder must refuse, with the WireError code it must refuse them with. */
+export function buildErrorVectors(): ErrorVector[] {
+  const ok = (name: string): Uint8Array => {
+    const v = vectorMessages().find(m => m.name === name)
+    if (v === undefined) throw new Error(name)
+    return encodeMessage(v.message)
+  }
+  const withByte = (b: Uint8Array, at: number, value: number): Uint8Array => {
+    const c = b.slice()
+    c[at] = value
+    return c
+  }
+  const cat = (...parts: (Uint8Array | number[])[]): Uint8Array =>
+    Uint8Array.from(parts.flatMap(p => Array.from(p)))
+  const announce = ok('announce-peer')
+  const peerBody = 1 + 4 + 12 // header, txid, cookie: the record starts here
+  const query = ok('query-list')
+  const vectors: { name: string; bytes: Uint8Array; code: string }[] = [
+    { name: 'empty', bytes: new Uint8Array(0), code: 'WIRE_TRUNCATED' },
+    { name: 'header-only', bytes: Uint8Array.of(0x10), code: 'WIRE_TRUNCATED' },
+    { name: 'version-0', bytes: withByte(ok('cookie-request'), 0, 0x00), code: 'WIRE_BAD_VERSION' },
+    { name: 'version-2', bytes: withByte(ok('cookie-request'), 0, 0x20), code: 'WIRE_BAD_VERSION' },
+    { name: 'unknown-type', bytes: cat([0x1f, 0, 0, 0, 1]), code: 'WIRE_BAD_TYPE' },
+    {
+      name: 'cookie-request-short',
+      bytes: ok('cookie-request').subarray(0, 23),
+      code: 'WIRE_TRUNCATED',
+    },
+    {
+      name: 'cookie-request-trailing',
+      bytes: cat(ok('cookie-request'), [0]),
+      code: 'WIRE_TRAILING_BYTES',
+    },
+    {
+      name: 'cookie-request-padding',
+      bytes: withByte(ok('cookie-request'), 23, 1),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'cookie-reply-truncated',
+      bytes: ok('cookie-reply').subarray(0, 16),
+      code: 'WIRE_TRUNCATED',
+    },
+    {
+      name: 'announce-truncated',
+      bytes: announce.subarray(0, announce.byteLength - 1),
+      code: 'WIRE_TRUNCATED',
+    },
+    { name: 'announce-trailing', bytes: cat(announce, [0]), code: 'WIRE_TRAILING_BYTES' },
+    {
+      name: 'announce-network-empty',
+      bytes: withByte(announce, peerBody, 0),
+      code: 'WIRE_BAD_STRING',
+    },
+    {
+      name: 'announce-network-too-long',
+      bytes: withByte(announce, peerBody, 33),
+      code: 'WIRE_STRING_TOO_LONG',
+    },
+    {
+      name: 'announce-network-uppercase',
+      bytes: withByte(announce, peerBody + 1, 0x4d),
+      code: 'WIRE_BAD_STRING',
+    },
+    {
+      name: 'announce-seq-above-2^53',
+      bytes: withByte(announce, peerBody + 5 + 32, 0xff),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'announce-expires-before-issued',
+      bytes: withByte(announce, peerBody + 5 + 32 + 8 + 4, 0x00),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'announce-bad-kind',
+      bytes: withByte(announce, peerBody + 5 + 32 + 16, 2),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'announce-too-many-endpoints',
+      bytes: withByte(announce, peerBody + 5 + 32 + 17, 9),
+      code: 'WIRE_TOO_MANY_ITEMS',
+    },
+    {
+      name: 'announce-endpoint-family-5',
+      bytes: withByte(announce, peerBody + 5 + 32 + 18, 5),
+      code: 'WIRE_BAD_ENDPOINT',
+    },
+    {
+      name: 'announce-endpoint-port-0',
+      bytes: (() => {
+        const b = withByte(announce, peerBody + 5 + 32 + 18 + 5, 0)
+        b[peerBody + 5 + 32 + 18 + 6] = 0
+        return b
+      })(),
+      code: 'WIRE_BAD_ENDPOINT',
+    },
+    {
+      name: 'announce-server-name-not-utf8',
+      bytes: (() => {
+        const b = ok('announce-server')
+        // network "quake.example" (1+13), key, seq, times, kind, 1 endpoint (1+1+4+2): then name
+        const nameAt = peerBody + 14 + 32 + 8 + 8 + 1 + 1 + 7 + 1
+        b[nameAt] = 0xff
+        return b
+      })(),
+      code: 'WIRE_BAD_STRING',
+    },
+    { name: 'query-count-0', bytes: withByte(query, 5 + 12 + 14 + 2, 0), code: 'WIRE_BAD_VALUE' },
+    {
+      name: 'query-count-101',
+      bytes: withByte(query, 5 + 12 + 14 + 2, 101),
+      code: 'WIRE_BAD_VALUE',
+    },
+    { name: 'query-bad-mode', bytes: withByte(query, 5 + 12 + 14 + 1, 3), code: 'WIRE_BAD_VALUE' },
+    {
+      name: 'query-unknown-flag',
+      bytes: withByte(query, 5 + 12 + 14 + 6, 0x80),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'query-control-char-in-world',
+      bytes: withByte(query, 5 + 12 + 14 + 8, 0x0a),
+      code: 'WIRE_BAD_STRING',
+    },
+    {
+      name: 'introductions-too-many',
+      bytes: cat([0x15, 0, 0, 0, 1, 0, 200, 200]),
+      code: 'WIRE_TOO_MANY_ITEMS',
+    },
+    {
+      name: 'introductions-record-too-long',
+      bytes: cat([0x15, 0, 0, 0, 1, 0, 1, 1], [4, 1, 2, 3, 4, 0, 80], [0, 0, 0], [0x03, 0x00]),
+      code: 'WIRE_MESSAGE_TOO_LARGE',
+    },
+    {
+      name: 'introductions-record-truncated',
+      bytes: cat(
+        [0x15, 0, 0, 0, 1, 0, 1, 1],
+        [4, 1, 2, 3, 4, 0, 80],
+        [0, 0, 0],
+        [0, 10],
+        [1, 2, 3],
+      ),
+      code: 'WIRE_TRUNCATED',
+    },
+    {
+      name: 'error-truncated',
+      bytes: ok('error-rate-limited').subarray(0, 8),
+      code: 'WIRE_TRUNCATED',
+    },
+    {
+      name: 'announce-reply-bad-status',
+      bytes: withByte(ok('announce-reply'), 5, 3),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'stats-reply-bad-name',
+      bytes: cat([0x1a, 0, 0, 0, 1, 1, 2, 0x41, 0x42], [0, 0, 0, 0, 0, 0, 0, 1]),
+      code: 'WIRE_BAD_STRING',
+    },
+  ]
+  return vectors.map(v => ({ name: v.name, hex: hex(v.bytes), code: v.code }))
+}
