@@ -1,0 +1,157 @@
+import { type Socket, createSocket } from 'node:dgram'
+
+/** One received datagram. `data` is owned by the receiver. */
+export interface Datagram {
+  data: Buffer
+  address: string
+  port: number
+  family: 4 | 6
+}
+
+export interface DatagramSocketOptions {
+  /** Address to bind; 'localhost' is not resolved: give a literal (127.0.0.1, ::1, 0.0.0.0, ::). */
+  host: string
+  /** 0 = any free port. */
+  port: number
+  /** Datagrams larger than this are dropped unread (counted in `oversize`). */
+  maxDatagram?: number
+  /** Datagrams waiting for the consumer; beyond it new ones are dropped (counted in `overflow`). */
+  maxQueue?: number
+  /** SO_RCVBUF in bytes, when set. */
+  receiveBufferSize?: number
+}
+
+/**
+ * `node:dgram` as an async iterable of datagrams, with a bounded queue: a slow consumer costs
+ * dropped datagrams (counted), never unbounded memory. Sending is fire-and-forget; send errors
+ * are counted, never thrown at the caller, because a UDP peer can always vanish.
+ */
+export class DatagramSocket implements AsyncIterable<Datagram> {
+  readonly #socket: Socket
+  readonly #maxDatagram: number
+  readonly #maxQueue: number
+  #queue: Datagram[] = []
+  #head = 0
+  #waiter: ((d: IteratorResult<Datagram>) => void) | null = null
+  #closed = false
+  #closing: Promise<void> | null = null
+  /** Counters: received, dropped for size, dropped for a full queue, failed sends. */
+  readonly counts = { received: 0, oversize: 0, overflow: 0, sendErrors: 0, sent: 0 }
+
+  private constructor(socket: Socket, options: DatagramSocketOptions) {
+    this.#socket = socket
+    this.#maxDatagram = options.maxDatagram ?? 1200
+    this.#maxQueue = options.maxQueue ?? 4096
+    socket.on('message', (data, rinfo) => {
+      this.#onMessage(data, rinfo.address, rinfo.port, rinfo.family)
+    })
+    // An error on a bound UDP socket (ICMP unreachable on some platforms) must not crash.
+    socket.on('error', () => {
+      this.counts.sendErrors++
+    })
+  }
+
+  static async bind(options: DatagramSocketOptions): Promise<DatagramSocket> {
+    const type = options.host.includes(':') ? 'udp6' : 'udp4'
+    const socket = createSocket({ type, ipv6Only: type === 'udp6' })
+    const ds = new DatagramSocket(socket, options)
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        socket.off('listening', onListening)
+        socket.close()
+        reject(err)
+      }
+      const onListening = (): void => {
+        socket.off('error', onError)
+        resolve()
+      }
+      socket.once('error', onError)
+      socket.once('listening', onListening)
+      socket.bind(options.port, options.host)
+    })
+    if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize)
+    return ds
+  }
+
+  get port(): number {
+    return this.#socket.address().port
+  }
+
+  get host(): string {
+    return this.#socket.address().address
+  }
+
+  #onMessage(data: Buffer, address: string, port: number, family: string): void {
+    this.counts.received++
+    if (this.#closed) return
+    if (data.byteLength > this.#maxDatagram) {
+      this.counts.oversize++
+      return
+    }
+    const d: Datagram = { data, address, port, family: family === 'IPv6' ? 6 : 4 }
+    const waiter = this.#waiter
+    if (waiter !== null) {
+      this.#waiter = null
+      waiter({ value: d, done: false })
+      return
+    }
+    if (this.#queue.length - this.#head >= this.#maxQueue) {
+      this.counts.overflow++
+      return
+    }
+    this.#queue.push(d)
+  }
+
+  /** Send without waiting; failures are counted in `counts.sendErrors`. */
+  send(data: Uint8Array, port: number, address: string): void {
+    if (this.#closed) return
+    try {
+      this.#socket.send(data, port, address, err => {
+        if (err) this.counts.sendErrors++
+        else this.counts.sent++
+      })
+    } catch {
+      // A bad port or address from input must never throw out of a listener.
+      this.counts.sendErrors++
+    }
+  }
+
+  next(): Promise<IteratorResult<Datagram>> {
+    if (this.#head < this.#queue.length) {
+      const d = this.#queue[this.#head++] as Datagram
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head)
+        this.#head = 0
+      }
+      return Promise.resolve({ value: d, done: false })
+    }
+    if (this.#closed) return Promise.resolve({ value: undefined, done: true })
+    return new Promise(resolve => {
+      this.#waiter = resolve
+    })
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Datagram> {
+    return {
+      next: () => this.next(),
+      return: async () => (await this.close(), { value: undefined, done: true }),
+    }
+  }
+
+  /** Idempotent. Pending iteration ends; queued datagrams are discarded. */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing
+    this.#closed = true
+    this.#queue = []
+    this.#head = 0
+    const waiter = this.#waiter
+    this.#waiter = null
+    waiter?.({ value: undefined, done: true })
+    this.#closing = new Promise(resolve => {
+      this.#socket.close(() => {
+        resolve()
+      })
+    })
+    return this.#closing
+  }
+}
