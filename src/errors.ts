@@ -22,6 +22,20 @@ export const ERROR_CODES = {
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+  // operations (protect): config file, deny list, checkpoint, egress budget
+  CONFIG_READ_FAILED: 'the config file cannot be read',
+  CONFIG_BAD_JSON: 'the config file is not valid JSON',
+  CONFIG_INVALID: 'a configuration option has a bad value (the message names it)',
+  CONFIG_UNKNOWN_OPTION: 'the configuration names an option that does not exist',
+  DENY_READ_FAILED: 'the deny-list file cannot be read',
+  DENY_BAD_LINE: 'a deny-list line is not a public key, an IP address or a CIDR block',
+  CHECKPOINT_CORRUPT:
+    'the checkpoint file is truncated, fails its checksum or is malformed (it is kept aside)',
+  CHECKPOINT_VERSION: 'the checkpoint file has a format version this build cannot read',
+  CHECKPOINT_WRITE_FAILED: 'the checkpoint could not be written to the data directory',
+  CHECKPOINT_READ_FAILED: 'the checkpoint file exists but cannot be read',
+  EGRESS_QUEUE_FULL: 'the TCP egress queue is full: the reply is refused and the connection closed',
+  EGRESS_CLOSED: 'the egress budget was closed while a reply waited for it',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

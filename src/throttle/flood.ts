@@ -1,0 +1,163 @@
+import { LRUCache } from 'lru-cache'
+import { type Clock, systemClock } from '../clock.js'
+import { type Logger, silentLogger } from '../log.js'
+import { formatIp, parseIPv6 } from '../wire/endpoint.js'
+import { type FloodGate, type FloodVerdict, openFloodGate } from './types.js'
+
+export interface FloodOptions {
+  /** Tokens added per second to each source's bucket (requests per second it may sustain). */
+  rate: number
+  /** Bucket size: the burst a quiet source may send at once. */
+  burst: number
+  /** Most sources tracked at once (an LRU: the least recently seen is forgotten first). */
+  sources: number
+}
+
+export interface FloodDeps {
+  clock?: Clock
+  logger?: Logger
+}
+
+export const DEFAULT_FLOOD: FloodOptions = { rate: 20, burst: 40, sources: 10_000 }
+
+/** Offender log lines allowed per minute; the rest are counted and reported with the next one. */
+const OFFENDER_LINES_PER_MINUTE = 10
+
+interface Bucket {
+  tokens: number
+  at: number
+  /** Warned and not yet back under the limit: requests are dropped silently. */
+  offending: boolean
+}
+
+/**
+ * The key a source is bucketed under: an IPv4 address as is, an IPv6 address by its /64 (one
+ * subscriber usually holds a whole /64, so per-address buckets would be free to multiply).
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as the IPv4 address. Unparseable text is its own key.
+ */
+export function floodKey(ip: string): string {
+  if (!ip.includes(':')) return ip
+  const bytes = parseIPv6(ip.replace(/%.*$/, ''))
+  if (bytes === null) return ip
+  if (isMappedV4(bytes)) return formatIp(bytes.subarray(12))
+  const prefix = new Uint8Array(16)
+  prefix.set(bytes.subarray(0, 8))
+  return `${formatIp(prefix)}/64`
+}
+
+function isMappedV4(b: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false
+  return b[10] === 0xff && b[11] === 0xff
+}
+
+/**
+ * Flood control (design §4; MetaServerII's flood control, dpmaster's throttle, stdiscosrv's
+ * per-IP token bucket in an LRU of limiters): a token bucket per source in a bounded LRU.
+ *
+ * A source with tokens is served. The first request it makes without tokens gets `warn` with a
+ * retry-after hint (seconds until it would have a token again). After that it is silenced:
+ * every request is dropped and still costs tokens, down to a debt of one whole burst, so a
+ * source that keeps flooding never gets through, and one that waits out `retryAfter` (or slows
+ * below `rate`) is served again and forgiven. State per source is a few numbers; memory is
+ * bounded by `sources`.
+ */
+export class FloodControl implements FloodGate {
+  readonly #rate: number
+  readonly #burst: number
+  readonly #clock: Clock
+  readonly #logger: Logger
+  readonly #buckets: LRUCache<string, Bucket>
+  readonly counts = { passed: 0, warned: 0, dropped: 0, released: 0 }
+  #logWindow = 0
+  #logLines = 0
+  #suppressed = 0
+
+  constructor(options: FloodOptions, deps: FloodDeps = {}) {
+    if (!(options.rate > 0) || !Number.isFinite(options.rate)) {
+      throw new RangeError('flood rate must be a positive number')
+    }
+    if (!(options.burst >= 1) || !Number.isFinite(options.burst)) {
+      throw new RangeError('flood burst must be at least 1')
+    }
+    if (!Number.isInteger(options.sources) || options.sources < 1) {
+      throw new RangeError('flood sources must be a positive integer')
+    }
+    this.#rate = options.rate
+    this.#burst = options.burst
+    this.#clock = deps.clock ?? systemClock
+    this.#logger = deps.logger ?? silentLogger
+    this.#buckets = new LRUCache<string, Bucket>({ max: options.sources })
+  }
+
+  check(ip: string, cost = 1): FloodVerdict {
+    const key = floodKey(ip)
+    const now = this.#clock.now()
+    let b = this.#buckets.get(key)
+    if (b === undefined) {
+      b = { tokens: this.#burst, at: now, offending: false }
+      this.#buckets.set(key, b)
+    } else {
+      const elapsed = Math.max(0, now - b.at)
+      b.tokens = Math.min(this.#burst, b.tokens + (elapsed / 1000) * this.#rate)
+      b.at = now
+    }
+    if (b.tokens >= cost) {
+      b.tokens -= cost
+      if (b.offending) {
+        b.offending = false
+        this.counts.released++
+      }
+      this.counts.passed++
+      return { action: 'pass' }
+    }
+    if (!b.offending) {
+      b.offending = true
+      this.counts.warned++
+      const retryAfter = Math.min(0xffff, Math.max(1, Math.ceil((cost - b.tokens) / this.#rate)))
+      this.#logOffender(key, retryAfter, now)
+      return { action: 'warn', retryAfter }
+    }
+    b.tokens = Math.max(-this.#burst, b.tokens - cost)
+    this.counts.dropped++
+    return { action: 'drop' }
+  }
+
+  /** Sources currently tracked. */
+  get sources(): number {
+    return this.#buckets.size
+  }
+
+  /** Named counters (snake_case) for the daemon's stats. */
+  counters(): { name: string; value: number }[] {
+    return [
+      { name: 'flood_passed', value: this.counts.passed },
+      { name: 'flood_warned', value: this.counts.warned },
+      { name: 'flood_dropped', value: this.counts.dropped },
+      { name: 'flood_released', value: this.counts.released },
+      { name: 'flood_sources', value: this.#buckets.size },
+    ]
+  }
+
+  // One line per offender, but never a log flood: spoofed UDP sources are free to invent.
+  #logOffender(source: string, retryAfter: number, now: number): void {
+    const window = Math.floor(now / 60_000)
+    if (window !== this.#logWindow) {
+      this.#logWindow = window
+      this.#logLines = 0
+    }
+    if (this.#logLines >= OFFENDER_LINES_PER_MINUTE) {
+      this.#suppressed++
+      return
+    }
+    this.#logLines++
+    const fields: Record<string, unknown> = { event: 'flood_offender', source, retryAfter }
+    if (this.#suppressed > 0) fields.suppressed = this.#suppressed
+    this.#suppressed = 0
+    this.#logger.warn(fields, 'flood offender silenced')
+  }
+}
+
+/** The gate for a config: rate 0 turns flood control off. */
+export function createFloodGate(options: FloodOptions, deps: FloodDeps = {}): FloodGate {
+  return options.rate === 0 ? openFloodGate : new FloodControl(options, deps)
+}
