@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ManualClock } from '../../src/clock.js'
-import type { Logger } from '../../src/log.js'
 import { FloodControl, createFloodGate, floodKey } from '../../src/throttle/flood.js'
 import { openFloodGate } from '../../src/throttle/types.js'
-
-function recordingLogger(): Logger & {
-  lines: { level: string; fields: Record<string, unknown> }[]
-} {
-  const lines: { level: string; fields: Record<string, unknown> }[] = []
-  const at =
-    (level: string) =>
-    (fields: Record<string, unknown>): void => {
-      lines.push({ level, fields })
-    }
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-}
+import { recordingLogger } from '../helpers/ops.js'
 
 test('a source within its burst is served; the first request over it is warned, then dropped', () => {
   const clock = new ManualClock()
