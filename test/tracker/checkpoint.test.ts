@@ -108,7 +108,6 @@ test('loadCheckpoint drops expired records and any whose signature fails', async
   await writeCheckpoint(dir, c)
   const result = await loadCheckpoint(dir, { clock: new ManualClock(NOW) })
   assert.equal(result.status, 'loaded')
-  assert.ok(result.status === 'loaded')
   assert.equal(result.expired, 1)
   assert.equal(result.invalid, 1)
   assert.deepEqual(result.checkpoint.entries, [c.entries[0], c.entries[3]])
@@ -128,7 +127,6 @@ test('a corrupt checkpoint is refused and kept aside as checkpoint.corrupt-<time
     clock: new ManualClock(Date.UTC(2027, 0, 2, 3, 4, 5)),
   })
   assert.equal(result.status, 'corrupt')
-  assert.ok(result.status === 'corrupt')
   assert.equal(result.error.code, 'CHECKPOINT_CORRUPT')
   assert.match(result.error.message, /checksum mismatch/)
   assert.equal(result.keptAs, join(dir, 'checkpoint.corrupt-2027-01-02T03-04-05-000Z'))
@@ -150,9 +148,9 @@ test('Checkpointer saves periodically, logs each save, and saves on stop', async
   assert.ok(cp.counts.saved >= 2, 'two periodic saves')
   await cp.stop()
   await cp.stop()
-  const last = logger.lines.at(-1)
-  assert.equal(last?.fields.event, 'checkpoint')
-  assert.equal(last?.fields.reason, 'stop')
+  const last = logger.lines.at(-1)!
+  assert.equal(last.fields.event, 'checkpoint')
+  assert.equal(last.fields.reason, 'stop')
   assert.equal(decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))).entries.length, n % 3)
 })
 
@@ -164,6 +162,7 @@ test('a failed save is logged with its code and reported to the caller', async (
   )
   await assert.rejects(cp.save('test'), isCode('CHECKPOINT_WRITE_FAILED'))
   assert.equal(cp.counts.failed, 1)
-  assert.equal(logger.lines[0]?.level, 'error')
-  assert.equal(logger.lines[0]?.fields.code, 'CHECKPOINT_WRITE_FAILED')
+  const line = logger.lines[0]!
+  assert.equal(line.level, 'error')
+  assert.equal(line.fields.code, 'CHECKPOINT_WRITE_FAILED')
 })
