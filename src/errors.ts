@@ -23,9 +23,6 @@ export const ERROR_CODES = {
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
   // operations (protect): config file, deny list, checkpoint, egress budget
-  CONFIG_READ_FAILED: 'the config file cannot be read',
-  CONFIG_BAD_JSON: 'the config file is not valid JSON',
-  CONFIG_INVALID: 'a configuration option has a bad value (the message names it)',
   CONFIG_UNKNOWN_OPTION: 'the configuration names an option that does not exist',
   DENY_READ_FAILED: 'the deny-list file cannot be read',
   DENY_BAD_LINE: 'a deny-list line is not a public key, an IP address or a CIDR block',
