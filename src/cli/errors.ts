@@ -14,7 +14,8 @@ export function describeError(err: unknown): { message: string; exitCode: number
   if (err instanceof CommanderError)
     return { message: '', exitCode: err.exitCode === 0 ? 0 : ExitCode.USAGE }
   if (isTrackerError(err)) {
-    const usage = err.code.startsWith('CONFIG_') || err.code.startsWith('CLI_')
+    // A bad deny-list file at start is a configuration error too (operations).
+    const usage = /^(CONFIG|CLI|DENY)_/.test(err.code)
     return {
       message: `error ${err.code}: ${err.message}`,
       exitCode: usage ? ExitCode.USAGE : ExitCode.FAILURE,

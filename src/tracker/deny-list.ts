@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises'
+import { type Clock, systemClock } from '../clock.js'
 import { TrackerError } from '../errors.js'
+import { type Logger, silentLogger } from '../log.js'
 import { parseIPv4, parseIPv6 } from '../wire/endpoint.js'
 import { decodeRecord } from '../wire/record.js'
 import type { DenyPolicy } from './policy.js'
@@ -97,15 +99,32 @@ export async function loadDenyList(path: string): Promise<DenyRules> {
   return parseDenyList(text, path)
 }
 
+/** Deny-hit log lines allowed per minute; the rest are counted and reported with the next. */
+const HIT_LINES_PER_MINUTE = 10
+
+export interface DenyListDeps {
+  logger?: Logger
+  clock?: Clock
+}
+
 /**
  * The deny policy the handlers consult. Its rules are replaced as a whole (on SIGHUP), so a
- * lookup never sees half a list.
+ * lookup never sees half a list. A hit is logged (`deny_hit`), at most ten lines a minute: a
+ * denied source keeps sending, and the log must not become the flood.
  */
 export class DenyList implements DenyPolicy {
   #rules: DenyRules
+  readonly #logger: Logger
+  readonly #clock: Clock
+  #logWindow = 0
+  #logLines = 0
+  #suppressed = 0
+  readonly counts = { keyHits: 0, addressHits: 0 }
 
-  constructor(rules: DenyRules = EMPTY_RULES) {
+  constructor(rules: DenyRules = EMPTY_RULES, deps: DenyListDeps = {}) {
     this.#rules = rules
+    this.#logger = deps.logger ?? silentLogger
+    this.#clock = deps.clock ?? systemClock
   }
 
   get rules(): DenyRules {
@@ -117,11 +136,27 @@ export class DenyList implements DenyPolicy {
   }
 
   deniesKey(publicKey: Uint8Array): boolean {
+    if (!this.matchesKey(publicKey)) return false
+    this.counts.keyHits++
+    this.#logHit({ key: hex(publicKey) })
+    return true
+  }
+
+  deniesAddress(ip: string): boolean {
+    if (!this.matchesAddress(ip)) return false
+    this.counts.addressHits++
+    this.#logHit({ address: ip })
+    return true
+  }
+
+  /** deniesKey without counting or logging (for sweeping held entries). */
+  matchesKey(publicKey: Uint8Array): boolean {
     if (this.#rules.keys.size === 0) return false
     return this.#rules.keys.has(hex(publicKey))
   }
 
-  deniesAddress(ip: string): boolean {
+  /** deniesAddress without counting or logging. */
+  matchesAddress(ip: string): boolean {
     const rules = this.#rules
     if (rules.addresses === 0) return false
     const bytes = parseAddress(ip.replace(/%.*$/, ''))
@@ -134,12 +169,39 @@ export class DenyList implements DenyPolicy {
     for (const [length, set] of rules.v6) if (set.has(v6Prefix(bytes, length))) return true
     return false
   }
+
+  /** The same rules as a policy that neither counts nor logs. */
+  get quiet(): DenyPolicy {
+    return {
+      deniesKey: k => this.matchesKey(k),
+      deniesAddress: ip => this.matchesAddress(ip),
+    }
+  }
+
+  #logHit(what: Record<string, unknown>): void {
+    const window = Math.floor(this.#clock.now() / 60_000)
+    if (window !== this.#logWindow) {
+      this.#logWindow = window
+      this.#logLines = 0
+    }
+    if (this.#logLines >= HIT_LINES_PER_MINUTE) {
+      this.#suppressed++
+      return
+    }
+    this.#logLines++
+    const fields: Record<string, unknown> = { event: 'deny_hit', ...what }
+    if (this.#suppressed > 0) fields.suppressed = this.#suppressed
+    this.#suppressed = 0
+    this.#logger.info(fields, 'denied')
+  }
 }
 
 /** What the table holds per entry, as far as the deny list cares (EntrySnapshot fits). */
 export interface DenyCandidate {
   record: Uint8Array
   observed: { address: string }
+  /** The record's key when the caller has it already (the table's EntryView). */
+  publicKey?: Uint8Array
 }
 
 /**
@@ -148,6 +210,7 @@ export interface DenyCandidate {
  */
 export function entryDenied(policy: DenyPolicy, entry: DenyCandidate): boolean {
   if (policy.deniesAddress(entry.observed.address)) return true
+  if (entry.publicKey !== undefined) return policy.deniesKey(entry.publicKey)
   try {
     return policy.deniesKey(decodeRecord(entry.record).record.publicKey)
   } catch {

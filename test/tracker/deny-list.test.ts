@@ -8,6 +8,8 @@ import { signRecord } from '../../src/crypto/record-sign.js'
 import { isTrackerError } from '../../src/errors.js'
 import { DenyList, entryDenied, loadDenyList, parseDenyList } from '../../src/tracker/deny-list.js'
 import { formatIp } from '../../src/wire/endpoint.js'
+import { ManualClock } from '../../src/clock.js'
+import { recordingLogger } from '../helpers/ops.js'
 import { testKey } from '../helpers/keys.js'
 
 const KEY_A = 'ab'.repeat(32)
@@ -166,4 +168,22 @@ test('entryDenied matches a held entry by its key or by the address it came from
   assert.equal(entryDenied(new DenyList(parseDenyList(hexKey)), entry), true)
   assert.equal(entryDenied(new DenyList(parseDenyList('192.0.2.0/28')), entry), true)
   assert.equal(entryDenied(new DenyList(parseDenyList('192.0.2.16/28')), entry), false)
+})
+
+test('hits are counted and logged, at most ten lines a minute; the quiet view does neither', () => {
+  const logger = recordingLogger()
+  const clock = new ManualClock(0)
+  const list = new DenyList(parseDenyList(`192.0.2.0/24\n${KEY_A}`), { logger, clock })
+  for (let i = 0; i < 30; i++) list.deniesAddress(`192.0.2.${i}`)
+  assert.equal(list.deniesKey(new Uint8Array(32).fill(0xab)), true)
+  assert.equal(list.counts.addressHits, 30)
+  assert.equal(list.counts.keyHits, 1)
+  assert.equal(logger.lines.length, 10)
+  assert.deepEqual(logger.lines[0]?.fields, { event: 'deny_hit', address: '192.0.2.0' })
+  clock.advance(60_000)
+  list.deniesKey(new Uint8Array(32).fill(0xab))
+  assert.deepEqual(logger.lines[10]?.fields, { event: 'deny_hit', key: KEY_A, suppressed: 21 })
+  assert.equal(list.quiet.deniesAddress('192.0.2.1'), true)
+  assert.equal(list.counts.addressHits, 30)
+  assert.equal(logger.lines.length, 11)
 })

@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { isTrackerError } from '../../src/errors.js'
+import {
+  type ConfigFlags,
+  DEFAULT_CONFIG,
+  loadConfig,
+  parseConfig,
+} from '../../src/tracker/config.js'
+import { DEFAULT_OPTIONS } from '../../src/tracker/options.js'
+
+const refused = (code: string, re: RegExp) => (err: unknown) => {
+  assert.ok(isTrackerError(err), String(err))
+  assert.equal(err.code, code, err.message)
+  assert.match(err.message, re)
+  return true
+}
+
+test('an empty config is the defaults, which include every Daemon default', () => {
+  const c = parseConfig({})
+  assert.deepEqual(c, DEFAULT_CONFIG)
+  for (const [key, value] of Object.entries(DEFAULT_OPTIONS)) {
+    assert.deepEqual(c[key as keyof typeof c], value, key)
+  }
+  assert.equal(c.http, 3521)
+  assert.equal(c.denyList, null)
+  assert.deepEqual(c.flood, { rate: 20, burst: 40, sources: 10_000 })
+})
+
+test('every key of the config contract is read, sizes in units, names mapped', () => {
+  const c = parseConfig({
+    host: ['127.0.0.1', '::1'],
+    udp: 0,
+    tcp: null,
+    http: null,
+    data: '/var/lib/mt',
+    maxEntries: 5000,
+    maxBytes: '64MiB',
+    maxTtl: 600,
+    announceInterval: 120,
+    perBlock: 8,
+    networks: ['quake.example'],
+    sampleWindow: 10,
+    egress: { bytesPerSecond: '1GB', tcpQueueBytes: 65536 },
+    flood: { rate: 5, burst: 10, sources: 100 },
+    denyList: '/etc/mt/deny.txt',
+    checkpoint: { interval: 0 },
+    operator: { name: 'ops', location: 'Santa Clara, CA', contact: 'ops@example.org' },
+    listing: [
+      { port: 3522, kind: 'text', network: 'quake.example' },
+      { port: 3523, kind: 'verbose' },
+      { port: 3524, kind: 'json' },
+      { port: 3525, kind: 'info', file: '/etc/mt/motd.txt' },
+    ],
+    log: { level: 'debug' },
+  })
+  assert.deepEqual(c.hosts, ['127.0.0.1', '::1'])
+  assert.equal(c.udpPort, 0)
+  assert.equal(c.tcpPort, null)
+  assert.equal(c.http, null)
+  assert.equal(c.maxBytes, 64 * 1024 * 1024)
+  assert.equal(c.perBlockMax, 8)
+  assert.equal(c.egress.bytesPerSecond, 1_000_000_000)
+  assert.equal(c.checkpoint.interval, 0)
+  assert.equal(c.listing.length, 4)
+  assert.equal(c.log.level, 'debug')
+  assert.equal(parseConfig({ host: '::1' }).hosts[0], '::1', 'one host may be a string')
+  assert.equal(parseConfig({ maxBytes: 1048576 }).maxBytes, 1048576, 'plain numbers are bytes')
+})
+
+test('a bad value names the option and the value', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ maxEntries: -5 }, /^maxEntries: expected a positive integer, got -5 \(in c\.json\)$/],
+    [{ maxEntries: 1.5 }, /^maxEntries: expected a positive integer, got 1.5/],
+    [{ maxEntries: '100' }, /^maxEntries: expected a positive integer, got "100"/],
+    [{ maxBytes: '64 parsecs' }, /^maxBytes: expected a size .*got "64 parsecs"/],
+    [{ maxBytes: '1KiB' }, /^maxBytes: expected a size of at least 64KiB/],
+    [{ udp: 70000 }, /^udp: expected a port from 0 to 65535, or null to disable, got 70000/],
+    [{ http: 'yes' }, /^http: expected a port .*got "yes"/],
+    [{ host: ['127.0.0.1', 'example.com'] }, /^host\[1\]: expected an IP address.*"example.com"/],
+    [{ host: [] }, /^host: expected at least one address/],
+    [{ networks: ['Bad Net'] }, /^networks\[0\]: expected a network name/],
+    [{ maxTtl: 0 }, /^maxTtl: expected a number of seconds from 1 to 86400, got 0/],
+    [{ egress: { bytesPerSecond: 100 } }, /^egress.bytesPerSecond: expected 0 \(unlimited\)/],
+    [{ flood: { rate: -1 } }, /^flood.rate: expected requests per second/],
+    [{ flood: 'yes' }, /^flood: expected an object \{ rate, burst, sources \}, got "yes"/],
+    [{ checkpoint: { interval: 'often' } }, /^checkpoint.interval: expected a number of seconds/],
+    [{ log: { level: 'loud' } }, /^log.level: expected one of debug, info, warn, error/],
+    [{ listing: [{ port: 3525, kind: 'info' }] }, /^listing\[0\].file: expected a file to send/],
+    [{ listing: [{ port: 1, kind: 'html' }] }, /^listing\[0\].kind: expected one of text/],
+    [{ denyList: 7 }, /^denyList: expected a file path or null, got 7/],
+    [{ operator: { name: 'x'.repeat(300) } }, /^operator.name: expected at most 200 characters/],
+  ]
+  for (const [raw, re] of cases) {
+    assert.throws(
+      () => parseConfig(raw, { file: 'c.json' }),
+      refused('CONFIG_BAD_OPTION', re),
+      JSON.stringify(raw),
+    )
+  }
+})
+
+test('rules across options: a listener is needed, TCP services need distinct ports', () => {
+  assert.throws(() => parseConfig({ udp: null, tcp: null }), refused('CONFIG_BAD_OPTION', /^udp:/))
+  assert.throws(
+    () => parseConfig({ tcp: 4000, http: 4000 }),
+    refused('CONFIG_BAD_OPTION', /^http: expected a port not already used by tcp, got 4000/),
+  )
+  assert.throws(
+    () =>
+      parseConfig({
+        listing: [
+          { port: 5000, kind: 'text' },
+          { port: 5000, kind: 'json' },
+        ],
+      }),
+    refused('CONFIG_BAD_OPTION', /^listing\[1\].port: .*used by listing\[0\].port/),
+  )
+  // Port 0 (any free port) never collides; UDP and TCP share a number by design.
+  const c = parseConfig({ udp: 3520, tcp: 3520, http: 0, listing: [{ port: 0, kind: 'text' }] })
+  assert.equal(c.http, 0)
+})
+
+test('an unknown option is refused, with a suggestion when one is close', () => {
+  assert.throws(
+    () => parseConfig({ maxEntrys: 5 }),
+    refused('CONFIG_UNKNOWN_OPTION', /^unknown option maxEntrys \(did you mean maxEntries\?\)$/),
+  )
+  assert.throws(
+    () => parseConfig({ egress: { tcpQueue: 5 } }),
+    refused('CONFIG_UNKNOWN_OPTION', /egress.tcpQueue \(did you mean tcpQueueBytes\?\)/),
+  )
+  assert.throws(
+    () => parseConfig({ frobnicate: true }, { file: 'c.json' }),
+    refused('CONFIG_UNKNOWN_OPTION', /^unknown option frobnicate \(in c\.json\)$/),
+  )
+})
+
+test('flags override the file, and an error in a flag names the flag', () => {
+  const flags: ConfigFlags = {
+    host: ['::1'],
+    udp: '0',
+    tcp: 'off',
+    http: 'off',
+    maxEntries: '7',
+    maxBytes: '1MiB',
+    egress: '2MiB',
+    floodRate: '0',
+    checkpointInterval: '5',
+    logLevel: 'warn',
+    network: ['a', 'b'],
+  }
+  const c = parseConfig({ maxEntries: 100, udp: 9999, flood: { burst: 3 } }, {}, flags)
+  assert.deepEqual(c.hosts, ['::1'])
+  assert.equal(c.udpPort, 0)
+  assert.equal(c.tcpPort, null)
+  assert.equal(c.http, null)
+  assert.equal(c.maxEntries, 7)
+  assert.equal(c.maxBytes, 1024 * 1024)
+  assert.equal(c.egress.bytesPerSecond, 2 * 1024 * 1024)
+  assert.deepEqual(c.flood, { rate: 0, burst: 3, sources: 10_000 })
+  assert.equal(c.checkpoint.interval, 5)
+  assert.equal(c.log.level, 'warn')
+  assert.deepEqual(c.networks, ['a', 'b'])
+  const bad: [ConfigFlags, RegExp][] = [
+    [{ maxEntries: '-5' }, /^--max-entries: expected a positive integer, got -5$/],
+    [{ maxEntries: 'abc' }, /^--max-entries: expected a positive integer, got "abc"$/],
+    [{ udp: '70000' }, /^--udp: expected a port/],
+    [{ host: ['localhost'] }, /^--host: expected an IP address/],
+    [{ logLevel: 'chatty' }, /^--log-level: expected one of/],
+    [{ egress: 'fast' }, /^--egress: expected a size per second/],
+  ]
+  for (const [f, re] of bad) {
+    assert.throws(
+      () => parseConfig({}, { file: 'c.json' }, f),
+      refused('CONFIG_BAD_OPTION', re),
+      JSON.stringify(f),
+    )
+  }
+})
+
+test('relative paths in a file are taken from the file folder; flags stay as given', () => {
+  const c = parseConfig(
+    { data: 'state', denyList: 'deny.txt', listing: [{ port: 1, kind: 'info', file: 'm.txt' }] },
+    { file: '/etc/mt/config.json' },
+  )
+  assert.equal(c.dataDir, '/etc/mt/state')
+  assert.equal(c.denyList, '/etc/mt/deny.txt')
+  assert.equal(c.listing[0]?.file, '/etc/mt/m.txt')
+  const abs = parseConfig(
+    { data: '/srv/mt' },
+    { file: '/etc/mt/config.json' },
+    { denyList: 'd.txt' },
+  )
+  assert.equal(abs.dataDir, '/srv/mt')
+  assert.equal(abs.denyList, 'd.txt')
+})
+
+test('loadConfig: unreadable files and bad JSON are CONFIG_READ_FAILED naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mt-config-'))
+  const file = join(dir, 'config.json')
+  await assert.rejects(loadConfig(file), refused('CONFIG_READ_FAILED', /config\.json: ENOENT/))
+  writeFileSync(file, '{"maxEntries": 5,}')
+  await assert.rejects(loadConfig(file), refused('CONFIG_READ_FAILED', /is not valid JSON/))
+  writeFileSync(file, '[1, 2]')
+  await assert.rejects(loadConfig(file), refused('CONFIG_READ_FAILED', /must hold a JSON object/))
+  writeFileSync(file, '{"maxEntries": 5}')
+  assert.equal((await loadConfig(file, { maxEntries: '6' })).maxEntries, 6)
+})
+
+test('docs/metatracker.example.json is a valid config using every section', async () => {
+  const file = new URL('../../docs/metatracker.example.json', import.meta.url).pathname
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  const c = await loadConfig(file)
+  for (const key of [
+    'host',
+    'udp',
+    'tcp',
+    'http',
+    'data',
+    'maxEntries',
+    'maxBytes',
+    'maxTtl',
+    'announceInterval',
+    'perBlock',
+    'networks',
+    'egress',
+    'flood',
+    'denyList',
+    'checkpoint',
+    'operator',
+    'listing',
+    'log',
+  ]) {
+    assert.ok(key in raw, `the example shows ${key}`)
+  }
+  assert.equal(c.listing.length, 4)
+})
+
+test('docs/operations.md documents every config key and every serve flag', () => {
+  const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8')
+  const keys = [
+    ...Object.keys(parseConfig({})).filter(k => !['hosts', 'udpPort', 'tcpPort'].includes(k)),
+  ]
+  const documented = (name: string): boolean => doc.includes(`\`${name}\``)
+  for (const key of ['host', 'udp', 'tcp', 'data', 'perBlock', 'egress.bytesPerSecond']) {
+    assert.ok(documented(key), `${key} in operations.md`)
+  }
+  for (const key of keys) {
+    if (['dataDir', 'perBlockMax'].includes(key)) continue
+    assert.ok(documented(key), `${key} in operations.md`)
+  }
+  for (const flag of [
+    '--host',
+    '--udp',
+    '--tcp',
+    '--http',
+    '--data',
+    '--max-entries',
+    '--max-bytes',
+    '--config',
+    '--deny-list',
+    '--log-level',
+    '--egress',
+    '--checkpoint-interval',
+  ]) {
+    assert.ok(doc.includes(`\`${flag}`), `${flag} in operations.md`)
+  }
+})
