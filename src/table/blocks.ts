@@ -17,31 +17,43 @@ export function blockOf(address: string): string {
   return key
 }
 
-/** Entries held per block. Counts never go negative; a block at zero is forgotten. */
-export class BlockCounter {
-  readonly #counts = new Map<string, number>()
+/** Something kept in an index array with swap-remove: it remembers its position. */
+export interface Slotted {
+  slot: number
+}
 
-  count(block: string): number {
-    return this.#counts.get(block) ?? 0
+/**
+ * A list of members with O(1) add and remove (swap-remove). The member stores its own position
+ * under a field named by the caller, so one object can sit in several lists.
+ */
+export class SlotList<T> {
+  readonly items: T[] = []
+
+  constructor(
+    readonly id: string,
+    private readonly getSlot: (e: T) => number,
+    private readonly setSlot: (e: T, slot: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.items.length
   }
 
-  add(block: string): void {
-    this.#counts.set(block, (this.#counts.get(block) ?? 0) + 1)
+  add(e: T): void {
+    this.setSlot(e, this.items.length)
+    this.items.push(e)
   }
 
-  remove(block: string): void {
-    const n = this.#counts.get(block)
-    if (n === undefined) return
-    if (n <= 1) this.#counts.delete(block)
-    else this.#counts.set(block, n - 1)
-  }
-
-  /** Number of blocks holding at least one entry. */
-  get blocks(): number {
-    return this.#counts.size
-  }
-
-  *[Symbol.iterator](): IterableIterator<[string, number]> {
-    yield* this.#counts
+  /** Remove `e` if it is here; true when it was. */
+  remove(e: T): boolean {
+    const at = this.getSlot(e)
+    if (at < 0 || this.items[at] !== e) return false
+    const last = this.items.pop() as T
+    if (last !== e) {
+      this.items[at] = last
+      this.setSlot(last, at)
+    }
+    this.setSlot(e, -1)
+    return true
   }
 }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
 import { type Endpoint, endpointFrom } from '../wire/endpoint.js'
 import { type NodeKind, type SignedRecord, decodeRecord } from '../wire/record.js'
-import { BlockCounter, blockOf } from './blocks.js'
+import { SlotList, blockOf } from './blocks.js'
 
 /** What a checkpoint saves and restores for one entry (the contract with operations). */
 export interface EntrySnapshot {
@@ -32,10 +32,26 @@ export interface ServerFacts {
 }
 
 /** One (network, kind) index: the entries in an array with swap-remove, so sampling is O(count). */
-export interface Bucket {
-  readonly id: string
-  readonly items: Entry[]
-}
+export type Bucket = SlotList<Entry>
+/** The entries of one address block (/24, /48), for its cap and for purging its expired ones. */
+export type Block = SlotList<Entry>
+
+const newBucket = (id: string): Bucket =>
+  new SlotList<Entry>(
+    id,
+    e => e.slot,
+    (e, i) => {
+      e.slot = i
+    },
+  )
+const newBlock = (id: string): Block =>
+  new SlotList<Entry>(
+    id,
+    e => e.bslot,
+    (e, i) => {
+      e.bslot = i
+    },
+  )
 
 /**
  * One held record. Kept small on purpose (see docs/benchmarks.md, bytes per entry): the record is
@@ -45,6 +61,8 @@ export interface Bucket {
 export class Entry {
   /** Position in its bucket's array. */
   slot = -1
+  /** Position in its block's array. */
+  bslot = -1
   constructor(
     /** u8 length, network, public key: the first bytes of the record (unique per network + key). */
     readonly key: string,
@@ -61,6 +79,7 @@ export class Entry {
     readonly ip: string,
     readonly port: number,
     readonly bucket: Bucket,
+    readonly block: Block,
     readonly server: ServerFacts | null,
   ) {}
 
@@ -107,6 +126,9 @@ export function bucketId(network: string, kind: NodeKind): string {
 
 export type AdmitResult = 'ok' | 'block-full'
 
+/** Most entries of a full block looked at for expired ones before refusing a new entry. */
+const PURGE_SCAN = 1024
+
 /**
  * The client table: lru-cache bounded by count and bytes, ttl from the record's expiry capped
  * by maxTtl, the injected clock, no autopurge timers (expired entries are skipped lazily on read
@@ -117,7 +139,7 @@ export type AdmitResult = 'ok' | 'block-full'
 export class ClientTable {
   readonly #cache: LRUCache<string, Entry>
   readonly #buckets = new Map<string, Bucket>()
-  readonly #blocks = new BlockCounter()
+  readonly #blocks = new Map<string, Block>()
   readonly #clock: Clock
   readonly #maxTtl: number
   readonly #perBlockMax: number
@@ -173,7 +195,7 @@ export class ClientTable {
 
   /** Number of address blocks with at least one entry. */
   get blocks(): number {
-    return this.#blocks.blocks
+    return this.#blocks.size
   }
 
   nowSeconds(): number {
@@ -182,7 +204,7 @@ export class ClientTable {
 
   /** The live entry under `key`, without touching its recency; undefined when none or expired. */
   peek(key: string): Entry | undefined {
-    const e = this.#cache.peek(key)
+    const e = this.#cache.peek(key, { allowStale: true })
     if (e === undefined) return undefined
     if (e.until * 1000 <= this.#clock.now()) {
       this.#cache.delete(key)
@@ -197,17 +219,29 @@ export class ClientTable {
 
   /** Entries held in an address block. */
   blockCount(address: string): number {
-    return this.#blocks.count(blockOf(address))
+    return this.#blocks.get(blockOf(address))?.size ?? 0
   }
 
   /**
    * May `key` (held as `held`, or new) be stored with this observed address? Only the block cap
-   * can say no; the table's own budget evicts the least recently used entry instead.
+   * can say no; the table's own budget evicts the least recently used entry instead. A full
+   * block is first purged of its expired entries (at most PURGE_SCAN of them looked at), so
+   * entries nobody read again cannot hold a block's places after they expire.
    */
   admit(held: Entry | undefined, address: string): AdmitResult {
-    const block = blockOf(address)
-    if (held !== undefined && blockOf(held.ip) === block) return 'ok'
-    return this.#blocks.count(block) >= this.#perBlockMax ? 'block-full' : 'ok'
+    const id = blockOf(address)
+    if (held !== undefined && held.block.id === id) return 'ok'
+    const block = this.#blocks.get(id)
+    if (block === undefined || block.size < this.#perBlockMax) return 'ok'
+    const now = this.nowSeconds()
+    const doomed: string[] = []
+    const items = block.items
+    for (let i = 0; i < items.length && i < PURGE_SCAN; i++) {
+      const e = items[i] as Entry
+      if (e.until <= now) doomed.push(e.key)
+    }
+    for (const k of doomed) this.#cache.delete(k)
+    return (this.#blocks.get(id)?.size ?? 0) < this.#perBlockMax ? 'ok' : 'block-full'
   }
 
   /**
@@ -229,11 +263,9 @@ export class ClientTable {
     const keyLen = recordKeyLength(signed.bytes)
     const key = text.slice(0, keyLen)
     const id = bucketId(rec.network, rec.kind)
-    let bucket = this.#buckets.get(id)
-    if (bucket === undefined) {
-      bucket = { id, items: [] }
-      this.#buckets.set(id, bucket)
-    }
+    const bucket = this.#buckets.get(id) ?? newBucket(id)
+    const blockId = blockOf(observed.address)
+    const block = this.#blocks.get(blockId) ?? newBlock(blockId)
     const s = rec.server
     const server =
       s === null
@@ -256,15 +288,12 @@ export class ClientTable {
       observed.address,
       observed.port,
       bucket,
+      block,
       server,
     )
     this.#cache.set(key, entry, { ttl: Math.max(1, Math.ceil(ttl)) })
-    if (this.#cache.peek(key) !== entry) {
-      // Refused by lru-cache (larger than the whole budget): nothing was stored.
-      this.#dropBucketIfEmpty(bucket)
-      return undefined
-    }
-    return entry
+    // Refused by lru-cache when larger than the whole budget: then nothing was stored.
+    return this.#cache.peek(key, { allowStale: true }) === entry ? entry : undefined
   }
 
   /** An identical record announced again: it becomes most recent and lives maxTtl more. */
@@ -380,32 +409,64 @@ export class ClientTable {
     this.#cache.clear()
   }
 
+  /**
+   * Recount the indexes and block counts from lru-cache's own contents (expired entries
+   * included) and list every disagreement; [] when consistent. O(table): for tests and
+   * operators' checks, never on a request path.
+   */
+  checkInvariants(): string[] {
+    const errors: string[] = []
+    const held = new Map<string, Entry>()
+    const blocks = new Map<string, number>()
+    for (const [key, { value }] of this.#cache.dump()) {
+      held.set(key, value)
+      if (value.key !== key) errors.push(`entry key differs from its table key`)
+      const b = blockOf(value.ip)
+      blocks.set(b, (blocks.get(b) ?? 0) + 1)
+      if (value.block.id !== b) errors.push(`entry in block ${value.block.id}, address in ${b}`)
+      if (value.bucket.items[value.slot] !== value) errors.push(`entry not at its slot`)
+      if (value.block.items[value.bslot] !== value) errors.push(`entry not at its block slot`)
+      if (this.#buckets.get(value.bucket.id) !== value.bucket) errors.push(`bucket not indexed`)
+      if (this.#blocks.get(value.block.id) !== value.block) errors.push(`block not indexed`)
+    }
+    let indexed = 0
+    for (const [id, bucket] of this.#buckets) {
+      if (bucket.items.length === 0) errors.push(`empty bucket ${id} kept`)
+      bucket.items.forEach((e, i) => {
+        indexed++
+        if (e.slot !== i) errors.push(`slot ${e.slot} recorded at position ${i}`)
+        if (held.get(e.key) !== e) errors.push(`indexed entry not in the table`)
+      })
+    }
+    if (indexed !== held.size) errors.push(`indexed ${indexed}, held ${held.size}`)
+    if (held.size !== this.#cache.size) errors.push(`dump ${held.size}, size ${this.#cache.size}`)
+    if (this.#blocks.size !== blocks.size)
+      errors.push(`blocks ${this.#blocks.size} vs ${blocks.size}`)
+    for (const [b, block] of this.#blocks) {
+      if (blocks.get(b) !== block.size) {
+        errors.push(`block ${b}: counted ${block.size}, held ${blocks.get(b) ?? 0}`)
+      }
+      block.items.forEach((e, i) => {
+        if (e.bslot !== i || held.get(e.key) !== e) errors.push(`block ${b} member out of place`)
+      })
+    }
+    let bytes = 0
+    for (const e of held.values()) bytes += e.rec.length + ENTRY_OVERHEAD
+    if (bytes !== this.#cache.calculatedSize) {
+      errors.push(`bytes ${this.#cache.calculatedSize}, recounted ${bytes}`)
+    }
+    return errors
+  }
+
   #link(e: Entry): void {
-    const items = e.bucket.items
-    e.slot = items.length
-    items.push(e)
-    if (!this.#buckets.has(e.bucket.id)) this.#buckets.set(e.bucket.id, e.bucket)
-    this.#blocks.add(blockOf(e.ip))
+    e.bucket.add(e)
+    if (e.bucket.size === 1) this.#buckets.set(e.bucket.id, e.bucket)
+    e.block.add(e)
+    if (e.block.size === 1) this.#blocks.set(e.block.id, e.block)
   }
 
   #unlink(e: Entry): void {
-    const items = e.bucket.items
-    const at = e.slot
-    if (at >= 0 && items[at] === e) {
-      const last = items.pop()
-      if (last !== undefined && last !== e) {
-        items[at] = last
-        last.slot = at
-      }
-    }
-    e.slot = -1
-    this.#blocks.remove(blockOf(e.ip))
-    this.#dropBucketIfEmpty(e.bucket)
-  }
-
-  #dropBucketIfEmpty(bucket: Bucket): void {
-    if (bucket.items.length === 0 && this.#buckets.get(bucket.id) === bucket) {
-      this.#buckets.delete(bucket.id)
-    }
+    if (e.bucket.remove(e) && e.bucket.size === 0) this.#buckets.delete(e.bucket.id)
+    if (e.block.remove(e) && e.block.size === 0) this.#blocks.delete(e.block.id)
   }
 }
