@@ -39,14 +39,25 @@ for (let i = 0; i < count; i++) {
       endpoints: [{ family: 4, address: '0.0.0.0', port: 27960 }],
       server:
         i % 10 === 0
-          ? { name: `server ${i}`, players: 3, maxPlayers: 16, world: 'q3dm17', version: '1.32c', tags: [] }
+          ? {
+              name: `server ${i}`,
+              players: 3,
+              maxPlayers: 16,
+              world: 'q3dm17',
+              version: '1.32c',
+              tags: [],
+            }
           : null,
     },
     key,
   )
   entries.push({
     record: signed.bytes,
-    observed: { family: 4, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 40000 },
+    observed: {
+      family: 4,
+      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      port: 40000,
+    },
     lastSeen: Date.now(),
   })
 }
@@ -62,7 +73,9 @@ const checkpoint = { savedAt: Date.now(), cookieSecret: new Uint8Array(32), entr
 let binaryBytes = 0
 const encodeMs = await time(() => (binaryBytes = encodeCheckpoint(checkpoint).byteLength))
 const writeMs = await time(() => writeCheckpoint(dir, checkpoint))
-const decodeMs = await time(async () => decodeCheckpoint(await readFile(join(dir, 'checkpoint.bin'))))
+const decodeMs = await time(async () =>
+  decodeCheckpoint(await readFile(join(dir, 'checkpoint.bin'))),
+)
 const loadFastMs = await time(() => loadCheckpoint(dir, { verify: false }))
 let verified = 0
 const loadMs = await time(async () => {
@@ -91,7 +104,9 @@ const jsonReadMs = await time(async () => {
 rmSync(dir, { recursive: true, force: true })
 
 const ms = (n: number): string => n.toFixed(0)
-console.log(`node ${process.version}, ${count.toLocaleString('en')} entries, ${verified} verified\n`)
+console.log(
+  `node ${process.version}, ${count.toLocaleString('en')} entries, ${verified} verified\n`,
+)
 console.log('| operation | ms | file |')
 console.log('|---|---:|---:|')
 console.log(`| binary: encode | ${ms(encodeMs)} | ${(binaryBytes / 1e6).toFixed(1)} MB |`)
@@ -99,10 +114,14 @@ console.log(`| binary: encode + write (temp, fsync, rename, fsync dir) | ${ms(wr
 console.log(`| binary: read + decode + checksum | ${ms(decodeMs)} | |`)
 console.log(`| binary: load, records decoded, not verified | ${ms(loadFastMs)} | |`)
 console.log(`| binary: load, records decoded and verified | ${ms(loadMs)} | |`)
-console.log(`| JSON dump (peer): stringify + write | ${ms(jsonWriteMs)} | ${(jsonBytes / 1e6).toFixed(1)} MB |`)
+console.log(
+  `| JSON dump (peer): stringify + write | ${ms(jsonWriteMs)} | ${(jsonBytes / 1e6).toFixed(1)} MB |`,
+)
 console.log(`| JSON dump (peer): read + parse | ${ms(jsonReadMs)} | |`)
 console.log('')
 console.log(`write: JSON / binary = ${(jsonWriteMs / writeMs).toFixed(1)}x`)
 console.log(`load:  JSON parse / binary load unverified = ${(jsonReadMs / loadFastMs).toFixed(1)}x`)
-console.log(`verification: ${((loadMs - loadFastMs) / count * 1000).toFixed(0)} µs per record, ` +
-  `${(loadMs / loadFastMs).toFixed(1)}x the unverified load`)
+console.log(
+  `verification: ${(((loadMs - loadFastMs) / count) * 1000).toFixed(0)} µs per record, ` +
+    `${(loadMs / loadFastMs).toFixed(1)}x the unverified load`,
+)
