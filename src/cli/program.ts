@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { registerBootpage } from './commands/bootpage.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
 import type { CliIo } from './io.js'
@@ -23,5 +24,6 @@ export function buildProgram(io: CliIo): Command {
     })
   registerKeygen(program, io)
   registerSelfcheck(program, io)
+  registerBootpage(program, io)
   return program
 }
