@@ -42,8 +42,8 @@
       return '[' + items.join(',') + ']'
     }
     if (value !== null && typeof value === 'object') {
-      var proto = Object.getPrototypeOf(value)
-      if (proto !== Object.prototype && proto !== null) throw new Error('not a plain object')
+      if (Object.prototype.toString.call(value) !== '[object Object]')
+        throw new Error('not a plain object')
       var keys = Object.keys(value).sort()
       var members = []
       for (var j = 0; j < keys.length; j++) {
