@@ -125,7 +125,7 @@ export function renderBootpageHtml(doc: BootpageDocument, assets: PageAssets): s
   ].join('; ')
   const values: Record<(typeof SLOTS)[number], string> = {
     title: escapeHtml(`metatracker bootpage: ${doc.page.network}`),
-    csp: escapeHtml(csp),
+    csp, // our own text: directives, base64 hashes and single quotes (no " < & >)
     digest: pageDigest(doc.page),
     style: assets.style,
     content: renderSignedContent(doc.page),
