@@ -173,8 +173,9 @@ function describe(verdict: BootpageVerdict, doc: BootpageDocument, pinned: boole
       (verdict.expiresIn > 0 ? `(in ${days} days)` : `(EXPIRED ${days} days ago)`),
   )
   lines.push(`operators (${verdict.threshold} of ${verdict.operators.length} must sign):`)
+  const nameWidth = Math.max(...verdict.operators.map(o => o.name.length))
   for (const o of verdict.operators)
-    lines.push(`  ${o.signed ? 'signed    ' : 'not signed'}  ${o.name}  ${o.key}`)
+    lines.push(`  ${o.signed ? 'signed    ' : 'not signed'}  ${o.name.padEnd(nameWidth)}  ${o.key}`)
   for (const k of verdict.otherSigners)
     lines.push(`  also signed by ${k} (not an operator of this page)`)
   for (const k of verdict.badSignatures) lines.push(`  BAD signature claiming key ${k}`)
@@ -185,6 +186,8 @@ function describe(verdict: BootpageVerdict, doc: BootpageDocument, pinned: boole
   else if (!pinned)
     lines.push('no --pin given: this shows only that the page is signed by the operators it names')
   lines.push(`trackers (${doc.page.trackers.length}):`)
+  const trackerWidth = Math.max(...doc.page.trackers.map(t => t.name.length))
+  const hostWidth = Math.max(...doc.page.trackers.map(t => t.host.length))
   for (const t of doc.page.trackers) {
     const ports = [
       t.udp === undefined ? '' : `udp ${t.udp}`,
@@ -192,7 +195,9 @@ function describe(verdict: BootpageVerdict, doc: BootpageDocument, pinned: boole
       t.http === undefined ? '' : `http ${t.http}`,
     ].filter(s => s !== '')
     const where = [t.operator, t.location, t.contact].filter(s => s !== undefined).join(', ')
-    lines.push(`  ${t.name}  ${t.host}  ${ports.join('  ')}  (${where})`)
+    lines.push(
+      `  ${t.name.padEnd(trackerWidth)}  ${t.host.padEnd(hostWidth)}  ${ports.join('  ')}  (${where})`,
+    )
   }
   if (verdict.valid)
     lines.push(`VALID: signed by ${verdict.signed} of ${verdict.operators.length} operators`)
