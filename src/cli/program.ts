@@ -25,10 +25,7 @@ export function buildProgram(io: CliIo): Command {
     })
   registerKeygen(program, io)
   registerSelfcheck(program, io)
-<<<<<<< HEAD
   registerServe(program, io)
-=======
   registerBootpage(program, io)
->>>>>>> bootpage
   return program
 }
