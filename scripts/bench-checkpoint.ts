@@ -63,7 +63,7 @@ for (let i = 0; i < count; i++) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'mt-bench-ckpt-'))
-const time = async (fn: () => Promise<unknown> | unknown): Promise<number> => {
+const time = async (fn: () => unknown): Promise<number> => {
   const start = performance.now()
   await fn()
   return performance.now() - start

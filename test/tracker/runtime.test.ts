@@ -30,7 +30,11 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 /** Teardown in reverse order of set-up (trackers stop before their directory goes). */
 function scope(t: Teardown): { dir: string; defer: (fn: () => unknown) => void } {
   const dir = mkdtempSync(join(tmpdir(), 'mt-runtime-'))
-  const stack: (() => unknown)[] = [() => { rmSync(dir, { recursive: true, force: true }); }]
+  const stack: (() => unknown)[] = [
+    () => {
+      rmSync(dir, { recursive: true, force: true })
+    },
+  ]
   t.after(async () => {
     for (const fn of stack.reverse()) await fn()
   })
