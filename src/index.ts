@@ -26,3 +26,31 @@ export {
   type TableOptions,
 } from './table/client-table.js'
 export { Stats } from './tracker/stats.js'
+// operations (protect): config file, throttles, deny list, checkpoints, the runtime around a Daemon
+export {
+  DEFAULT_CONFIG,
+  type TrackerConfig,
+  type ConfigFlags,
+  type ListingPort,
+  type LogLevel,
+  loadConfig,
+  parseConfig,
+} from './tracker/config.js'
+export { FloodControl, createFloodGate, floodKey, type FloodOptions } from './throttle/flood.js'
+export {
+  EgressBudget,
+  createEgress,
+  type BudgetSource,
+  type EgressOptions,
+  PRIORITY_SHARE,
+} from './throttle/egress.js'
+export { DenyList, parseDenyList, loadDenyList, entryDenied } from './tracker/deny-list.js'
+export {
+  Checkpointer,
+  type Checkpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  loadCheckpoint,
+  writeCheckpoint,
+} from './tracker/checkpoint.js'
+export { TrackerRuntime, type DenyReload } from './tracker/runtime.js'

@@ -37,12 +37,51 @@ interface Bucket {
  */
 export function floodKey(ip: string): string {
   if (!ip.includes(':')) return ip
+  return fastV6Key(ip) ?? slowV6Key(ip)
+}
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/
+
+/**
+ * The /64 key straight from the text, without building the address bytes: this runs for every
+ * IPv6 datagram (scripts/bench-throttle.ts: ~5x faster than parse + format). Returns null for
+ * what it does not handle (embedded IPv4, zone ids, anything odd), which takes the full parse.
+ */
+function fastV6Key(ip: string): string | null {
+  if (ip.includes('.') || ip.includes('%')) return null
+  const gap = ip.indexOf('::')
+  let groups: string[]
+  if (gap < 0) {
+    groups = ip.split(':')
+    if (groups.length !== 8) return null
+  } else {
+    if (ip.indexOf('::', gap + 1) >= 0) return null
+    const head = gap === 0 ? [] : ip.slice(0, gap).split(':')
+    const tail = gap + 2 === ip.length ? [] : ip.slice(gap + 2).split(':')
+    const missing = 8 - head.length - tail.length
+    if (missing < 1) return null
+    groups = head.length >= 4 ? head : [...head, ...Array<string>(missing).fill('0'), ...tail]
+    // Only the prefix matters, but the tail must still be a valid address.
+    for (const g of tail) if (!HEX_GROUP.test(g)) return null
+  }
+  let key = ''
+  for (let i = 0; i < 4; i++) {
+    const g = groups[i] ?? ''
+    if (!HEX_GROUP.test(g)) return null
+    key += `${parseInt(g, 16).toString(16)}:`
+  }
+  if (key === '0:0:0:0:') return null // ::ffff:a.b.c.d written in hex, or :: itself
+  return `${key}:/64`
+}
+
+function slowV6Key(ip: string): string {
   const bytes = parseIPv6(ip.replace(/%.*$/, ''))
   if (bytes === null) return ip
   if (isMappedV4(bytes)) return formatIp(bytes.subarray(12))
-  const prefix = new Uint8Array(16)
-  prefix.set(bytes.subarray(0, 8))
-  return `${formatIp(prefix)}/64`
+  let key = ''
+  for (let i = 0; i < 8; i += 2)
+    key += `${(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16)}:`
+  return `${key}:/64`
 }
 
 function isMappedV4(b: Uint8Array): boolean {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
+import { formatIp } from '../../src/wire/endpoint.js'
 import { ManualClock } from '../../src/clock.js'
 import { FloodControl, createFloodGate, floodKey } from '../../src/throttle/flood.js'
 import { openFloodGate } from '../../src/throttle/types.js'
@@ -67,13 +69,45 @@ test('IPv6 sources share a bucket per /64; IPv4-mapped addresses count as IPv4',
   assert.equal(floodKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64')
   assert.equal(floodKey('2001:db8:1:2:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64')
   assert.equal(floodKey('::ffff:192.0.2.1'), '192.0.2.1')
-  assert.equal(floodKey('fe80::1%eth0'), 'fe80::/64')
+  assert.equal(floodKey('fe80::1%eth0'), 'fe80:0:0:0::/64')
+  assert.equal(floodKey('2001:db8::1'), '2001:db8:0:0::/64')
+  assert.equal(floodKey('::ffff:c000:201'), '192.0.2.1')
+  assert.equal(floodKey('not:an:address'), 'not:an:address')
   const clock = new ManualClock()
   const gate = new FloodControl({ rate: 1, burst: 2, sources: 10 }, { clock })
   assert.equal(gate.check('2001:db8:1:2::1').action, 'pass')
   assert.equal(gate.check('2001:db8:1:2::2').action, 'pass')
   assert.equal(gate.check('2001:db8:1:2::3').action, 'warn', 'same /64, same bucket')
   assert.equal(gate.check('2001:db8:1:3::1').action, 'pass', 'another /64 is another bucket')
+})
+
+test('the /64 key is the same for every text form of an address', () => {
+  // Words that are often zero, so the '::' lands everywhere.
+  const word = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
+  fc.assert(
+    fc.property(fc.array(word, { minLength: 8, maxLength: 8 }), ws => {
+      const bytes = new Uint8Array(16)
+      ws.forEach((w, i) => {
+        bytes[2 * i] = w >> 8
+        bytes[2 * i + 1] = w & 0xff
+      })
+      let expected = ''
+      for (let i = 0; i < 8; i += 2)
+        expected += `${((bytes[i]! << 8) | bytes[i + 1]!).toString(16)}:`
+      expected += ':/64'
+      const mapped =
+        bytes.subarray(0, 10).every(b => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff
+      if (mapped) expected = formatIp(bytes.subarray(12))
+      const words = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!)
+      const forms = [
+        formatIp(bytes),
+        words.map(w => w.toString(16).padStart(4, '0')).join(':'),
+        formatIp(bytes).toUpperCase(),
+      ]
+      for (const form of forms) assert.equal(floodKey(form), expected, form)
+    }),
+    { numRuns: 2000 },
+  )
 })
 
 test('the source table is bounded: the least recently seen source is forgotten', () => {
