@@ -22,6 +22,18 @@ export const ERROR_CODES = {
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+  // client/ (client area): announcer, querier, transports, tracker lists
+  CLIENT_BAD_TRACKER: 'a tracker address is not HOST:PORT or [IPv6]:PORT',
+  CLIENT_BAD_OPTION: 'a client option is missing or out of range',
+  CLIENT_TIMEOUT: 'the tracker did not answer in time',
+  CLIENT_ABORTED: 'the operation was cancelled',
+  CLIENT_CLOSED: 'the client is closed',
+  CLIENT_UNREACHABLE: 'the tracker could not be resolved or connected to',
+  CLIENT_REFUSED: 'the tracker answered with an error code',
+  CLIENT_BAD_REPLY: 'the tracker sent a reply of the wrong type or an unreadable one',
+  CLIENT_ALL_FAILED: 'no tracker answered',
+  // cli/ (client area): commands that talk to trackers
+  CLI_NO_TRACKERS: 'no tracker given: use --tracker HOST:PORT (repeatable)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
