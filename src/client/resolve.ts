@@ -25,3 +25,13 @@ export const systemResolver: Resolver = async host => {
     throw new TrackerError('CLIENT_UNREACHABLE', `cannot resolve ${host}`, { cause })
   }
 }
+
+/** Run `resolve`, turning any failure into CLIENT_UNREACHABLE (injected resolvers included). */
+export async function resolveHost(resolve: Resolver, host: string): Promise<ResolvedHost> {
+  try {
+    return await resolve(host)
+  } catch (cause) {
+    if (cause instanceof TrackerError) throw cause
+    throw new TrackerError('CLIENT_UNREACHABLE', `cannot resolve ${host}`, { cause })
+  }
+}

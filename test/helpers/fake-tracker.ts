@@ -89,6 +89,20 @@ export class FakeTracker {
     return { host: this.#udp.host, udp: this.#udp.port, tcp }
   }
 
+  /** Forget every cookie issued (as a tracker with a new secret would). */
+  forgetCookies(): void {
+    this.#cookies.clear()
+  }
+
+  /** Store a record as if it had been announced from `observed`. */
+  hold(
+    signed: SignedRecord,
+    observed: Endpoint = { family: 4, address: '203.0.113.9', port: 9 },
+  ): void {
+    const key = `${signed.record.network}|${toHex(signed.record.publicKey)}`
+    this.records.set(key, { signed, observed, lastSeen: Date.now() })
+  }
+
   count(type: string): number {
     return this.received.get(type) ?? 0
   }

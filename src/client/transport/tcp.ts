@@ -5,7 +5,7 @@ import { Limits } from '../../wire/constants.js'
 import { FrameDecoder, encodeFrame } from '../../wire/framing.js'
 import { type Message, decodeMessage, encodeMessage } from '../../wire/messages.js'
 import { abortable, abortedError, withDeadline } from '../deadline.js'
-import { type Resolver, systemResolver } from '../resolve.js'
+import { type Resolver, resolveHost, systemResolver } from '../resolve.js'
 import { type TrackerAddress, trackerLabel } from '../trackers.js'
 import type { Timers } from '../timing.js'
 
@@ -75,7 +75,7 @@ export class TcpTransport {
       options.timeout,
       options.signal,
       async signal => {
-        const host = await abortable(this.#resolve(tracker.host), signal)
+        const host = await abortable(resolveHost(this.#resolve, tracker.host), signal)
         return this.#run(host.address, port, frames, txids, signal, label)
       },
       `${label} (tcp)`,

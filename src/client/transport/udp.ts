@@ -7,7 +7,7 @@ import { endpointFrom } from '../../wire/endpoint.js'
 import { type Message, decodeMessage, encodeMessage, peekTxid } from '../../wire/messages.js'
 import { abortable, abortedError, withDeadline } from '../deadline.js'
 import { TrackerRefusedError } from '../replies.js'
-import { type ResolvedHost, type Resolver, systemResolver } from '../resolve.js'
+import { type ResolvedHost, type Resolver, resolveHost, systemResolver } from '../resolve.js'
 import { type TrackerAddress, trackerLabel } from '../trackers.js'
 import type { Timers } from '../timing.js'
 
@@ -112,7 +112,7 @@ export class UdpTransport {
       options.timeout,
       options.signal,
       async signal => {
-        const host = await abortable(this.#resolve(tracker.host), signal)
+        const host = await abortable(resolveHost(this.#resolve, tracker.host), signal)
         const socket = await abortable(this.#socket(host.family), signal)
         return this.#exchangeWithCookie(socket, host, port, build, signal, label)
       },
