@@ -7,7 +7,7 @@ import { WireErrorCode } from '../../src/wire/constants.js'
 import type { SignedRecord } from '../../src/wire/record.js'
 import { FakeTracker } from '../helpers/fake-tracker.js'
 import { testKey } from '../helpers/keys.js'
-import { until } from '../helpers/records.js'
+import { until } from '../helpers/signed-records.js'
 
 type T = { after(fn: () => unknown): void }
 

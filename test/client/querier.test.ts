@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/clock.js'
 import { toHex } from '../../src/crypto/keys.js'
 import { WireErrorCode } from '../../src/wire/constants.js'
 import { FakeTracker } from '../helpers/fake-tracker.js'
-import { entryOf, makeRecord } from '../helpers/records.js'
+import { entryOf, makeRecord } from '../helpers/signed-records.js'
 
 async function fakes(t: { after(fn: () => unknown): void }, n: number): Promise<FakeTracker[]> {
   const out: FakeTracker[] = []

@@ -11,7 +11,7 @@ import {
   verifyEntries,
 } from '../../src/client/verify.js'
 import { toHex } from '../../src/crypto/keys.js'
-import { entryOf, makeRecord } from '../helpers/records.js'
+import { entryOf, makeRecord } from '../helpers/signed-records.js'
 import { tamper } from '../helpers/fake-tracker.js'
 
 const NOW = Date.now()
