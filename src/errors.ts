@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   CLIENT_ALL_FAILED: 'no tracker answered',
   // cli/ (client area): commands that talk to trackers
   CLI_NO_TRACKERS: 'no tracker given: use --tracker HOST:PORT (repeatable)',
+  CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

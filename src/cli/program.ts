@@ -1,7 +1,11 @@
 import { Command } from 'commander'
+import { registerAnnounce } from './commands/announce.js'
+import { registerDemo } from './commands/demo.js'
 import { registerKeygen } from './commands/keygen.js'
+import { registerPeers } from './commands/peers.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
 import { registerServe } from './commands/serve.js'
+import { registerServers } from './commands/servers.js'
 import type { CliIo } from './io.js'
 
 export const VERSION = '0.1.0'
@@ -25,5 +29,10 @@ export function buildProgram(io: CliIo): Command {
   registerKeygen(program, io)
   registerSelfcheck(program, io)
   registerServe(program, io)
+  // client area
+  registerAnnounce(program, io)
+  registerPeers(program, io)
+  registerServers(program, io)
+  registerDemo(program, io)
   return program
 }
