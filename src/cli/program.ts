@@ -16,6 +16,9 @@ export function buildProgram(io: CliIo): Command {
     .name('metatracker')
     .description('independent peer-introduction trackers with signed node records')
     .version(VERSION)
+    // Program options (-V/--version, -h) only before the command name, so that a command may have
+    // its own --version (`announce --server --version 1.2`, `servers --version 1.2`).
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
