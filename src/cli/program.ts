@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerAnnounce } from './commands/announce.js'
+import { registerBootpage } from './commands/bootpage.js'
 import { registerDemo } from './commands/demo.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerPeers } from './commands/peers.js'
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo): Command {
   registerKeygen(program, io)
   registerSelfcheck(program, io)
   registerServe(program, io)
+  registerBootpage(program, io)
   // client area
   registerAnnounce(program, io)
   registerPeers(program, io)

@@ -61,7 +61,7 @@ function mutate(base: Uint8Array, rnd: () => number): Uint8Array {
   return b
 }
 
-function randomBytes(rnd: () => number, max = Limits.MAX_DATAGRAM): Uint8Array {
+function randomBytes(rnd: () => number, max: number = Limits.MAX_DATAGRAM): Uint8Array {
   const b = new Uint8Array(Math.floor(rnd() * (max + 1)))
   for (let i = 0; i < b.length; i++) b[i] = Math.floor(rnd() * 256)
   if (b.length > 0 && rnd() < 0.7) b[0] = 0x10 | Math.floor(rnd() * 16)
