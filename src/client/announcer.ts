@@ -331,13 +331,16 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       const record = this.#current()
       slot.lastSentAt = this.#clock.now()
       slot.seq = record.record.seq
-      const signals = signal === undefined ? [this.#abort.signal] : [this.#abort.signal, signal]
+      // AbortSignal.any only for a caller's own signal: a combined signal stays attached to its
+      // sources, and the scheduled path runs for the life of the process.
+      const abort =
+        signal === undefined ? this.#abort.signal : AbortSignal.any([this.#abort.signal, signal])
       let delay: number
       try {
         const reply = await this.#udp.request(
           slot.tracker,
           (cookie, txid) => ({ type: 'announce', txid, cookie, record }),
-          { timeout: this.#timeout, signal: AbortSignal.any(signals) },
+          { timeout: this.#timeout, signal: abort },
         )
         const ok = expectReply(reply, 'announce-reply', slot.label)
         slot.state = 'up'

@@ -208,7 +208,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
   /** A random sample of live peers of `network` (§8.5 `sample`). */
   async peers(q: PeerQuery, options: CallOptions = {}): Promise<QueryResult> {
     const count = ranged(q.count ?? 20, 1, Limits.QUERY_COUNT_MAX, 'count')
-    return this.#run(
+    const result = await this.#run(
       {
         network: q.network,
         kind: 'peer',
@@ -224,6 +224,8 @@ export class Querier extends EventEmitter<QuerierEvents> {
       },
       options,
     )
+    // A UDP sample and a TCP follow-up are two samples: keep at most what was asked for.
+    return { ...result, entries: result.entries.slice(0, count) }
   }
 
   /** Servers of `network` matching the filters, sorted (§8.5 `list`). */

@@ -4,6 +4,7 @@ import { type Attempt, Querier, QueryFailedError } from '../../src/client/querie
 import { ManualClock } from '../../src/clock.js'
 import { toHex } from '../../src/crypto/keys.js'
 import { WireErrorCode } from '../../src/wire/constants.js'
+import { parseTrackerSpec } from '../../src/client/trackers.js'
 import { FakeTracker } from '../helpers/fake-tracker.js'
 import { entryOf, makeRecord } from '../helpers/signed-records.js'
 
@@ -279,4 +280,29 @@ test('bad options fail loudly with CLIENT_BAD_OPTION', async t => {
   await assert.rejects(q.servers({ network: 'testnet', count: 1001 }), {
     code: 'CLIENT_BAD_OPTION',
   })
+})
+
+test('IPv6: a tracker on [::1] is asked and answers like any other', async t => {
+  const f = await FakeTracker.start('::1')
+  t.after(() => f.close())
+  f.hold(makeRecord(1))
+  // The fake listens for TCP on another port than UDP: take the host from the spec only.
+  const spec = { ...parseTrackerSpec(`[::1]:${f.address.udp}`), tcp: f.address.tcp }
+  const q = new Querier({ trackers: [spec] })
+  t.after(() => q.close())
+  const r = await q.peers({ network: 'testnet' })
+  assert.equal(r.entries.length, 1)
+  assert.equal(r.answeredBy[0], `[::1]:${f.address.udp}`)
+  const tcp = await q.peers({ network: 'testnet' }, { transport: 'tcp' })
+  assert.equal(tcp.entries.length, 1)
+})
+
+test('a sample never returns more peers than asked for, even after a TCP follow-up', async t => {
+  const [f] = await fakes(t, 1)
+  assert.ok(f)
+  for (let i = 1; i <= 40; i++) f.hold(makeRecord(i))
+  const q = querier(t, [f])
+  const r = await q.peers({ network: 'testnet', count: 25 })
+  assert.equal(r.attempts[0]?.transport, 'udp+tcp')
+  assert.equal(r.entries.length, 25)
 })
