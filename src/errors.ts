@@ -22,6 +22,22 @@ export const ERROR_CODES = {
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+  // observe (operations): HTTP status/API/metrics, listing ports, `stats` command
+  HTTP_NOT_FOUND: 'no such path',
+  HTTP_METHOD_NOT_ALLOWED: 'only GET and HEAD are served',
+  HTTP_URL_TOO_LONG: 'the request URL exceeds its cap',
+  HTTP_BAD_QUERY: 'a query parameter is missing, repeated, unknown or out of range',
+  HTTP_BAD_REQUEST: 'the HTTP request is malformed or its headers are too large',
+  HTTP_TIMEOUT: 'the HTTP request was not received in time',
+  HTTP_RATE_LIMITED: 'too many requests from this address',
+  HTTP_INTERNAL: 'the request failed inside the tracker',
+  STATS_CONNECT_FAILED: 'cannot connect to the tracker',
+  STATS_TIMEOUT: 'the tracker did not answer in time',
+  STATS_BAD_REPLY: 'the tracker sent something other than a stats-reply',
+  STATS_REFUSED: 'the tracker answered the stats-request with an error',
+  CLI_BAD_ADDRESS: 'an address is not HOST:PORT or [IPv6]:PORT with a port 1-65535',
+  CLI_BAD_PORT: 'a port is not an integer 0-65535',
+  CLI_BAD_LISTING: 'a listing port spec is not KIND:PORT[:ARG] with a known kind',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
