@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { registerKeygen } from './commands/keygen.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
+import { registerStats } from './commands/stats.js'
 import type { CliIo } from './io.js'
 
 export const VERSION = '0.1.0'
@@ -23,5 +24,6 @@ export function buildProgram(io: CliIo): Command {
     })
   registerKeygen(program, io)
   registerSelfcheck(program, io)
+  registerStats(program, io)
   return program
 }
