@@ -22,6 +22,11 @@ export const ERROR_CODES = {
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+  // tracker core (src/table, src/tracker, serve): options, data directory, listeners
+  CONFIG_BAD_OPTION: 'an option has a value outside its allowed range (the message names it)',
+  CONFIG_READ_FAILED: 'the configuration file cannot be read or is not valid JSON',
+  TRACKER_DATA_DIR: 'the data directory or a file in it cannot be read or written',
+  TRACKER_BIND_FAILED: 'a listener cannot bind its address and port',
   // observe (operations): HTTP status/API/metrics, listing ports, `stats` command
   HTTP_NOT_FOUND: 'no such path',
   HTTP_METHOD_NOT_ALLOWED: 'only GET and HEAD are served',
@@ -36,8 +41,6 @@ export const ERROR_CODES = {
   STATS_BAD_REPLY: 'the tracker sent something other than a stats-reply',
   STATS_REFUSED: 'the tracker answered the stats-request with an error',
   CLI_BAD_ADDRESS: 'an address is not HOST:PORT or [IPv6]:PORT with a port 1-65535',
-  CLI_BAD_PORT: 'a port is not an integer 0-65535',
-  CLI_BAD_LISTING: 'a listing port spec is not KIND:PORT[:ARG] with a known kind',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

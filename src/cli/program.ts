@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { registerKeygen } from './commands/keygen.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
+import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
 import type { CliIo } from './io.js'
 
@@ -24,6 +25,7 @@ export function buildProgram(io: CliIo): Command {
     })
   registerKeygen(program, io)
   registerSelfcheck(program, io)
+  registerServe(program, io)
   registerStats(program, io)
   return program
 }
