@@ -99,7 +99,11 @@ test('requestStats maps every failure to a STATS_* code', async t => {
   }
   // Nothing listening: a port just released.
   const { server, port } = await fakeTracker(() => null)
-  await new Promise<void>(r => server.close(() => r()))
+  await new Promise<void>(r =>
+    server.close(() => {
+      r()
+    }),
+  )
   await assert.rejects(requestStats({ host: '127.0.0.1', port }), { code: 'STATS_CONNECT_FAILED' })
 })
 
