@@ -2,53 +2,94 @@ import { createHash } from 'node:crypto'
 import { ManualClock } from '../../src/clock.js'
 import { privateKeyFromSeed, rawPublicKey } from '../../src/crypto/ed25519.js'
 import { signRecord } from '../../src/crypto/record-sign.js'
-import type { Endpoint } from '../../src/wire/endpoint.js'
-import type { Stat } from '../../src/wire/messages.js'
-import type { NodeKind, ServerInfo } from '../../src/wire/record.js'
+import { Daemon } from '../../src/tracker/daemon.js'
+import { daemonView } from '../../src/tracker/observe/daemon-view.js'
 import type {
   OperatorInfo,
   TableUsage,
   TrackerView,
-  ViewEntry,
+  ViewQuery,
+  ViewSelection,
 } from '../../src/tracker/observe/view.js'
+import type { Endpoint } from '../../src/wire/endpoint.js'
+import type { Stat } from '../../src/wire/messages.js'
+import type { NodeKind, ServerInfo, SignedRecord } from '../../src/wire/record.js'
 
-/** A TrackerView over plain arrays, for the observers' tests (no Daemon needed). */
+/**
+ * A TrackerView over a real (never started) Daemon: its table, stats and selection, with a
+ * manual clock. Tests fill the table directly; no sockets, no data directory.
+ */
 export class FakeView implements TrackerView {
   readonly clock: ManualClock
-  readonly startedAt: number
-  operator: OperatorInfo
-  counters = new Map<string, number>()
-  list: ViewEntry[] = []
-  budget = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 }
+  readonly daemon: Daemon
+  readonly #view: TrackerView
 
-  constructor(operator: Partial<OperatorInfo> = {}, clock = new ManualClock()) {
-    this.clock = clock
-    this.startedAt = clock.now()
-    this.operator = { name: '', location: '', contact: '', ...operator }
+  constructor(
+    operator: Partial<OperatorInfo> = {},
+    options: { maxEntries?: number; clock?: ManualClock } = {},
+  ) {
+    this.clock = options.clock ?? new ManualClock()
+    this.daemon = new Daemon(
+      {
+        hosts: ['127.0.0.1'],
+        udpPort: 0,
+        tcpPort: 0,
+        dataDir: '/nonexistent/metatracker-test',
+        maxEntries: options.maxEntries ?? 100_000,
+      },
+      { clock: this.clock },
+    )
+    this.#view = daemonView(
+      this.daemon,
+      { name: '', location: '', contact: '', ...operator },
+      this.clock.now(),
+    )
   }
 
-  stats(): Stat[] {
-    return [...this.counters].map(([name, value]) => ({ name, value }))
+  get startedAt(): number {
+    return this.#view.startedAt
+  }
+
+  get operator(): OperatorInfo {
+    return this.#view.operator
+  }
+
+  stats(): readonly Stat[] {
+    return this.#view.stats()
   }
 
   table(): TableUsage {
-    return {
-      entries: this.list.length,
-      bytes: this.list.reduce((n, e) => n + e.bytes.byteLength, 0),
-      ...this.budget,
-    }
+    return this.#view.table()
   }
 
-  *entries(kind: NodeKind, network?: string): Iterable<ViewEntry> {
-    for (const e of this.list) {
-      if (e.record.kind === kind && (network === undefined || e.record.network === network)) yield e
-    }
+  networks(kind: NodeKind): string[] {
+    return this.#view.networks(kind)
   }
 
-  add(e: ViewEntry): ViewEntry {
-    this.list.push(e)
-    return e
+  select(q: ViewQuery): ViewSelection {
+    return this.#view.select(q)
   }
+
+  add(e: TestEntry): void {
+    const stored = this.daemon.table.insert(e.signed, e.observed, e.lastSeen)
+    if (stored === undefined) throw new Error('the table refused a test entry')
+  }
+
+  /** Add `n` to a tracker counter (created when not one of the core's). */
+  count(name: string, n: number): void {
+    this.daemon.stats.counter(name).inc(n)
+  }
+
+  /** The value a counter has in the stats snapshot. */
+  stat(name: string): number | undefined {
+    return this.stats().find(s => s.name === name)?.value
+  }
+}
+
+export interface TestEntry {
+  signed: SignedRecord
+  observed: Endpoint
+  lastSeen: number
 }
 
 export interface EntryOptions {
@@ -68,19 +109,32 @@ export function serverEntry(
   n: number,
   info: Partial<ServerInfo> = {},
   o: EntryOptions = {},
-): ViewEntry {
+): TestEntry {
   return entry(
     clock,
     n,
     'server',
-    { name: `server ${n}`, players: 0, maxPlayers: 16, world: '', version: '', tags: [], ...info },
+    {
+      name: `server ${n}`,
+      players: 0,
+      maxPlayers: 16,
+      world: '',
+      version: '',
+      tags: [],
+      ...info,
+    },
     o,
   )
 }
 
 /** A signed peer entry made with test key `n`. */
-export function peerEntry(clock: ManualClock, n: number, o: EntryOptions = {}): ViewEntry {
+export function peerEntry(clock: ManualClock, n: number, o: EntryOptions = {}): TestEntry {
   return entry(clock, n, 'peer', null, o)
+}
+
+export function testKeyPair(n: number) {
+  const privateKey = privateKeyFromSeed(createHash('sha256').update(`observe ${n}`).digest())
+  return { privateKey, publicKey: rawPublicKey(privateKey) }
 }
 
 function entry(
@@ -89,9 +143,8 @@ function entry(
   kind: NodeKind,
   server: ServerInfo | null,
   o: EntryOptions,
-): ViewEntry {
-  const privateKey = privateKeyFromSeed(createHash('sha256').update(`observe ${n}`).digest())
-  const key = { privateKey, publicKey: rawPublicKey(privateKey) }
+): TestEntry {
+  const key = testKeyPair(n)
   const now = Math.floor(clock.now() / 1000)
   const signed = signRecord(
     {
@@ -107,10 +160,8 @@ function entry(
     key.privateKey,
   )
   return {
-    record: signed.record,
-    bytes: signed.bytes,
+    signed,
     observed: o.observed ?? { family: 4, address: `10.0.${n >> 8}.${n & 0xff}`, port: 40_000 + n },
     lastSeen: clock.now() - (o.seenAgo ?? 0),
-    verified: false,
   }
 }

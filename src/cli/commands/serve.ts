@@ -6,6 +6,12 @@ import type { Logger } from '../../log.js'
 import { Daemon } from '../../tracker/daemon.js'
 import { type DaemonOptions, parseSize } from '../../tracker/options.js'
 import type { CliIo } from '../io.js'
+import {
+  HTTP_FLAG_HELP,
+  LISTING_FLAG_HELP,
+  observeSettings,
+  startObserve,
+} from './serve-observe.js'
 
 interface ServeFlags {
   host: string[]
@@ -15,6 +21,8 @@ interface ServeFlags {
   maxEntries?: string
   maxBytes?: string
   config?: string
+  http?: string
+  listing: string[]
 }
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -172,30 +180,40 @@ export function registerServe(program: Command, io: CliIo): void {
       'byte budget of the client table, e.g. 64MiB, 1GB (default 64MiB)',
     )
     .option('--config <file>', 'JSON configuration file; flags override it')
+    .option('--http <port>', HTTP_FLAG_HELP)
+    .option('--listing <kind:port[:arg]>', LISTING_FLAG_HELP, collect, [])
     .action(async (flags: ServeFlags) => {
       const config =
         flags.config !== undefined
           ? await readServeConfig(flags.config)
           : { options: {}, logLevel: 'info' as const }
       const options = { ...config.options, ...flagsToOptions(flags) }
+      const observeWith = observeSettings(flags)
       const logger = stderrLogger(config.logLevel)
       const daemon = new Daemon(options, { logger })
       const stopped = untilSignal()
       await daemon.start()
+      const observe = await startObserve(daemon, observeWith, logger).catch(
+        async (err: unknown) => {
+          await daemon.close()
+          throw err
+        },
+      )
       const a = daemon.addresses()
       io.out(
         JSON.stringify({
           event: 'listening',
           udp: a.udp,
           tcp: a.tcp,
-          http: null,
+          http: observe.httpPort,
           hosts: a.hosts,
-          listing: [],
+          listing: observe.listingPorts,
           listeners: a.listeners,
         }),
       )
       const signal = await stopped
       logger.info({ signal }, 'stopping')
+      await observe.close()
       await daemon.close()
     })
 }

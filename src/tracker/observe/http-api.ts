@@ -7,10 +7,9 @@ import { isValidNetwork } from '../../wire/record.js'
 import { entryJson } from './entry-json.js'
 import type { TrackerMetrics } from './metrics.js'
 import type { RateWindow } from './rates.js'
-import { type ServerFilter, bestServer, listServers, sampleEntries } from './select.js'
 import { STATUS_CSP, renderStatusPage } from './status-page.js'
 import { statusModel } from './summary.js'
-import type { TrackerView } from './view.js'
+import { ANY_SERVER, type ServerFilter, type TrackerView } from './view.js'
 
 /*
  * The HTTP routes, transport-free: (method, URL, remote address) in, status + headers + body
@@ -163,6 +162,7 @@ function hasControl(s: string): boolean {
 }
 
 const SORTS: readonly QuerySort[] = ['players', 'name', 'room']
+const NO_SEED = new Uint8Array(32)
 
 export class HttpApi {
   readonly #view: TrackerView
@@ -268,12 +268,22 @@ export class HttpApi {
     const count = q.int('count', 1, Limits.QUERY_COUNT_MAX, this.#opts.defaultPeerCount)
     q.done()
     const now = this.#view.clock.now()
+    // One asker (by address: HTTP source ports change per connection) asking the same thing
+    // within one window gets the same sample, as on the wire (protocol §8.5).
     const window = Math.floor(now / Math.max(1, this.#opts.sampleWindowMs))
     const seed = createHmac('sha256', this.#secret)
-      .update(`${asker}|${window}`)
+      .update(`${asker}|${window}|${network}|${count}`)
       .digest()
-      .readUInt32BE(0)
-    const sel = sampleEntries(this.#view.entries('peer', network), count, seed, now)
+    const sel = this.#view.select({
+      ...ANY_SERVER,
+      network,
+      kind: 'peer',
+      mode: 'sample',
+      count,
+      offset: 0,
+      sort: 'players',
+      seed,
+    })
     return jsonReply(
       200,
       {
@@ -311,10 +321,16 @@ export class HttpApi {
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
     const now = this.#view.clock.now()
-    const entries = this.#view.entries('server', network)
-    const sel = best
-      ? bestServer(entries, filter, now)
-      : listServers(entries, filter, sort, offset, count, now)
+    const sel = this.#view.select({
+      ...filter,
+      network,
+      kind: 'server',
+      mode: best ? 'best' : 'list',
+      count,
+      offset,
+      sort,
+      seed: NO_SEED,
+    })
     const reply = jsonReply(
       200,
       {

@@ -1,4 +1,4 @@
-import { once } from 'node:events'
+import { bound } from './bind.js'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { type Logger, silentLogger } from '../../log.js'
@@ -73,7 +73,7 @@ export class HttpListener {
         const server = makeServer(api, opts, { ...deps, logger })
         servers.push(server)
         server.listen({ host, port, exclusive: true })
-        await once(server, 'listening')
+        await bound(server, 'http', host, port)
         const addr = server.address()
         if (addr !== null && typeof addr === 'object') port = addr.port
       }

@@ -1,4 +1,4 @@
-import { once } from 'node:events'
+import { bound } from './bind.js'
 import { open } from 'node:fs/promises'
 import { type Server, type Socket, createServer } from 'node:net'
 import { type Logger, silentLogger } from '../../log.js'
@@ -12,8 +12,7 @@ import {
   renderVerbose,
 } from './listing-render.js'
 import type { TrackerMetrics } from './metrics.js'
-import { ANY_SERVER, listServers } from './select.js'
-import type { TrackerView } from './view.js'
+import { ANY_SERVER, type TrackerView, type ViewEntry, type ViewSelection } from './view.js'
 
 /*
  * MetaServerII's human ports: connect, receive a listing, the tracker closes. Bounded: a
@@ -82,14 +81,7 @@ export class ListingSource {
       const content = await readCapped(this.#spec.file, max)
       return Buffer.from(renderInfo(content, this.#view.operator, now, max))
     }
-    const sel = listServers(
-      this.#view.entries('server', network),
-      ANY_SERVER,
-      'players',
-      0,
-      this.#opts.maxItems,
-      now,
-    )
+    const sel = serversByPlayers(this.#view, network, this.#opts.maxItems)
     const data = {
       operator: this.#view.operator,
       now,
@@ -105,6 +97,43 @@ export class ListingSource {
           : renderJson(data, max)
     return Buffer.from(text)
   }
+}
+
+/**
+ * Servers of one network, or of every network merged, most players first (ties by key), at most
+ * `max` of them; `total` counts all that matched.
+ */
+export function serversByPlayers(
+  view: TrackerView,
+  network: string | undefined,
+  max: number,
+): ViewSelection {
+  const one = (n: string): ViewSelection =>
+    view.select({
+      ...ANY_SERVER,
+      network: n,
+      kind: 'server',
+      mode: 'list',
+      count: max,
+      offset: 0,
+      sort: 'players',
+      seed: new Uint8Array(32),
+    })
+  if (network !== undefined) return one(network)
+  let total = 0
+  let all: ViewEntry[] = []
+  for (const n of view.networks('server').sort()) {
+    const sel = one(n)
+    total += sel.total
+    all = all.concat(sel.entries)
+  }
+  all.sort(
+    (a, b) =>
+      (b.record.server?.players ?? 0) - (a.record.server?.players ?? 0) ||
+      a.record.network.localeCompare(b.record.network) ||
+      Buffer.compare(a.record.publicKey, b.record.publicKey),
+  )
+  return { total, entries: all.slice(0, max) }
 }
 
 /** The file's first `max` bytes as UTF-8, or null when it cannot be read. */
@@ -159,7 +188,7 @@ export class ListingListener {
           )
           entry.servers.push(server)
           server.listen({ host, port, exclusive: true })
-          await once(server, 'listening')
+          await bound(server, `listing ${spec.kind}`, host, port)
           const addr = server.address()
           if (addr !== null && typeof addr === 'object') port = addr.port
         }

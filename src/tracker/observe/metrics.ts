@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client'
-import { DROP_PREFIX } from './summary.js'
+import { DROP_PREFIX, GAUGE_STATS } from './summary.js'
 import type { TrackerView } from './view.js'
 
 /*
@@ -24,8 +24,10 @@ export function counterMetricName(stat: string): string {
 }
 
 /**
- * Build the registry. Each tracker counter known when this is called becomes its own counter
- * metric; every `dropped_<reason>` counter becomes `metatracker_drops_total{reason}`.
+ * Build the registry. Each tracker stat known when this is called becomes its own metric: a
+ * gauge `metatracker_<name>` for the levels in GAUGE_STATS (unless a table gauge already has the
+ * name), a counter `metatracker_<name>_total` for the rest; every `dropped_<reason>` counter
+ * becomes `metatracker_drops_total{reason}`.
  */
 export function createMetrics(view: TrackerView, version: string): TrackerMetrics {
   const registry = new Registry()
@@ -82,9 +84,24 @@ export function createMetrics(view: TrackerView, version: string): TrackerMetric
     },
   })
 
-  const seen = new Set<string>()
+  const read = (name: string): number => view.stats().find(x => x.name === name)?.value ?? 0
+  const seen = new Set<string>(registry.getMetricsAsArray().map(m => m.name))
   for (const { name } of view.stats()) {
     if (name.startsWith(DROP_PREFIX)) continue
+    if (GAUGE_STATS.has(name)) {
+      const metric = `${METRIC_PREFIX}${name}`
+      if (seen.has(metric)) continue
+      seen.add(metric)
+      new Gauge({
+        name: metric,
+        help: `Tracker level ${name}`,
+        registers,
+        collect() {
+          this.set(read(name))
+        },
+      })
+      continue
+    }
     const metric = counterMetricName(name)
     if (seen.has(metric)) continue
     seen.add(metric)
@@ -93,9 +110,8 @@ export function createMetrics(view: TrackerView, version: string): TrackerMetric
       help: `Tracker counter ${name}`,
       registers,
       collect() {
-        const s = view.stats().find(x => x.name === name)
         this.reset()
-        this.inc(s?.value ?? 0)
+        this.inc(read(name))
       },
     })
   }

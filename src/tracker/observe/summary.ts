@@ -11,6 +11,16 @@ import type { RateWindow } from './rates.js'
 export const ANNOUNCE_COUNTERS: readonly string[] = ['announces']
 /** Counters summed for "queries per second". */
 export const QUERY_COUNTERS: readonly string[] = ['queries']
+/**
+ * Stats that are levels rather than running totals (the rest only ever grow): exported as
+ * Prometheus gauges, not counters.
+ */
+export const GAUGE_STATS: ReadonlySet<string> = new Set([
+  'table_entries',
+  'table_bytes',
+  'table_blocks',
+  'tcp_open',
+])
 /** A drop counter is `dropped_<reason>`; the reason is the rest of the name. */
 export const DROP_PREFIX = 'dropped_'
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js'
 import type { Endpoint } from '../../wire/endpoint.js'
-import type { Stat } from '../../wire/messages.js'
+import type { QueryMode, QuerySort, Stat } from '../../wire/messages.js'
 import type { NodeKind, NodeRecord } from '../../wire/record.js'
 
 /**
@@ -17,11 +17,41 @@ export interface TrackerView {
   stats(): readonly Stat[]
   /** Table occupancy against its budget. */
   table(): TableUsage
+  /** Networks holding at least one entry of this kind. */
+  networks(kind: NodeKind): string[]
   /**
-   * Live entries of one kind, of one network or (network undefined) of all. Each record comes
-   * decoded with its exact signed bytes; iteration must be cheap (no decoding per call).
+   * Entries of one network and kind chosen as a wire query would choose them (protocol §8.5:
+   * `sample`, `list` or `best`, with the same filters). Only the returned entries are decoded.
    */
-  entries(kind: NodeKind, network?: string): Iterable<ViewEntry>
+  select(q: ViewQuery): ViewSelection
+}
+
+/** Filters of a server query; '' / false / [] mean any. */
+export interface ServerFilter {
+  world: string
+  version: string
+  notFull: boolean
+  tags: readonly string[]
+}
+
+export const ANY_SERVER: ServerFilter = { world: '', version: '', notFull: false, tags: [] }
+
+export interface ViewQuery extends ServerFilter {
+  network: string
+  kind: NodeKind
+  mode: QueryMode
+  /** Entries wanted (list: after `offset`). */
+  count: number
+  offset: number
+  sort: QuerySort
+  /** `sample`: the same seed gets the same sample while the table holds still. */
+  seed: Uint8Array
+}
+
+export interface ViewSelection {
+  /** How many live entries matched in all. */
+  total: number
+  entries: ViewEntry[]
 }
 
 export interface OperatorInfo {

@@ -19,9 +19,9 @@ function view(): FakeView {
   v.add(serverEntry(v.clock, 3, { players: 1, maxPlayers: 16, world: 'e1m1' }))
   v.add(serverEntry(v.clock, 4, { players: 1 }, { network: 'other.example' }))
   for (let i = 10; i < 40; i++) v.add(peerEntry(v.clock, i))
-  v.counters.set('announces', 10)
-  v.counters.set('queries', 4)
-  v.counters.set('dropped_flood', 2)
+  v.count('announces', 10)
+  v.count('queries', 4)
+  v.count('dropped_flood', 2)
   return v
 }
 

@@ -163,6 +163,9 @@ test('a port already in use fails start and leaves nothing bound', async t => {
       version: '0.1.0',
       listing: [{ port: taken, kind: 'text' }],
     }),
-    /EADDRINUSE/,
+    {
+      code: 'TRACKER_BIND_FAILED',
+      message: /cannot bind listing text 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+    },
   )
 })

@@ -11,7 +11,7 @@ import {
   renderText,
   renderVerbose,
 } from '../../../src/tracker/observe/listing-render.js'
-import { ANY_SERVER, listServers } from '../../../src/tracker/observe/select.js'
+import { serversByPlayers } from '../../../src/tracker/observe/listing-listener.js'
 import { FakeView, serverEntry } from '../../helpers/observe-view.js'
 
 const HOSTILE = `<b>"Q&A"</b> it's`
@@ -35,7 +35,7 @@ function data(network?: string, n = 3): ListingData {
     )
   }
   const now = v.clock.now()
-  const sel = listServers(v.entries('server', network), ANY_SERVER, 'players', 0, 1000, now)
+  const sel = serversByPlayers(v, network, 1000)
   return { operator: v.operator, now, network, total: sel.total, entries: sel.entries }
 }
 

@@ -7,12 +7,12 @@ import { parsePrometheus } from '../../helpers/prometheus.js'
 
 test('metrics read the tracker at scrape time, in a private registry', async () => {
   const v = new FakeView({ name: 'Op "one"', location: 'Here\\there' })
-  v.counters.set('announces', 5)
-  v.counters.set('queries', 2)
-  v.counters.set('dropped_flood', 3)
+  v.count('announces', 5)
+  v.count('queries', 2)
+  v.count('dropped_flood', 3)
   const m = createMetrics(v, '0.1.0')
   v.add(serverEntry(v.clock, 1))
-  v.counters.set('announces', 12)
+  v.count('announces', 7)
   v.clock.advance(42_000)
   const scrape = parsePrometheus(await m.registry.metrics())
   assert.equal(scrape.types.get('metatracker_announces_total'), 'counter')

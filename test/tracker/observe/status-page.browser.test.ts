@@ -22,8 +22,8 @@ test(
     }
     const v = new FakeView({ name: NAME, location: 'Santa Clara, CA', contact: 'ops@example.org' })
     for (let i = 1; i <= 3; i++) v.add(serverEntry(v.clock, i, { players: i }))
-    v.counters.set('announces', 3)
-    v.counters.set('dropped_flood', 1)
+    v.count('announces', 3)
+    v.count('dropped_flood', 1)
     const obs = await Observers.start(v, {
       hosts: ['127.0.0.1'],
       http: 0,
