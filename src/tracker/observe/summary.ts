@@ -20,6 +20,7 @@ export const GAUGE_STATS: ReadonlySet<string> = new Set([
   'table_bytes',
   'table_blocks',
   'tcp_open',
+  'flood_sources',
 ])
 /** A drop counter is `dropped_<reason>`; the reason is the rest of the name. */
 export const DROP_PREFIX = 'dropped_'
