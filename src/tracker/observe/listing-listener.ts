@@ -1,4 +1,5 @@
 import { bound } from './bind.js'
+import { reuseMs, timed } from './reuse.js'
 import { open } from 'node:fs/promises'
 import { type Server, type Socket, createServer } from 'node:net'
 import { type Logger, silentLogger } from '../../log.js'
@@ -31,7 +32,7 @@ export interface ListingListenerOptions {
   maxOutputBytes: number
   /** Most servers considered for one listing (before the byte cap). */
   maxItems: number
-  /** How long one rendering is reused, ms. */
+  /** How long one rendering is reused at least, ms (longer when it was costly: reuse.ts). */
   cacheMs: number
   /** After the listing is written, how long to wait for the peer to close, ms. */
   lingerMs: number
@@ -57,7 +58,7 @@ export class ListingSource {
   readonly #view: TrackerView
   readonly #spec: ListingSpec
   readonly #opts: Omit<ListingListenerOptions, 'hosts'>
-  #cached: { at: number; output: Promise<Buffer> } | null = null
+  #cached: { at: number; validMs: number; output: Promise<Buffer> } | null = null
 
   constructor(view: TrackerView, spec: ListingSpec, opts: Omit<ListingListenerOptions, 'hosts'>) {
     this.#view = view
@@ -68,9 +69,10 @@ export class ListingSource {
   output(): Promise<Buffer> {
     const now = this.#view.clock.now()
     const c = this.#cached
-    if (c !== null && now - c.at < this.#opts.cacheMs && now >= c.at) return c.output
-    const output = this.#render(now)
-    this.#cached = { at: now, output }
+    if (c !== null && now - c.at < c.validMs && now >= c.at) return c.output
+    // Rendering is synchronous up to its first await (reading an info file): that is its cost.
+    const { value: output, costMs } = timed(() => this.#render(now))
+    this.#cached = { at: now, validMs: reuseMs(this.#opts.cacheMs, costMs), output }
     return output
   }
 
