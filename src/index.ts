@@ -26,3 +26,9 @@ export {
   type TableOptions,
 } from './table/client-table.js'
 export { Stats } from './tracker/stats.js'
+// observe (operations): status page, JSON API, metrics, listing ports, stats-request client
+export { Observers, type ObserveOptions, type ObserveDeps } from './tracker/observe/observers.js'
+export { daemonView } from './tracker/observe/daemon-view.js'
+export type { TrackerView, OperatorInfo, ViewEntry } from './tracker/observe/view.js'
+export type { ListingSpec, ListingKind } from './tracker/observe/listing-render.js'
+export { requestStats, type StatsTarget, type StatsOptions } from './client/stats.js'

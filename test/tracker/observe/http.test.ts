@@ -262,3 +262,19 @@ test('http: null starts no HTTP listener; close is idempotent', async () => {
   await obs.close()
   await obs.close()
 })
+
+test('every host gets the same HTTP port (127.0.0.1 and ::1)', async t => {
+  const obs = await Observers.start(view(), {
+    hosts: ['127.0.0.1', '::1'],
+    http: 0,
+    listing: [{ port: 0, kind: 'text' }],
+    version: '0.1.0',
+  })
+  t.after(() => obs.close())
+  for (const host of ['127.0.0.1', '[::1]']) {
+    const res = await fetch(`http://${host}:${obs.httpPort}/healthz`)
+    assert.equal(res.status, 200, host)
+  }
+  const v6 = await rawExchange(obs.listingPorts[0]!, null, 5_000, '::1')
+  assert.match(v6.text, /--- metatracker listing start ---\n/)
+})
