@@ -27,6 +27,28 @@ export const ERROR_CODES = {
   CONFIG_READ_FAILED: 'the configuration file cannot be read or is not valid JSON',
   TRACKER_DATA_DIR: 'the data directory or a file in it cannot be read or written',
   TRACKER_BIND_FAILED: 'a listener cannot bind its address and port',
+  // bootpage/ and client/bootpage-*: the signed static list of trackers (docs/bootpage.md)
+  BOOTPAGE_TOO_LARGE: 'the bootpage exceeds its size cap',
+  BOOTPAGE_BAD_JSON: 'the bootpage is not UTF-8 JSON',
+  BOOTPAGE_BAD_SHAPE: 'a bootpage field is missing, of the wrong type, out of range or over a cap',
+  BOOTPAGE_NOT_CANONICAL:
+    'a value cannot be canonicalised (only strings, safe integers, arrays and objects)',
+  BOOTPAGE_BAD_SIGNATURE: 'a signature on the bootpage does not verify',
+  BOOTPAGE_THRESHOLD_NOT_MET: "fewer than the threshold of the page's own operators signed it",
+  BOOTPAGE_NOT_PINNED:
+    'fewer than the required number of pinned (or current) operator keys signed it',
+  BOOTPAGE_EXPIRED: 'the bootpage is past its valid-until time',
+  BOOTPAGE_NOT_YET_VALID: 'the bootpage was issued in the future',
+  BOOTPAGE_ROLLBACK: 'the bootpage sequence is lower than one already accepted',
+  BOOTPAGE_SEQUENCE_REUSED: 'a different bootpage carries the sequence of one already accepted',
+  BOOTPAGE_WRONG_NETWORK: 'the bootpage is for another network',
+  BOOTPAGE_NOT_VALID: 'the bootpage did not pass verification',
+  BOOTPAGE_READ_FAILED: 'the bootpage file cannot be read',
+  BOOTPAGE_FETCH_FAILED:
+    'the bootpage URL cannot be fetched (network error, timeout or HTTP status)',
+  BOOTPAGE_BAD_SPEC: 'a tracker, operator or pin specification is malformed',
+  BOOTPAGE_PAGES_DIFFER: 'the drafts to merge are not the same page',
+  BOOTPAGE_BAD_TEMPLATE: 'the page template or an inlined asset is unusable',
   // observe (operations): HTTP status/API/metrics, listing ports, `stats` command
   HTTP_NOT_FOUND: 'no such path',
   HTTP_METHOD_NOT_ALLOWED: 'only GET and HEAD are served',

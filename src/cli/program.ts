@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { registerBootpage } from './commands/bootpage.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
 import { registerServe } from './commands/serve.js'
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIo): Command {
   registerKeygen(program, io)
   registerSelfcheck(program, io)
   registerServe(program, io)
+  registerBootpage(program, io)
   registerStats(program, io)
   return program
 }
