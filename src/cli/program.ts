@@ -1,8 +1,12 @@
 import { Command } from 'commander'
+import { registerAnnounce } from './commands/announce.js'
 import { registerBootpage } from './commands/bootpage.js'
+import { registerDemo } from './commands/demo.js'
 import { registerKeygen } from './commands/keygen.js'
+import { registerPeers } from './commands/peers.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
 import { registerServe } from './commands/serve.js'
+import { registerServers } from './commands/servers.js'
 import { registerStats } from './commands/stats.js'
 import type { CliIo } from './io.js'
 
@@ -14,6 +18,9 @@ export function buildProgram(io: CliIo): Command {
     .name('metatracker')
     .description('independent peer-introduction trackers with signed node records')
     .version(VERSION)
+    // Program options (-V/--version, -h) only before the command name, so that a command may have
+    // its own --version (`announce --server --version 1.2`, `servers --version 1.2`).
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
@@ -28,6 +35,11 @@ export function buildProgram(io: CliIo): Command {
   registerSelfcheck(program, io)
   registerServe(program, io)
   registerBootpage(program, io)
+  // client area
+  registerAnnounce(program, io)
+  registerPeers(program, io)
+  registerServers(program, io)
+  registerDemo(program, io)
   registerStats(program, io)
   return program
 }

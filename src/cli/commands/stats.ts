@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { requestStats } from '../../client/stats.js'
-import { TrackerError } from '../../errors.js'
+import { type TrackerAddress, parseTrackerSpec, trackerLabel } from '../../client/trackers.js'
+import { isTrackerError } from '../../errors.js'
 import type { Stat } from '../../wire/messages.js'
 import type { CliIo } from '../io.js'
 
@@ -10,23 +11,40 @@ export function registerStats(program: Command, io: CliIo): void {
     .description(
       "print a tracker's counters (stats-request over TCP), like MetaServerII's metastat",
     )
-    .requiredOption('--tracker <host:port>', 'the tracker: HOST:PORT or [IPv6]:PORT (its TCP port)')
+    .requiredOption(
+      '--tracker <host:port>',
+      'the tracker: HOST:PORT or [IPv6]:PORT (its TCP port)',
+      parseTracker,
+    )
     .option('--json', 'print JSON: {"tracker": "...", "stats": {name: value}}', false)
     .option('--timeout <ms>', 'give up after this many milliseconds', parseTimeout, 5000)
-    .action(async (opts: { tracker: string; json: boolean; timeout: number }) => {
-      const target = parseHostPort(opts.tracker)
-      const stats = await requestStats(target, { timeoutMs: opts.timeout })
+    .action(async (opts: { tracker: TrackerAddress; json: boolean; timeout: number }) => {
+      const label = trackerLabel(opts.tracker)
+      const stats = await requestStats(
+        { host: opts.tracker.host, port: opts.tracker.tcp ?? 0 },
+        { timeoutMs: opts.timeout },
+      )
       if (opts.json) {
         io.out(
           JSON.stringify({
-            tracker: opts.tracker,
+            tracker: label,
             stats: Object.fromEntries(stats.map(s => [s.name, s.value])),
           }),
         )
       } else {
-        for (const line of statsTable(opts.tracker, stats)) io.out(line)
+        for (const line of statsTable(label, stats)) io.out(line)
       }
     })
+}
+
+/** The client area's HOST:PORT parser; a bad address is a usage error (exit 2). */
+function parseTracker(text: string): TrackerAddress {
+  try {
+    return parseTrackerSpec(text)
+  } catch (err) {
+    if (isTrackerError(err)) throw new InvalidArgumentError(err.message)
+    throw err
+  }
 }
 
 function parseTimeout(text: string): number {
@@ -45,16 +63,4 @@ export function statsTable(tracker: string, stats: readonly Stat[]): string[] {
   const w0 = Math.max(...rows.map(r => r[0].length))
   const w1 = Math.max(...rows.map(r => r[1].length))
   return [`tracker ${tracker}`, ...rows.map(([n, v]) => `${n.padEnd(w0)}  ${v.padStart(w1)}`)]
-}
-
-/**
- * HOST:PORT or [IPv6]:PORT. (The client area's `parseTrackerSpec` does the same for tracker
- * addresses; this stays local until that lands, then the command uses it.)
- */
-export function parseHostPort(text: string): { host: string; port: number } {
-  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]\s]+):(\d{1,5})$/.exec(text)
-  const port = Number(m?.[2])
-  if (m?.[1] === undefined || !Number.isInteger(port) || port < 1 || port > 65_535)
-    throw new TrackerError('CLI_BAD_ADDRESS', `not HOST:PORT or [IPv6]:PORT: ${text.slice(0, 100)}`)
-  return { host: m[1], port }
 }
