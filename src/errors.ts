@@ -73,6 +73,19 @@ export const ERROR_CODES = {
   // cli/ (client area): commands that talk to trackers
   CLI_NO_TRACKERS: 'no tracker given: use --tracker HOST:PORT (repeatable)',
   CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
+  // observe (operations): HTTP status/API/metrics, listing ports, `stats` command
+  HTTP_NOT_FOUND: 'no such path',
+  HTTP_METHOD_NOT_ALLOWED: 'only GET and HEAD are served',
+  HTTP_URL_TOO_LONG: 'the request URL exceeds its cap',
+  HTTP_BAD_QUERY: 'a query parameter is missing, repeated, unknown or out of range',
+  HTTP_BAD_REQUEST: 'the HTTP request is malformed or its headers are too large',
+  HTTP_TIMEOUT: 'the HTTP request was not received in time',
+  HTTP_RATE_LIMITED: 'too many requests from this address',
+  HTTP_INTERNAL: 'the request failed inside the tracker',
+  STATS_CONNECT_FAILED: 'cannot connect to the tracker',
+  STATS_TIMEOUT: 'the tracker did not answer in time',
+  STATS_BAD_REPLY: 'the tracker sent something other than a stats-reply',
+  STATS_REFUSED: 'the tracker answered the stats-request with an error',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

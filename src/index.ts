@@ -74,6 +74,12 @@ export { type Resolver, type ResolvedHost, systemResolver } from './client/resol
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
 export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
 export { runDemo, type DemoOptions, type DemoReport } from './demo/demo.js'
+// observe (operations): status page, JSON API, metrics, listing ports, stats-request client
+export { Observers, type ObserveOptions, type ObserveDeps } from './tracker/observe/observers.js'
+export { daemonView } from './tracker/observe/daemon-view.js'
+export type { TrackerView, OperatorInfo, ViewEntry } from './tracker/observe/view.js'
+export type { ListingSpec, ListingKind } from './tracker/observe/listing-render.js'
+export { requestStats, type StatsTarget, type StatsOptions } from './client/stats.js'
 // operations (protect): config file, throttles, deny list, checkpoints, the runtime around a Daemon
 export {
   DEFAULT_CONFIG,

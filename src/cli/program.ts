@@ -7,6 +7,7 @@ import { registerPeers } from './commands/peers.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
 import { registerServe } from './commands/serve.js'
 import { registerServers } from './commands/servers.js'
+import { registerStats } from './commands/stats.js'
 import type { CliIo } from './io.js'
 
 export const VERSION = '0.1.0'
@@ -39,5 +40,6 @@ export function buildProgram(io: CliIo): Command {
   registerPeers(program, io)
   registerServers(program, io)
   registerDemo(program, io)
+  registerStats(program, io)
   return program
 }

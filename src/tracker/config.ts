@@ -223,9 +223,11 @@ export interface ConfigFlags {
   denyList?: string
   checkpointInterval?: string
   logLevel?: string
+  /** Listing ports, already read from their `KIND:PORT[:ARG]` syntax by the CLI. */
+  listing?: ListingPort[]
 }
 
-type FlagKind = 'port' | 'number' | 'text' | 'list' | 'size'
+type FlagKind = 'port' | 'number' | 'text' | 'list' | 'size' | 'value'
 
 /** flag property -> [--flag, config key path, how its text is read]. */
 const FLAGS: Readonly<Record<keyof ConfigFlags, readonly [string, readonly string[], FlagKind]>> = {
@@ -248,11 +250,12 @@ const FLAGS: Readonly<Record<keyof ConfigFlags, readonly [string, readonly strin
   denyList: ['--deny-list', ['denyList'], 'text'],
   checkpointInterval: ['--checkpoint-interval', ['checkpoint', 'interval'], 'number'],
   logLevel: ['--log-level', ['log', 'level'], 'text'],
+  listing: ['--listing', ['listing'], 'value'],
 }
 
 /** The text of a flag as the value the file would hold: numbers as numbers, "off" as null. */
-function flagValue(kind: FlagKind, value: string | string[]): unknown {
-  if (Array.isArray(value)) return value
+function flagValue(kind: FlagKind, value: unknown): unknown {
+  if (kind === 'value' || typeof value !== 'string') return value
   if (kind === 'port' && /^(off|none|null)$/i.test(value)) return null
   if ((kind === 'port' || kind === 'number') && /^-?\d+(\.\d+)?$/.test(value)) return Number(value)
   return value
@@ -290,7 +293,7 @@ export function parseConfig(
     if (spec === undefined || value === undefined) continue
     if (Array.isArray(value) && value.length === 0) continue
     const [flag, keyPath, kind] = spec
-    setPath(merged, keyPath, flagValue(kind, value as string | string[]))
+    setPath(merged, keyPath, flagValue(kind, value))
     fromFlag.set(keyPath.join('.'), flag)
   }
   const result = configSchema.safeParse(merged, { reportInput: true })
@@ -427,7 +430,14 @@ function describe(
   fromFlag: Map<string, string>,
   origin: ConfigOrigin,
 ): string {
-  const flag = fromFlag.get(key.replace(/\[\d+\]$/, ''))
+  // listing[1].port was set by --listing: try the key, then each shorter prefix of it.
+  let flag: string | undefined
+  for (let k = key; ;) {
+    flag = fromFlag.get(k)
+    const shorter = k.replace(/(\.[^.[]*|\[\d+\])$/, '')
+    if (flag !== undefined || shorter === k) break
+    k = shorter
+  }
   const name = flag ?? key
   const got = value === undefined ? '' : `, got ${show(value)}`
   const where = flag === undefined ? inFile(origin) : ''

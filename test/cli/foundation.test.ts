@@ -39,3 +39,20 @@ test('an unknown command exits 2 with usage help', async () => {
     return true
   })
 })
+
+test('a reader that closes early does not crash the command (EPIPE)', async () => {
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'selfcheck'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout.destroy() // the reader is gone before the first line is written
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const code = await new Promise<number | null>(resolve => {
+    child.on('exit', c => {
+      resolve(c)
+    })
+  })
+  assert.equal(code, 0, stderr)
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/)
+})

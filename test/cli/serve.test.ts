@@ -14,7 +14,7 @@ test('serve prints its listening line, answers, and stops on SIGTERM with exit 0
   t.after(() => rm(dir, { recursive: true, force: true }))
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, 'serve', '--udp', '0', '--tcp', '0', '--data', dir],
+    ['--import', 'tsx', main, 'serve', '--udp', '0', '--tcp', '0', '--http', 'off', '--data', dir],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   t.after(() => {

@@ -182,6 +182,25 @@ test('flags override the file, and an error in a flag names the flag', () => {
   }
 })
 
+test('listing ports from the CLI are checked like the file, errors naming --listing', () => {
+  const c = parseConfig(
+    { listing: [{ port: 1, kind: 'json' }] },
+    {},
+    {
+      listing: [{ port: 3522, kind: 'text', network: 'quake.example' }],
+    },
+  )
+  assert.deepEqual(c.listing, [{ port: 3522, kind: 'text', network: 'quake.example' }])
+  assert.throws(
+    () => parseConfig({ tcp: 3522 }, {}, { listing: [{ port: 3522, kind: 'json' }] }),
+    refused('CONFIG_BAD_OPTION', /^--listing: expected a port not already used by tcp, got 3522$/),
+  )
+  assert.throws(
+    () => parseConfig({}, {}, { listing: [{ port: 3525, kind: 'info' }] }),
+    refused('CONFIG_BAD_OPTION', /^--listing: expected a file to send/),
+  )
+})
+
 test('relative paths in a file are taken from the file folder; flags stay as given', () => {
   const c = parseConfig(
     { data: 'state', denyList: 'deny.txt', listing: [{ port: 1, kind: 'info', file: 'm.txt' }] },

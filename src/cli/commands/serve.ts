@@ -3,9 +3,16 @@ import { type ConfigFlags, loadConfig } from '../../tracker/config.js'
 import { TrackerRuntime } from '../../tracker/runtime.js'
 import type { CliIo } from '../io.js'
 import { stderrLogger } from '../logger.js'
+import {
+  HTTP_FLAG_HELP,
+  LISTING_FLAG_HELP,
+  parseListingSpec,
+  startObserve,
+} from './serve-observe.js'
 
-interface ServeFlags extends ConfigFlags {
+interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
   config?: string
+  listing: string[]
 }
 
 /**
@@ -45,7 +52,8 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--host <address>', 'address to listen on, repeatable (default 127.0.0.1)', collect, [])
     .option('--udp <port>', 'UDP port, 0 = any free port, off = none (default 3520)')
     .option('--tcp <port>', 'TCP port, 0 = any free port, off = none (default 3520)')
-    .option('--http <port>', 'HTTP port, 0 = any free port, off = none (default 3521)')
+    .option('--http <port>', HTTP_FLAG_HELP)
+    .option('--listing <kind:port[:arg]>', LISTING_FLAG_HELP, collect, [])
     .option('--data <dir>', 'data directory (default ./metatracker-data)')
     .option('--max-entries <n>', 'most entries in the client table (default 100000)')
     .option(
@@ -65,26 +73,39 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--checkpoint-interval <seconds>', 'seconds between checkpoints; 0 = on stop only')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (flags: ServeFlags) => {
-      const { config: file, ...rest } = flags
-      // Every option is checked before anything is bound (CONFIG_* errors exit 2).
-      const config = await loadConfig(file, rest)
+      const { config: file, listing, ...rest } = flags
+      // Every option is checked before anything is bound (CONFIG_* errors exit 2). The CLI
+      // syntax of --listing is read here; the config checks the result like the file's.
+      const config = await loadConfig(file, {
+        ...rest,
+        ...(listing.length > 0 ? { listing: listing.map(parseListingSpec) } : {}),
+      })
       const logger = stderrLogger(config.log.level)
       const runtime = await TrackerRuntime.open(config, { logger })
       const stopped = handleSignals(runtime)
       await runtime.start()
+      const observe = await startObserve(
+        runtime.daemon,
+        { http: config.http, listing: config.listing, operator: config.operator },
+        logger,
+      ).catch(async (err: unknown) => {
+        await runtime.stop('observers failed to start')
+        throw err
+      })
       const a = runtime.daemon.addresses()
       io.out(
         JSON.stringify({
           event: 'listening',
           udp: a.udp,
           tcp: a.tcp,
-          http: null,
+          http: observe.httpPort,
           hosts: a.hosts,
-          listing: [],
+          listing: observe.listingPorts,
           listeners: a.listeners,
         }),
       )
       const signal = await stopped
+      await observe.close()
       await runtime.stop(signal)
     })
 }

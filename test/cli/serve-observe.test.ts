@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { promisify } from 'node:util'
+import { parseListingSpec, observeSettings } from '../../src/cli/commands/serve-observe.js'
+import { LISTING_START } from '../../src/tracker/observe/listing-render.js'
+import { rawExchange } from '../helpers/raw-tcp.js'
+
+const run = promisify(execFile)
+const main = new URL('../../src/cli/main.ts', import.meta.url).pathname
+
+test('--http and --listing specs parse; bad ones name the flag', () => {
+  assert.deepEqual(parseListingSpec('text:3522:quake.example'), {
+    port: 3522,
+    kind: 'text',
+    network: 'quake.example',
+  })
+  assert.deepEqual(parseListingSpec('verbose:0'), { port: 0, kind: 'verbose' })
+  assert.deepEqual(parseListingSpec('info:3525:/etc/motd:v2'), {
+    port: 3525,
+    kind: 'info',
+    file: '/etc/motd:v2',
+  })
+  for (const bad of ['bogus:1', 'text', 'text:70000', 'text:-1', 'json:1:UPPER', 'info:1', ''])
+    assert.throws(
+      () => parseListingSpec(bad),
+      { code: 'CONFIG_BAD_OPTION', message: /^--listing/ },
+      bad,
+    )
+  assert.equal(observeSettings({}).http, 3521)
+  assert.equal(observeSettings({ http: 'off' }).http, null)
+  assert.equal(observeSettings({ http: '0' }).http, 0)
+  assert.throws(() => observeSettings({ http: 'x' }), {
+    code: 'CONFIG_BAD_OPTION',
+    message: /^--http/,
+  })
+})
+
+test('serve with --http and --listing: the listening line, the page, the listing, stats --json', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mt-serve-observe-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      main,
+      'serve',
+      '--udp',
+      '0',
+      '--tcp',
+      '0',
+      '--http',
+      '0',
+      '--listing',
+      'text:0',
+      '--listing',
+      `info:0:${join(dir, 'missing-motd.txt')}`,
+      '--data',
+      dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no listening line in 20 s; stderr: ${err}`))
+    }, 20_000)
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+      const nl = out.indexOf('\n')
+      if (nl >= 0) {
+        clearTimeout(timer)
+        resolve(out.slice(0, nl))
+      }
+    })
+  })
+  const info = JSON.parse(line) as { tcp: number; http: number; listing: number[] }
+  assert.ok(info.http > 0)
+  assert.equal(info.listing.length, 2)
+
+  const health = await fetch(`http://127.0.0.1:${info.http}/healthz`)
+  assert.equal(health.status, 200)
+  const listing = await rawExchange(info.listing[0]!, null)
+  assert.ok(listing.text.includes(`\n${LISTING_START}\n`))
+  const motd = await rawExchange(info.listing[1]!, null)
+  assert.match(motd.text, /No information file is available here\.\n$/)
+
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', main, 'stats', '--tracker', `127.0.0.1:${info.tcp}`, '--json'],
+    { timeout: 20_000 },
+  )
+  const stats = JSON.parse(stdout) as { tracker: string; stats: Record<string, number> }
+  assert.equal(stats.tracker, `127.0.0.1:${info.tcp}`)
+  assert.equal(stats.stats.stats_requests, 1)
+  assert.equal(stats.stats.table_entries, 0)
+  assert.equal(typeof stats.stats.announces, 'number')
+
+  const exited = new Promise<number | null>(resolve =>
+    child.once('exit', code => {
+      resolve(code)
+    }),
+  )
+  child.kill('SIGTERM')
+  const code = await Promise.race([
+    exited,
+    new Promise<string>(r => {
+      setTimeout(() => {
+        r('timeout')
+      }, 10_000)
+    }),
+  ])
+  assert.equal(code, 0, err)
+  await assert.rejects(fetch(`http://127.0.0.1:${info.http}/healthz`), 'HTTP closed on stop')
+})
+
+test('serve refuses a bad --listing before binding anything (exit 2)', async () => {
+  await assert.rejects(
+    run(
+      process.execPath,
+      ['--import', 'tsx', main, 'serve', '--udp', '0', '--tcp', '0', '--listing', 'bogus:1'],
+      {
+        timeout: 20_000,
+      },
+    ),
+    (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 2)
+      assert.match(e.stderr, /CONFIG_BAD_OPTION: --listing must be/)
+      return true
+    },
+  )
+})
