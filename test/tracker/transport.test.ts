@@ -203,7 +203,11 @@ test('TCP: a client that does not read stops being read; its replies resume when
   // A raw client that pipelines 2,000 list queries (~20 KiB of reply each) and reads nothing.
   const s = connect({ host: '127.0.0.1', port: tr.tcp })
   t.after(() => s.destroy())
-  await new Promise<void>(resolve => s.once('connect', () => resolve()))
+  await new Promise<void>(resolve =>
+    s.once('connect', () => {
+      resolve()
+    }),
+  )
   s.pause()
   const q = encodeFrame(encodeMessage(queryMessage({ kind: 'server', mode: 'list', count: 100 })))
   const n = 2000
