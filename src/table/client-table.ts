@@ -3,6 +3,8 @@ import type { Clock } from '../clock.js'
 import { type Endpoint, endpointFrom } from '../wire/endpoint.js'
 import { type NodeKind, type SignedRecord, decodeRecord } from '../wire/record.js'
 import { SlotList, blockOf } from './blocks.js'
+import { type Asker, type SelectQuery, type Selection, best, list, sample } from './select.js'
+import type { QueryMode } from '../wire/messages.js'
 
 /** What a checkpoint saves and restores for one entry (the contract with operations). */
 export interface EntrySnapshot {
@@ -324,6 +326,21 @@ export class ClientTable {
   /** The (network, kind) index; may hold expired entries (check isLive). Empty when none. */
   bucket(network: string, kind: NodeKind): readonly Entry[] {
     return this.#buckets.get(bucketId(network, kind))?.items ?? []
+  }
+
+  /**
+   * Answer a query from the indexes: `sample` (O(count), seeded by `random`), `list` or `best`
+   * (O(entries of the network and kind)). Expired entries met on the way are deleted.
+   */
+  query(q: SelectQuery & { mode: QueryMode }, asker: Asker, random: () => number): Selection {
+    switch (q.mode) {
+      case 'sample':
+        return sample(this, q, asker, random)
+      case 'list':
+        return list(this, q)
+      case 'best':
+        return best(this, q)
+    }
   }
 
   /** Indexes present (for tests and stats). */

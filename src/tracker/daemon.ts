@@ -131,7 +131,7 @@ export class Daemon {
       maxConnections: o.tcpMaxConnections,
       idleTimeoutMs: o.tcpIdleTimeout * 1000,
       maxPending: o.tcpMaxPending,
-      maxWriteBuffer: 1024 * 1024,
+      maxWriteBuffer: o.tcpMaxBuffer,
     }
     try {
       let udpPort = o.udpPort

@@ -31,6 +31,11 @@ export interface DaemonOptions {
   tcpIdleTimeout: number
   /** TCP: replies waiting for the egress budget per connection before reading pauses. */
   tcpMaxPending: number
+  /**
+   * TCP: bytes of replies one connection may hold (waiting or unsent) before reading pauses.
+   * Worst-case TCP memory is about tcpMaxConnections x (tcpMaxBuffer + one 64 KiB read chunk).
+   */
+  tcpMaxBuffer: number
 }
 
 export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
@@ -45,9 +50,10 @@ export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
   perBlockMax: 64,
   networks: [],
   sampleWindow: 30,
-  tcpMaxConnections: 1024,
+  tcpMaxConnections: 512,
   tcpIdleTimeout: 30,
   tcpMaxPending: 32,
+  tcpMaxBuffer: 256 * 1024,
 })
 
 /** Smallest byte budget accepted: a handful of the largest entries. */
@@ -101,6 +107,7 @@ export function resolveOptions(partial: Partial<DaemonOptions> = {}): DaemonOpti
   int('tcpMaxConnections', o.tcpMaxConnections, 1, 1_000_000)
   int('tcpIdleTimeout', o.tcpIdleTimeout, 1, 86_400)
   int('tcpMaxPending', o.tcpMaxPending, 1, 4096)
+  int('tcpMaxBuffer', o.tcpMaxBuffer, 1024, 64 * 1024 * 1024)
   return { ...o, hosts: [...o.hosts], networks: [...o.networks] }
 }
 

@@ -177,3 +177,52 @@ test('UDP introductions fit in one datagram; TCP carries them all', async t => {
   assert.equal(got.length, 1)
   assert.ok(got[0]!.byteLength > Limits.MAX_DATAGRAM)
 })
+
+test('TCP: a client that does not read stops being read; its replies resume when it reads', async t => {
+  const tr = await startTracker(t, { tcpMaxBuffer: 8 * 1024 })
+  const writer = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    writer.close()
+  })
+  const tags = Array.from({ length: 8 }, (_, i) => `tag${i}${'x'.repeat(19)}`)
+  for (let i = 0; i < 30; i++) {
+    const k = testKey(100 + i)
+    const record = makeRecord(k.privateKey, k.publicKey, now(), {
+      kind: 'server',
+      server: {
+        name: 'n'.repeat(64),
+        players: i,
+        maxPlayers: 64,
+        world: 'w'.repeat(64),
+        version: 'v',
+        tags,
+      },
+    })
+    await writer.request({ type: 'announce', txid: i, cookie: new Uint8Array(12), record })
+  }
+  // A raw client that pipelines 2,000 list queries (~20 KiB of reply each) and reads nothing.
+  const s = connect({ host: '127.0.0.1', port: tr.tcp })
+  t.after(() => s.destroy())
+  await new Promise<void>(resolve =>
+    s.once('connect', () => {
+      resolve()
+    }),
+  )
+  s.pause()
+  const q = encodeFrame(encodeMessage(queryMessage({ kind: 'server', mode: 'list', count: 100 })))
+  const n = 2000
+  s.write(Buffer.concat(Array.from({ length: n }, () => q)))
+  await new Promise(r => setTimeout(r, 800))
+  const answered = tr.daemon.stats.get('replies_tcp') - 30
+  assert.ok(
+    answered < n,
+    `reading paused: ${answered} of ${n} answered while the client did not read`,
+  )
+  const dec = new FrameDecoder()
+  let got = 0
+  s.on('data', d => (got += dec.push(d).length))
+  s.resume()
+  const deadline = Date.now() + 15_000
+  while (got < n && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
+  assert.equal(got, n)
+})

@@ -2,8 +2,7 @@ import { createHmac } from 'node:crypto'
 import { WireErrorCode, Limits } from '../../wire/constants.js'
 import type { Query } from '../../wire/messages.js'
 import { encodeIntroductions } from './encode.js'
-import { best, list, sample, seededRandom } from '../select.js'
-import type { Selection } from '../select.js'
+import { type Selection, seededRandom } from '../../table/select.js'
 import {
   type HandlerContext,
   type Reply,
@@ -35,18 +34,14 @@ export function sampleSeed(ctx: HandlerContext, q: Query, src: Source): Uint8Arr
   return seed
 }
 
+const noRandom = (): number => 0
+
 export function select(ctx: HandlerContext, q: Query, src: Source): Selection {
-  switch (q.mode) {
-    case 'sample':
-      ctx.stats.inc('queries_sample')
-      return sample(ctx.table, q, src, seededRandom(sampleSeed(ctx, q, src)))
-    case 'list':
-      ctx.stats.inc('queries_list')
-      return list(ctx.table, q)
-    case 'best':
-      ctx.stats.inc('queries_best')
-      return best(ctx.table, q)
-  }
+  ctx.stats.inc(
+    q.mode === 'sample' ? 'queries_sample' : q.mode === 'list' ? 'queries_list' : 'queries_best',
+  )
+  const random = q.mode === 'sample' ? seededRandom(sampleSeed(ctx, q, src)) : noRandom
+  return ctx.table.query(q, src, random)
 }
 
 /** §8.5/§8.6: answer a query with introductions; on UDP as many entries as fit in a datagram. */

@@ -12,7 +12,7 @@ export interface TcpLimits {
   idleTimeoutMs: number
   /** Replies in flight (waiting for egress or the socket) before reading pauses. */
   maxPending: number
-  /** Bytes queued in the socket's write buffer before reading pauses. */
+  /** Bytes of replies held (waiting for egress, or in the socket's write buffer) before reading pauses. */
   maxWriteBuffer: number
 }
 
@@ -20,7 +20,8 @@ export interface TcpLimits {
  * One TCP listener: length-prefixed frames (§10) of at most MAX_REQUEST bytes, each answered in
  * order through the egress budget (`wait`: delayed, not dropped; a refusal closes the
  * connection). A framing violation closes the connection. Memory per connection is bounded: one
- * chunk of decoded frames, `maxPending` replies and `maxWriteBuffer` bytes, then reading pauses.
+ * chunk of decoded frames, `maxPending` replies and about `maxWriteBuffer` bytes of replies
+ * (plus the one that crossed it), then reading pauses.
  */
 export class TcpListener {
   readonly #server: Server
@@ -124,6 +125,8 @@ class Connection {
   #backlog: Uint8Array[] = []
   #at = 0
   #pending = 0
+  /** Bytes of replies waiting for the egress budget. */
+  #pendingBytes = 0
   #chain: Promise<void> = Promise.resolve()
 
   constructor(
@@ -160,7 +163,7 @@ class Connection {
     while (
       this.#at < this.#backlog.length &&
       this.#pending < this.limits.maxPending &&
-      socket.writableLength <= this.limits.maxWriteBuffer &&
+      this.#held() <= this.limits.maxWriteBuffer &&
       !socket.destroyed
     ) {
       const frame = this.#backlog[this.#at++] as Uint8Array
@@ -174,21 +177,31 @@ class Connection {
     const busy =
       this.#at < this.#backlog.length ||
       this.#pending >= this.limits.maxPending ||
-      socket.writableLength > this.limits.maxWriteBuffer
+      this.#held() > this.limits.maxWriteBuffer
     if (busy) socket.pause()
     else if (socket.isPaused()) socket.resume()
+  }
+
+  /** Reply bytes this connection holds: waiting for egress, or not yet taken by the kernel. */
+  #held(): number {
+    return this.#pendingBytes + this.socket.writableLength
   }
 
   #send(bytes: Uint8Array, priority: Parameters<Egress['wait']>[1]): void {
     const framed = encodeFrame(bytes)
     this.#pending++
+    this.#pendingBytes += framed.byteLength
     const { socket, ctx } = this
     this.#chain = this.#chain
       .then(() => this.egress.wait(framed.byteLength, priority))
       .then(
         () => {
           if (socket.destroyed) return
-          socket.write(framed)
+          // The callback runs once the kernel took the bytes: reading may resume then ('drain'
+          // alone is not enough, it only follows a write that crossed the high-water mark).
+          socket.write(framed, () => {
+            this.#pump()
+          })
           ctx.stats.inc('replies_tcp')
         },
         () => {
@@ -198,6 +211,7 @@ class Connection {
       )
       .finally(() => {
         this.#pending--
+        this.#pendingBytes -= framed.byteLength
         this.#pump()
       })
       .catch((err: unknown) => {

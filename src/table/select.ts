@@ -1,4 +1,4 @@
-import type { ClientTable, Entry, ServerFacts } from '../table/client-table.js'
+import type { ClientTable, Entry, ServerFacts } from './client-table.js'
 import type { NodeKind } from '../wire/record.js'
 import type { QuerySort } from '../wire/messages.js'
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ManualClock } from '../../src/clock.js'
 import { ClientTable, type Entry } from '../../src/table/client-table.js'
-import { type SelectQuery, best, list, sample, seededRandom } from '../../src/tracker/select.js'
+import { type SelectQuery, best, list, sample, seededRandom } from '../../src/table/select.js'
 import { T0, fakeKey, fakeRecord } from '../helpers/records.js'
 import type { ServerInfo } from '../../src/wire/record.js'
 import { harness } from '../helpers/handler.js'
@@ -199,4 +199,22 @@ test('the same asker gets the same sample within the window, another asker or wi
   assert.notDeepEqual(ask(h.source('192.0.2.2', 5000)), first, 'another address')
   h.clock.advance(1_000)
   assert.notDeepEqual(ask(), first, 'next window')
+})
+
+test('table.query dispatches on the mode', () => {
+  const t = servers()
+  const base = { ...q({ world: 'dm17' }), mode: 'list' as const }
+  assert.deepEqual(
+    ids(t.query(base, { address: '1.1.1.1', port: 1 }, Math.random).entries),
+    [2, 1, 4],
+  )
+  assert.deepEqual(
+    ids(t.query({ ...base, mode: 'best' }, { address: '1.1.1.1', port: 1 }, Math.random).entries),
+    [1],
+  )
+  assert.equal(
+    t.query({ ...base, mode: 'sample', count: 2 }, { address: '1.1.1.1', port: 1 }, Math.random)
+      .entries.length,
+    2,
+  )
 })
