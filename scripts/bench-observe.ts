@@ -14,7 +14,7 @@ import { ListingSource } from '../src/tracker/observe/listing-listener.js'
 import { createMetrics } from '../src/tracker/observe/metrics.js'
 import { RateWindow } from '../src/tracker/observe/rates.js'
 import { DEFAULT_LISTING_OPTIONS } from '../src/tracker/observe/listing-listener.js'
-import { list } from '../src/tracker/select.js'
+import { list } from '../src/table/select.js'
 import { encodeMessage } from '../src/wire/messages.js'
 import { type NodeRecord, decodeRecord, encodeSignedRecord } from '../src/wire/record.js'
 

@@ -145,6 +145,7 @@ export const configSchema = section(
     tcpMaxConnections: positiveInt(1_000_000).optional(),
     tcpIdleTimeout: int(1, 86_400, 'a number of seconds from 1 to 86400').optional(),
     tcpMaxPending: positiveInt(4096).optional(),
+    tcpMaxBuffer: size(1024, 'a size such as 256KiB').optional(),
     egress: section(
       {
         bytesPerSecond: size(0, 'a size per second such as 10MiB, or 0 for unlimited')
@@ -343,6 +344,7 @@ function fill(c: ParsedConfig): TrackerConfig {
     tcpMaxConnections: c.tcpMaxConnections ?? d.tcpMaxConnections,
     tcpIdleTimeout: c.tcpIdleTimeout ?? d.tcpIdleTimeout,
     tcpMaxPending: c.tcpMaxPending ?? d.tcpMaxPending,
+    tcpMaxBuffer: c.tcpMaxBuffer ?? d.tcpMaxBuffer,
     http: c.http === undefined ? d.http : c.http,
     egress: {
       bytesPerSecond: c.egress?.bytesPerSecond ?? d.egress.bytesPerSecond,

@@ -2,7 +2,14 @@ import type { Clock } from '../../clock.js'
 import type { ClientTable, Entry } from '../../table/client-table.js'
 import type { Stat } from '../../wire/messages.js'
 import { decodeRecord } from '../../wire/record.js'
-import { type SelectQuery, type Selection, best, list, sample, seededRandom } from '../select.js'
+import {
+  type SelectQuery,
+  type Selection,
+  best,
+  list,
+  sample,
+  seededRandom,
+} from '../../table/select.js'
 import type { OperatorInfo, TrackerView, ViewEntry, ViewQuery, ViewSelection } from './view.js'
 
 /** What the observers need of a Daemon (a Daemon fits; so does one that is not started). */
@@ -14,7 +21,7 @@ export interface ViewSource {
 
 /**
  * The one place the observers meet the tracker core: a TrackerView over a Daemon's table and
- * stats. Selection is the tracker's own (`src/tracker/select.ts`), so the JSON API and the
+ * stats. Selection is the tracker's own (`src/table/select.ts`), so the JSON API and the
  * listing ports answer exactly as a wire query would; only the entries returned are decoded.
  */
 export function daemonView(
