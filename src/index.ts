@@ -6,3 +6,12 @@ export * from './wire/index.js'
 export * from './crypto/index.js'
 export { naclVerify, naclVerifyRecord } from './crypto/nacl.js'
 export { selfCheck, type SelfCheckReport } from './selfcheck.js'
+// bootpage area: the signed list of trackers and its client-side acceptance
+export * from './bootpage/index.js'
+export {
+  type BootpageSourceOptions,
+  type LoadedBootpage,
+  bootpageTrackers,
+  loadBootpage,
+  readBootpageSource,
+} from './client/bootpage-source.js'

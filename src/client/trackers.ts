@@ -1,6 +1,6 @@
 /**
  * Where a tracker listens (the brief's client contract). The client area owns this file and
- * adds parseTrackerSpec; the bootpage area turns a verified bootpage into these.
+ * adds parseBootpageTrackerSpec; the bootpage area turns a verified bootpage into these.
  */
 export interface TrackerAddress {
   host: string

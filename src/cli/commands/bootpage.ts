@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { buildBootpage } from '../../bootpage/build.js'
-import { createDraft, parseOperatorList, parseTrackerSpec } from '../../bootpage/draft.js'
+import { createDraft, parseOperatorList, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
 import {
   type BootpageDocument,
   type BootpageOperator,
@@ -103,7 +103,7 @@ async function init(io: CliIo, opts: InitOptions): Promise<void> {
   const previous = opts.from === undefined ? null : (await readDoc(opts.from)).page
   const trackers: BootpageTracker[] =
     opts.trackers === undefined ? [] : await readTrackersFile(opts.trackers)
-  for (const spec of opts.tracker) trackers.push(parseTrackerSpec(spec, opts.operator))
+  for (const spec of opts.tracker) trackers.push(parseBootpageTrackerSpec(spec, opts.operator))
   const operators = await readKeyList(opts.operatorKey, 'operator key')
   const network = opts.network ?? previous?.network
   if (network === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', '--network is required')
