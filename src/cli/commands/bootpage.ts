@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { buildBootpage } from '../../bootpage/build.js'
+import { buildBootpage, writeFileAtomic } from '../../bootpage/build.js'
 import { createDraft, parseOperatorList, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
 import {
   type BootpageDocument,
   type BootpageOperator,
   type BootpageTracker,
   formatBootpage,
-  validatePage,
 } from '../../bootpage/schema.js'
 import { mergeBootpages, signBootpage } from '../../bootpage/sign.js'
 import {
@@ -56,8 +55,12 @@ async function readDoc(path: string): Promise<BootpageDocument> {
 }
 
 async function writeDoc(path: string, doc: BootpageDocument, force: boolean): Promise<void> {
+  if (force) {
+    await writeFileAtomic(path, formatBootpage(doc))
+    return
+  }
   try {
-    await writeFile(path, formatBootpage(doc), { flag: force ? 'w' : 'wx' })
+    await writeFile(path, formatBootpage(doc), { flag: 'wx' })
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST')
       throw new TrackerError('BOOTPAGE_BAD_SPEC', `${path} exists (use --force)`, { cause })
@@ -253,7 +256,6 @@ async function build(
   opts: { out: string; draft: boolean },
 ): Promise<void> {
   const doc = await readDoc(file)
-  validatePage(doc.page)
   const verdict = verifyBootpage(doc, { now: systemClock.now() })
   if (!verdict.valid && !opts.draft) {
     for (const p of verdict.problems) io.err(`NOT VALID: ${p.code}: ${p.message}`)
