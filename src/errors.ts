@@ -22,6 +22,11 @@ export const ERROR_CODES = {
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+  // tracker core (src/table, src/tracker, serve): options, data directory, listeners
+  CONFIG_BAD_OPTION: 'an option has a value outside its allowed range (the message names it)',
+  CONFIG_READ_FAILED: 'the configuration file cannot be read or is not valid JSON',
+  TRACKER_DATA_DIR: 'the data directory or a file in it cannot be read or written',
+  TRACKER_BIND_FAILED: 'a listener cannot bind its address and port',
   // bootpage/ and client/bootpage-*: the signed static list of trackers (docs/bootpage.md)
   BOOTPAGE_TOO_LARGE: 'the bootpage exceeds its size cap',
   BOOTPAGE_BAD_JSON: 'the bootpage is not UTF-8 JSON',

@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { registerBootpage } from './commands/bootpage.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
+import { registerServe } from './commands/serve.js'
 import type { CliIo } from './io.js'
 
 export const VERSION = '0.1.0'
@@ -24,6 +25,7 @@ export function buildProgram(io: CliIo): Command {
     })
   registerKeygen(program, io)
   registerSelfcheck(program, io)
+  registerServe(program, io)
   registerBootpage(program, io)
   return program
 }

@@ -1,0 +1,85 @@
+import { DatagramSocket } from '../../net/datagram-socket.js'
+import type { Egress } from '../../throttle/types.js'
+import { Limits } from '../../wire/constants.js'
+import { type HandlerContext, handleRequest } from '../handlers/index.js'
+import { sourceFrom } from '../handlers/context.js'
+
+/**
+ * One UDP listener: datagrams from the bounded DatagramSocket queue, through the handler, replies
+ * through the egress budget (`admit`: a reply over budget is dropped and counted, never queued).
+ */
+export class UdpListener {
+  readonly #socket: DatagramSocket
+  readonly #ctx: HandlerContext
+  readonly #egress: Egress
+  readonly #done: Promise<void>
+
+  private constructor(socket: DatagramSocket, ctx: HandlerContext, egress: Egress) {
+    this.#socket = socket
+    this.#ctx = ctx
+    this.#egress = egress
+    this.#done = this.#run()
+  }
+
+  static async start(
+    host: string,
+    port: number,
+    ctx: HandlerContext,
+    egress: Egress,
+  ): Promise<UdpListener> {
+    const socket = await DatagramSocket.bind({
+      host,
+      port,
+      maxDatagram: Limits.MAX_DATAGRAM,
+      maxQueue: 8192,
+    })
+    return new UdpListener(socket, ctx, egress)
+  }
+
+  get port(): number {
+    return this.#socket.port
+  }
+
+  get host(): string {
+    return this.#socket.host
+  }
+
+  /** Datagram counters of the socket (received, oversize, overflow, sent, sendErrors). */
+  get counts(): Readonly<DatagramSocket['counts']> {
+    return this.#socket.counts
+  }
+
+  async #run(): Promise<void> {
+    const stats = this.#ctx.stats
+    for await (const d of this.#socket) {
+      try {
+        const src = sourceFrom(d.address, d.port)
+        if (src === null) {
+          stats.inc('dropped_source_port')
+          continue
+        }
+        const reply = handleRequest(this.#ctx, d.data, src, 'udp')
+        if (reply === null) continue
+        if (!this.#egress.admit(reply.bytes.byteLength, reply.priority)) {
+          stats.inc('dropped_egress')
+          continue
+        }
+        this.#socket.send(reply.bytes, d.port, d.address)
+        stats.inc('replies_udp')
+      } catch (err) {
+        // handleRequest never throws; this guards the egress and send calls.
+        stats.inc('internal_errors')
+        this.#ctx.logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'udp listener step failed',
+        )
+      }
+    }
+  }
+
+  /** Idempotent: stops reading and closes the socket. */
+  async close(): Promise<void> {
+    await this.#socket.close()
+    await this.#done
+  }
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { verifyRecord } from '../../src/crypto/record-sign.js'
+import { decodeRecord } from '../../src/wire/record.js'
+import { WireErrorCode } from '../../src/wire/constants.js'
+import { testKey } from '../helpers/keys.js'
+import {
+  TcpTrackerClient,
+  UdpTrackerClient,
+  makeRecord,
+  queryMessage,
+  startTracker,
+} from '../helpers/tracker.js'
+
+const now = (): number => Math.floor(Date.now() / 1000)
+
+for (const host of ['127.0.0.1', '::1']) {
+  test(`announce over UDP, sample over UDP and TCP (${host})`, async t => {
+    const tr = await startTracker(t, { hosts: [host] })
+    const a = testKey(1)
+    const b = testKey(2)
+    const recA = makeRecord(a.privateKey, a.publicKey, now(), { seq: 5 })
+    const recB = makeRecord(b.privateKey, b.publicKey, now(), {
+      kind: 'server',
+      server: { name: 'B', players: 1, maxPlayers: 8, world: 'w', version: '1', tags: [] },
+    })
+    const udp = await UdpTrackerClient.open(host, tr.udp)
+    t.after(() => udp.close())
+    const r1 = await udp.request({ type: 'announce', txid: 11, cookie: udp.cookie, record: recA })
+    assert.ok(r1?.type === 'announce-reply')
+    assert.equal(r1.txid, 11)
+    assert.equal(r1.status, 'new')
+    assert.equal(r1.interval, 300)
+    assert.equal(r1.observed.address, host)
+    assert.equal(r1.observed.port, udp.probe.port)
+
+    const tcp = await TcpTrackerClient.open(host, tr.tcp)
+    t.after(() => {
+      tcp.close()
+    })
+    const r2 = await tcp.request({
+      type: 'announce',
+      txid: 12,
+      cookie: new Uint8Array(12),
+      record: recB,
+    })
+    assert.ok(r2?.type === 'announce-reply')
+    assert.equal(r2.status, 'new')
+    assert.equal(r2.observed.address, host)
+
+    // The UDP asker is excluded from its own sample (same source address and port).
+    const s1 = await udp.request(queryMessage({ txid: 13 }))
+    assert.ok(s1?.type === 'introductions')
+    assert.equal(s1.entries.length, 0)
+
+    const s2 = await tcp.request(queryMessage({ txid: 14 }))
+    assert.ok(s2?.type === 'introductions')
+    assert.equal(s2.txid, 14)
+    assert.equal(s2.entries.length, 1)
+    const e = s2.entries[0]!
+    assert.ok(Buffer.from(e.record).equals(recA.bytes))
+    assert.ok(verifyRecord(decodeRecord(e.record)))
+    assert.equal(e.observed.port, udp.probe.port)
+    assert.ok(e.age <= 1)
+
+    const s3 = await udp.request(queryMessage({ txid: 15, kind: 'server', mode: 'list' }))
+    assert.ok(s3?.type === 'introductions')
+    assert.equal(s3.total, 1)
+    assert.ok(Buffer.from(s3.entries[0]!.record).equals(recB.bytes))
+
+    assert.equal(tr.daemon.table.size, 2)
+    assert.equal(tr.daemon.stats.get('signature_checks'), 2)
+  })
+}
+
+test('a UDP request without a valid cookie gets a cookie reply, and nothing is stored', async t => {
+  const tr = await startTracker(t)
+  const a = testKey(3)
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
+  t.after(() => udp.close())
+  udp.cookie = new Uint8Array(12)
+  const rec = makeRecord(a.privateKey, a.publicKey, now())
+  const r = await udp.request({ type: 'announce', txid: 9, cookie: udp.cookie, record: rec })
+  assert.ok(r?.type === 'cookie-reply')
+  assert.equal(r.txid, 9)
+  assert.equal(tr.daemon.table.size, 0)
+  assert.equal(tr.daemon.stats.get('signature_checks'), 0)
+  udp.cookie = r.cookie
+  const r2 = await udp.request({ type: 'announce', txid: 10, cookie: udp.cookie, record: rec })
+  assert.ok(r2?.type === 'announce-reply')
+  assert.equal(tr.daemon.table.size, 1)
+})
+
+test('stats-request answers with the counters over UDP and TCP', async t => {
+  const tr = await startTracker(t)
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
+  t.after(() => udp.close())
+  const r = await udp.request({ type: 'stats-request', txid: 3, cookie: udp.cookie })
+  assert.ok(r?.type === 'stats-reply')
+  const names = new Set(r.stats.map(s => s.name))
+  assert.ok(names.has('table_entries'))
+  assert.ok(names.has('cookies_issued'))
+  const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    tcp.close()
+  })
+  const r2 = await tcp.request({ type: 'stats-request', txid: 4, cookie: new Uint8Array(12) })
+  assert.ok(r2?.type === 'stats-reply')
+  assert.ok(r2.stats.length >= r.stats.length)
+  assert.equal(r2.stats.find(s => s.name === 'cookies_issued')?.value, 1)
+  const err = await tcp.request({ type: 'error', txid: 5, code: 1, retryAfter: 0 })
+  assert.ok(err?.type === 'error')
+  assert.equal(err.code, WireErrorCode.UNSUPPORTED)
+})

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { test } from 'node:test'
+import type { Egress, Priority } from '../../src/throttle/types.js'
+import { Limits } from '../../src/wire/constants.js'
+import { FrameDecoder, encodeFrame } from '../../src/wire/framing.js'
+import { type Introductions, decodeMessage, encodeMessage } from '../../src/wire/messages.js'
+import { testKey } from '../helpers/keys.js'
+import {
+  TcpTrackerClient,
+  UdpTrackerClient,
+  makeRecord,
+  queryMessage,
+  startTracker,
+} from '../helpers/tracker.js'
+
+const now = (): number => Math.floor(Date.now() / 1000)
+
+class RecordingEgress implements Egress {
+  readonly calls: { how: 'admit' | 'wait'; bytes: number; priority: Priority }[] = []
+  allow = true
+  admit(bytes: number, priority: Priority): boolean {
+    this.calls.push({ how: 'admit', bytes, priority })
+    return this.allow
+  }
+  wait(bytes: number, priority: Priority): Promise<void> {
+    this.calls.push({ how: 'wait', bytes, priority })
+    return this.allow ? Promise.resolve() : Promise.reject(new Error('queue full'))
+  }
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+test('egress: UDP replies are admitted, TCP replies waited for, with their priority class', async t => {
+  const egress = new RecordingEgress()
+  const tr = await startTracker(t, {}, { egress })
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
+  t.after(() => udp.close())
+  const a = testKey(1)
+  const b = testKey(2)
+  const peer = makeRecord(a.privateKey, a.publicKey, now())
+  const server = makeRecord(b.privateKey, b.publicKey, now(), {
+    kind: 'server',
+    server: { name: 's', players: 0, maxPlayers: 2, world: '', version: '', tags: [] },
+  })
+  await udp.request({ type: 'announce', txid: 1, cookie: udp.cookie, record: peer })
+  await udp.request({ type: 'announce', txid: 2, cookie: udp.cookie, record: server })
+  await udp.request(queryMessage())
+  const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    tcp.close()
+  })
+  await tcp.request(queryMessage())
+  assert.deepEqual(
+    egress.calls.map(c => `${c.how}:${c.priority}`),
+    ['admit:cookie', 'admit:signed', 'admit:server', 'admit:signed', 'wait:signed'],
+  )
+  assert.equal(egress.calls[0]!.bytes, 17)
+  // Over budget: the UDP reply is dropped and counted; a refused TCP reply closes the connection.
+  egress.allow = false
+  assert.equal(await udp.request(queryMessage(), 300), null)
+  assert.equal(tr.daemon.stats.get('dropped_egress'), 1)
+  tcp.send(queryMessage())
+  assert.ok(await tcp.waitClosed())
+  assert.equal(tr.daemon.stats.get('tcp_egress_refused'), 1)
+})
+
+test('TCP: a bad frame length or an oversize request closes the connection', async t => {
+  const tr = await startTracker(t)
+  for (const bad of [
+    Uint8Array.of(0, 0, 0, 0),
+    Uint8Array.of(0, 0, 8, 1), // 2049 > MAX_REQUEST
+    Uint8Array.of(0xff, 0xff, 0xff, 0xff),
+  ]) {
+    const c = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+    c.sendRaw(bad)
+    assert.ok(await c.waitClosed(), `closed after ${Buffer.from(bad).toString('hex')}`)
+  }
+  assert.equal(tr.daemon.stats.get('tcp_framing_errors'), 3)
+  // A malformed message in a good frame is answered MALFORMED and the connection stays.
+  const c = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    c.close()
+  })
+  c.sendRaw(encodeFrame(Uint8Array.of(0x14, 0, 0, 0, 9, 1, 2)))
+  const f = await c.nextFrame()
+  assert.ok(f !== null)
+  const m = decodeMessage(f)
+  assert.ok(m.type === 'error')
+  assert.equal(m.code, 1)
+  assert.equal(m.txid, 9)
+  const s = await c.request({ type: 'stats-request', txid: 2, cookie: new Uint8Array(12) })
+  assert.equal(s?.type, 'stats-reply')
+})
+
+test('TCP: pipelined requests are answered in order, even past the pending cap', async t => {
+  const tr = await startTracker(t, { tcpMaxPending: 2 })
+  const c = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    c.close()
+  })
+  const frames: Uint8Array[] = []
+  for (let i = 0; i < 300; i++) frames.push(encodeFrame(encodeMessage(queryMessage({ txid: i }))))
+  c.sendRaw(Buffer.concat(frames))
+  for (let i = 0; i < 300; i++) {
+    const f = await c.nextFrame(5000)
+    assert.ok(f !== null, `reply ${i}`)
+    assert.equal(decodeMessage(f).txid, i)
+  }
+})
+
+test('TCP: idle connections are closed, and connections beyond the cap refused', async t => {
+  const tr = await startTracker(t, { tcpIdleTimeout: 1, tcpMaxConnections: 2 })
+  const a = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  const b = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    a.close()
+    b.close()
+  })
+  await new Promise(r => setTimeout(r, 50))
+  const c = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  assert.ok(await c.waitClosed(1000), 'third connection closed')
+  assert.equal(tr.daemon.stats.get('tcp_refused'), 1)
+  assert.ok(await a.waitClosed(3000), 'idle connection closed')
+  assert.ok(tr.daemon.stats.get('tcp_idle_closed') >= 1)
+})
+
+test('UDP introductions fit in one datagram; TCP carries them all', async t => {
+  const tr = await startTracker(t)
+  const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    tcp.close()
+  })
+  const tags = Array.from({ length: 8 }, (_, i) => `tag${i}${'x'.repeat(19)}`)
+  for (let i = 0; i < 30; i++) {
+    const k = testKey(60 + i)
+    const record = makeRecord(k.privateKey, k.publicKey, now(), {
+      kind: 'server',
+      server: {
+        name: 'n'.repeat(64),
+        players: i,
+        maxPlayers: 64,
+        world: 'w'.repeat(64),
+        version: 'v',
+        tags,
+      },
+    })
+    const r = await tcp.request({ type: 'announce', txid: i, cookie: new Uint8Array(12), record })
+    assert.equal(r?.type, 'announce-reply')
+  }
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
+  t.after(() => udp.close())
+  const q = queryMessage({ kind: 'server', mode: 'list', count: 100 })
+  const raw = await udp.probe.request(
+    encodeMessage({ ...q, cookie: udp.cookie }),
+    tr.udp,
+    '127.0.0.1',
+  )
+  assert.ok(raw !== null)
+  assert.ok(raw.byteLength <= Limits.MAX_DATAGRAM)
+  const m = decodeMessage(raw) as Introductions
+  assert.equal(m.total, 30)
+  assert.ok(m.entries.length >= 1 && m.entries.length < 30)
+  const all = await tcp.request(q)
+  assert.ok(all?.type === 'introductions')
+  assert.equal(all.entries.length, 30)
+  // A raw socket sees exactly one reply frame per request.
+  const s = connect({ host: '127.0.0.1', port: tr.tcp })
+  t.after(() => s.destroy())
+  const dec = new FrameDecoder()
+  const got: Uint8Array[] = []
+  s.on('data', d => got.push(...dec.push(d)))
+  s.write(encodeFrame(encodeMessage(q)))
+  const deadline = Date.now() + 3000
+  while (got.length === 0 && Date.now() < deadline) await new Promise(r => setTimeout(r, 10))
+  assert.equal(got.length, 1)
+  assert.ok(got[0]!.byteLength > Limits.MAX_DATAGRAM)
+})
