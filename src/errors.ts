@@ -49,6 +49,19 @@ export const ERROR_CODES = {
   BOOTPAGE_BAD_SPEC: 'a tracker, operator or pin specification is malformed',
   BOOTPAGE_PAGES_DIFFER: 'the drafts to merge are not the same page',
   BOOTPAGE_BAD_TEMPLATE: 'the page template or an inlined asset is unusable',
+  // client/ (client area): announcer, querier, transports, tracker lists
+  CLIENT_BAD_TRACKER: 'a tracker address is not HOST:PORT or [IPv6]:PORT',
+  CLIENT_BAD_OPTION: 'a client option is missing or out of range',
+  CLIENT_TIMEOUT: 'the tracker did not answer in time',
+  CLIENT_ABORTED: 'the operation was cancelled',
+  CLIENT_CLOSED: 'the client is closed',
+  CLIENT_UNREACHABLE: 'the tracker could not be resolved or connected to',
+  CLIENT_REFUSED: 'the tracker answered with an error code',
+  CLIENT_BAD_REPLY: 'the tracker sent a reply of the wrong type or an unreadable one',
+  CLIENT_ALL_FAILED: 'no tracker answered',
+  // cli/ (client area): commands that talk to trackers
+  CLI_NO_TRACKERS: 'no tracker given: use --tracker HOST:PORT (repeatable)',
+  CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

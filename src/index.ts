@@ -26,6 +26,54 @@ export {
   type TableOptions,
 } from './table/client-table.js'
 export { Stats } from './tracker/stats.js'
+// client area: announce to every tracker, query one at random with failover, verify everything
+export {
+  Announcer,
+  type AnnouncerOptions,
+  type AnnouncerEvents,
+  type RecordUpdate,
+  type TrackerState,
+  type TrackerStatus,
+} from './client/announcer.js'
+export {
+  Querier,
+  QueryFailedError,
+  SERVER_COUNT_MAX,
+  type QuerierOptions,
+  type QuerierEvents,
+  type CallOptions,
+  type TransportChoice,
+  type PeerQuery,
+  type ServerQuery,
+  type BestQuery,
+  type QueryResult,
+  type BestResult,
+  type Attempt,
+  type AttemptOutcome,
+} from './client/querier.js'
+export {
+  type TrackerAddress,
+  parseTrackerSpec,
+  trackerLabel,
+  randomOrder,
+} from './client/trackers.js'
+export {
+  type VerifiedEntry,
+  type DropCounts,
+  type ServerFilter,
+  verifyEntries,
+  mergeEntries,
+  sortServers,
+  pickBest,
+  connectEndpoints,
+} from './client/verify.js'
+export { type EntryJson, entryToJson } from './client/format.js'
+export { TrackerRefusedError } from './client/replies.js'
+export { type Timers, type TimerHandle, systemTimers } from './client/timing.js'
+export { type Resolver, type ResolvedHost, systemResolver } from './client/resolve.js'
+export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
+export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
+export { runDemo, type DemoOptions, type DemoReport } from './demo/demo.js'
 // bootpage area: the signed list of trackers and its client-side acceptance
 export * from './bootpage/index.js'
 export {

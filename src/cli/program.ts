@@ -1,8 +1,12 @@
 import { Command } from 'commander'
+import { registerAnnounce } from './commands/announce.js'
 import { registerBootpage } from './commands/bootpage.js'
+import { registerDemo } from './commands/demo.js'
 import { registerKeygen } from './commands/keygen.js'
+import { registerPeers } from './commands/peers.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
 import { registerServe } from './commands/serve.js'
+import { registerServers } from './commands/servers.js'
 import type { CliIo } from './io.js'
 
 export const VERSION = '0.1.0'
@@ -13,6 +17,9 @@ export function buildProgram(io: CliIo): Command {
     .name('metatracker')
     .description('independent peer-introduction trackers with signed node records')
     .version(VERSION)
+    // Program options (-V/--version, -h) only before the command name, so that a command may have
+    // its own --version (`announce --server --version 1.2`, `servers --version 1.2`).
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
@@ -27,5 +34,10 @@ export function buildProgram(io: CliIo): Command {
   registerSelfcheck(program, io)
   registerServe(program, io)
   registerBootpage(program, io)
+  // client area
+  registerAnnounce(program, io)
+  registerPeers(program, io)
+  registerServers(program, io)
+  registerDemo(program, io)
   return program
 }

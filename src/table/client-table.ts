@@ -108,10 +108,17 @@ export interface TableOptions {
 
 /**
  * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
- * the lru-cache slots, the Map entry and the index slot. Measured by scripts/bench-tracker.ts
- * (memory section) and rounded up; see docs/benchmarks.md.
+ * the lru-cache slots, the Map entry, the index and block slots. Measured at 1,000,000 entries by
+ * scripts/bench-tracker-memory.ts (313 B for peers) and rounded up; see docs/benchmarks.md.
  */
 export const ENTRY_OVERHEAD = 320
+/** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
+export const SERVER_OVERHEAD = 400
+
+/** What one entry costs against maxBytes. */
+export function entryCharge(e: Entry): number {
+  return e.rec.length + ENTRY_OVERHEAD + (e.server === null ? 0 : SERVER_OVERHEAD)
+}
 
 /** Table key of a record: its first bytes (u8 network length, network, 32-byte public key). */
 export function recordKeyLength(recordBytes: Uint8Array): number {
@@ -154,7 +161,7 @@ export class ClientTable {
     this.#cache = new LRUCache<string, Entry>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: e => e.rec.length + ENTRY_OVERHEAD,
+      sizeCalculation: entryCharge,
       ttl: options.maxTtl * 1000,
       ttlAutopurge: false,
       // 0: no debounce timer inside lru-cache; our clock is cheap to read.
@@ -451,7 +458,7 @@ export class ClientTable {
       })
     }
     let bytes = 0
-    for (const e of held.values()) bytes += e.rec.length + ENTRY_OVERHEAD
+    for (const e of held.values()) bytes += entryCharge(e)
     if (bytes !== this.#cache.calculatedSize) {
       errors.push(`bytes ${this.#cache.calculatedSize}, recounted ${bytes}`)
     }

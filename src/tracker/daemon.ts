@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from '../log.js'
 import { ClientTable } from '../table/client-table.js'
 import { type Egress, type FloodGate, openFloodGate, unlimitedEgress } from '../throttle/types.js'
 import { type HandlerContext, deriveSampleKey } from './handlers/index.js'
+import { createMemo } from './handlers/context.js'
 import { type DaemonOptions, resolveOptions } from './options.js'
 import { type DenyPolicy, allowAll } from './policy.js'
 import { Stats } from './stats.js'
@@ -123,6 +124,7 @@ export class Daemon {
       deny: this.deny,
       cookieSecret: this.#secret,
       sampleKey: deriveSampleKey(this.#secret),
+      memo: createMemo(),
     }
     const o = this.options
     const limits = {

@@ -11,7 +11,7 @@ import {
   deriveSampleKey,
   handleRequest,
 } from '../../src/tracker/handlers/index.js'
-import { sourceFrom } from '../../src/tracker/handlers/context.js'
+import { createMemo, sourceFrom } from '../../src/tracker/handlers/context.js'
 import { type DaemonOptions, resolveOptions } from '../../src/tracker/options.js'
 import { type DenyPolicy, allowAll } from '../../src/tracker/policy.js'
 import { Stats } from '../../src/tracker/stats.js'
@@ -59,6 +59,7 @@ export function harness(
     deny: deps.deny ?? allowAll,
     cookieSecret: secret,
     sampleKey: deriveSampleKey(secret),
+    memo: createMemo(),
   }
   const nowSeconds = (): number => Math.floor(clock.now() / 1000)
   const h: Harness = {

@@ -3,7 +3,12 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { ManualClock } from '../../src/clock.js'
 import { blockOf } from '../../src/table/blocks.js'
-import { ClientTable, ENTRY_OVERHEAD, type TableOptions } from '../../src/table/client-table.js'
+import {
+  ClientTable,
+  ENTRY_OVERHEAD,
+  SERVER_OVERHEAD,
+  type TableOptions,
+} from '../../src/table/client-table.js'
 import type { Endpoint } from '../../src/wire/endpoint.js'
 import { T0, fakeKey, fakeRecord } from '../helpers/records.js'
 
@@ -113,7 +118,7 @@ test('count and byte budgets hold under 10x overfill', () => {
     kind: 'server',
     server: { ...srv('n'.repeat(64), 1, 2, 'w'.repeat(64)), ...big },
   })
-  const per = one.bytes.byteLength + ENTRY_OVERHEAD
+  const per = one.bytes.byteLength + ENTRY_OVERHEAD + SERVER_OVERHEAD
   const fits = Math.floor(maxBytes / per)
   let inserted = 0
   for (let i = 0; i < fits * 10; i++) {

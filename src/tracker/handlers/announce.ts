@@ -3,7 +3,8 @@ import { recordKeyLength } from '../../table/client-table.js'
 import type { Priority } from '../../throttle/types.js'
 import { Limits, WireErrorCode } from '../../wire/constants.js'
 import type { Endpoint } from '../../wire/endpoint.js'
-import { type Announce, type AnnounceStatus, encodeMessage } from '../../wire/messages.js'
+import type { Announce, AnnounceStatus } from '../../wire/messages.js'
+import { encodeAnnounceReply } from './encode.js'
 import { type HandlerContext, type Reply, type Source, errorReply, nowSeconds } from './context.js'
 
 /** §8.3: a record issued more than this many seconds in the future is refused (BAD_TIME). */
@@ -16,17 +17,17 @@ function announceReply(
   ctx: HandlerContext,
   txid: number,
   status: AnnounceStatus,
-  observed: Endpoint,
+  observed: { ip: string; port: number },
   priority: Priority,
 ): Reply {
   return {
-    bytes: encodeMessage({
-      type: 'announce-reply',
+    bytes: encodeAnnounceReply(
       txid,
       status,
-      interval: ctx.options.announceInterval,
-      observed,
-    }),
+      ctx.options.announceInterval,
+      observed.ip,
+      observed.port,
+    ),
     priority,
   }
 }
@@ -70,7 +71,7 @@ export function tryRefresh(
   // fetched the record, so only a higher sequence (signed by the key) may move it. The reply
   // shows the stored endpoint, so a node whose address changed sees it and signs a new seq.
   if (held.port !== src.port || held.ip !== src.address) ctx.stats.inc('refresh_other_source')
-  return announceReply(ctx, txid, 'refreshed', held.observed, priority)
+  return announceReply(ctx, txid, 'refreshed', held, priority)
 }
 
 /** §8.3: a decoded announce that is not a refresh. The signature is checked before any change. */
@@ -107,7 +108,7 @@ export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): R
       // too, so this is a safety net): still a refresh.
       ctx.table.refresh(held)
       ctx.stats.inc('announces_refreshed')
-      return announceReply(ctx, m.txid, 'refreshed', held.observed, priority)
+      return announceReply(ctx, m.txid, 'refreshed', held, priority)
     }
     if (record.seq <= held.seq) {
       ctx.stats.inc('stale_sequence')
@@ -132,5 +133,5 @@ export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): R
   ctx.stats.inc(held === undefined ? 'announces_new' : 'announces_replaced')
   // Amortised cleanup: a couple of random positions of the same index, expired ones deleted.
   ctx.table.sweep(record.network, record.kind, 2)
-  return announceReply(ctx, m.txid, held === undefined ? 'new' : 'replaced', observed, priority)
+  return announceReply(ctx, m.txid, held === undefined ? 'new' : 'replaced', stored, priority)
 }

@@ -22,6 +22,32 @@ export interface HandlerContext {
   readonly cookieSecret: Uint8Array
   /** Key for per-asker sample seeds, derived from the cookie secret. */
   readonly sampleKey: Uint8Array
+  /** Memos that spare HMACs on repeated requests (bounded). */
+  readonly memo: HandlerMemo
+}
+
+/**
+ * Bounded memos for the two HMACs of the hot path (node:crypto's createHmac costs several µs,
+ * more than the rest of a refresh). Each map is cleared when it reaches MEMO_MAX entries: O(1)
+ * per request, bounded memory, and a flood of distinct sources only costs the HMACs again.
+ */
+export interface HandlerMemo {
+  /** cookie bytes + source → the cookie's time, for cookies already verified once. */
+  readonly cookies: Map<string, number>
+  /** asker + window + question → sample seed. */
+  readonly seeds: Map<string, Uint8Array>
+}
+
+export const MEMO_MAX = 16_384
+
+export function createMemo(): HandlerMemo {
+  return { cookies: new Map(), seeds: new Map() }
+}
+
+/** Set in a bounded memo map (cleared when full). */
+export function memoSet<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MEMO_MAX) map.clear()
+  map.set(key, value)
 }
 
 export type Transport = 'udp' | 'tcp'
@@ -60,9 +86,16 @@ export function nowSeconds(ctx: HandlerContext): number {
  */
 export function sourceFrom(address: string | undefined, port: number | undefined): Source | null {
   if (address === undefined || port === undefined || port < 1 || port > 0xffff) return null
-  const ep = endpointFrom(address, port)
-  if (ep === null) return null
-  const raw = parseIp(ep.address)
-  if (raw === null) return null
-  return { family: ep.family, address: ep.address, port: ep.port, ip16: ip16From(raw) }
+  let base = parsedSources.get(address)
+  if (base === undefined) {
+    const ep = endpointFrom(address, port)
+    const raw = ep === null ? null : parseIp(ep.address)
+    if (ep === null || raw === null) return null
+    base = { family: ep.family, address: ep.address, ip16: ip16From(raw) }
+    memoSet(parsedSources, address, base)
+  }
+  return { family: base.family, address: base.address, port, ip16: base.ip16 }
 }
+
+/** Addresses as sockets report them → their normalised forms (parsing costs µs per packet). */
+const parsedSources = new Map<string, Omit<Source, 'port'>>()

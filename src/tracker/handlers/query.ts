@@ -1,12 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { WireErrorCode, Limits } from '../../wire/constants.js'
-import {
-  type IntroEntry,
-  type Introductions,
-  type Query,
-  encodeMessage,
-  fitIntroductions,
-} from '../../wire/messages.js'
+import type { Query } from '../../wire/messages.js'
+import { encodeIntroductions } from './encode.js'
 import { best, list, sample, seededRandom } from '../select.js'
 import type { Selection } from '../select.js'
 import {
@@ -15,6 +10,7 @@ import {
   type Source,
   type Transport,
   errorReply,
+  memoSet,
   nowSeconds,
 } from './context.js'
 
@@ -25,13 +21,18 @@ import {
  */
 export function sampleSeed(ctx: HandlerContext, q: Query, src: Source): Uint8Array {
   const window = Math.floor(nowSeconds(ctx) / ctx.options.sampleWindow)
+  const memoKey = `${src.address}|${src.port}|${window}|${q.kind}|${q.count}|${q.network}`
+  const known = ctx.memo.seeds.get(memoKey)
+  if (known !== undefined) return known
   const head = Buffer.alloc(16 + 2 + 8 + 2)
   head.set(src.ip16, 0)
   head.writeUInt16BE(src.port, 16)
   head.writeUIntBE(window, 18, 6)
   head.writeUInt8(q.kind === 'server' ? 1 : 0, 26)
   head.writeUInt8(q.count, 27)
-  return createHmac('sha256', ctx.sampleKey).update(head).update(q.network).digest()
+  const seed = createHmac('sha256', ctx.sampleKey).update(head).update(q.network).digest()
+  memoSet(ctx.memo.seeds, memoKey, seed)
+  return seed
 }
 
 export function select(ctx: HandlerContext, q: Query, src: Source): Selection {
@@ -62,19 +63,9 @@ export function handleQuery(
     return errorReply(q.txid, WireErrorCode.UNKNOWN_NETWORK, 'signed')
   }
   const found = select(ctx, q, src)
-  const now = nowSeconds(ctx)
-  const entries: IntroEntry[] = found.entries.map(e => ({
-    observed: e.observed,
-    verified: false,
-    age: Math.min(0xffff, Math.max(0, now - e.seen)),
-    record: e.recordBytes,
-  }))
-  let reply: Introductions = {
-    type: 'introductions',
-    txid: q.txid,
-    total: Math.min(0xffff, found.total),
-    entries,
+  const maxBytes = transport === 'udp' ? Limits.MAX_DATAGRAM : Limits.MAX_FRAME
+  return {
+    bytes: encodeIntroductions(q.txid, found.total, found.entries, nowSeconds(ctx), maxBytes),
+    priority: 'signed',
   }
-  if (transport === 'udp') reply = fitIntroductions(reply, Limits.MAX_DATAGRAM)
-  return { bytes: encodeMessage(reply), priority: 'signed' }
 }

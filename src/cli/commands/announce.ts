@@ -1,0 +1,176 @@
+import { type Command, InvalidArgumentError } from 'commander'
+import { Announcer, type TrackerStatus } from '../../client/announcer.js'
+import { parseTrackerSpec } from '../../client/trackers.js'
+import { readPrivateKeyFile, toHex } from '../../crypto/keys.js'
+import { TrackerError, WireError } from '../../errors.js'
+import { type Endpoint, endpointToString } from '../../wire/endpoint.js'
+import type { ServerInfo } from '../../wire/record.js'
+import type { CliIo } from '../io.js'
+import { collect, intIn, networkName } from '../parse.js'
+import { type Reporter, reporter } from '../progress.js'
+import { onStopSignal } from '../signals.js'
+import { type TrackerSourceOptions, addTrackerOptions, resolveTrackers } from '../trackers.js'
+
+interface AnnounceFlags extends TrackerSourceOptions {
+  key: string
+  network: string
+  port?: number
+  endpoint: Endpoint[]
+  server: boolean
+  name?: string
+  players: number
+  maxPlayers?: number
+  world: string
+  version: string
+  tag: string[]
+  lifetime: number
+  timeout: number
+  once: boolean
+  json: boolean
+}
+
+function endpointArg(value: string, previous: Endpoint[]): Endpoint[] {
+  try {
+    const t = parseTrackerSpec(value)
+    const family = t.host.includes(':') ? 6 : 4
+    if (!/^[0-9a-f.:]+$/.test(t.host)) throw new Error('an address literal is needed')
+    return [...previous, { family, address: t.host, port: t.udp ?? 0 }]
+  } catch {
+    throw new InvalidArgumentError('expected ADDRESS:PORT or [IPv6]:PORT (an address literal)')
+  }
+}
+
+/** One line per tracker state, e.g. "127.0.0.1:3520  up  new, next in 300 s, seen as …". */
+export function describeStatus(s: TrackerStatus): string {
+  const next = s.nextIn === null ? '' : `next in ${Math.round(s.nextIn / 1000)} s`
+  if (s.state === 'up') {
+    const seen = s.observed === undefined ? '' : `, seen as ${endpointToString(s.observed)}`
+    return `${s.tracker}  up  ${s.status ?? ''}${next === '' ? '' : `, ${next}`}${seen}`
+  }
+  const why = s.error === undefined ? '' : `${s.error.code}: ${s.error.message}`
+  const retry =
+    s.nextIn === null ? '' : `; retry ${s.failures + 1} in ${Math.round(s.nextIn / 1000)} s`
+  return `${s.tracker}  ${s.state}  ${why}${retry}`
+}
+
+function statusJson(s: TrackerStatus): Record<string, unknown> {
+  return {
+    tracker: s.tracker,
+    state: s.state,
+    failures: s.failures,
+    nextIn: s.nextIn,
+    seq: s.seq,
+    status: s.status ?? null,
+    interval: s.interval ?? null,
+    observed: s.observed === undefined ? null : endpointToString(s.observed),
+    error: s.error ?? null,
+  }
+}
+
+function serverInfo(flags: AnnounceFlags, command: Command): ServerInfo | null {
+  if (!flags.server) {
+    const serverOnly = ['name', 'maxPlayers'] as const
+    for (const k of serverOnly) {
+      if (flags[k] !== undefined)
+        command.error(`error: --${k === 'name' ? 'name' : 'max-players'} needs --server`, {
+          exitCode: 2,
+        })
+    }
+    return null
+  }
+  if (flags.name === undefined) command.error('error: --server needs --name', { exitCode: 2 })
+  return {
+    name: flags.name,
+    players: flags.players,
+    maxPlayers: flags.maxPlayers ?? 16,
+    world: flags.world,
+    version: flags.version,
+    tags: flags.tag,
+  }
+}
+
+export function registerAnnounce(program: Command, io: CliIo): void {
+  const command = program
+    .command('announce')
+    .description(
+      'keep a signed record announced to every tracker until stopped (SIGINT/SIGTERM), or --once',
+    )
+    .requiredOption('--key <file>', 'the node key (PEM, from `metatracker keygen`)')
+    .requiredOption('--network <name>', 'the network to announce in', networkName)
+  addTrackerOptions(command)
+    .option('--port <port>', 'announce this port at the address the tracker sees', intIn(1, 65535))
+    .option('--endpoint <addr:port>', 'announce this endpoint, repeatable', endpointArg, [])
+    .option('--server', 'announce a game server (with --name etc.)', false)
+    .option('--name <name>', 'server name')
+    .option('--players <n>', 'players now on the server', intIn(0, 65535), 0)
+    .option('--max-players <n>', 'player slots (default 16)', intIn(0, 65535))
+    .option('--world <world>', 'the map / world the server hosts', '')
+    .option('--version <version>', 'server version', '')
+    .option('--tag <tag>', 'a server tag, repeatable', collect, [])
+    .option('--lifetime <s>', 'seconds a signed record stays valid', intIn(1, 86_400), 3600)
+    .option('--timeout <ms>', 'milliseconds to wait for each tracker', intIn(1, 600_000), 3000)
+    .option('--once', 'announce once to every tracker and exit', false)
+    .option('--json', 'print tracker states as JSON on stdout', false)
+    .action(async (flags: AnnounceFlags) => {
+      const trackers = await resolveTrackers(flags)
+      const server = serverInfo(flags, command)
+      const privateKey = await readPrivateKeyFile(flags.key)
+      const endpoints =
+        flags.port === undefined
+          ? [...flags.endpoint]
+          : [{ family: 4 as const, address: '0.0.0.0', port: flags.port }, ...flags.endpoint]
+      let announcer: Announcer
+      try {
+        announcer = new Announcer({
+          trackers,
+          privateKey,
+          network: flags.network,
+          endpoints,
+          server,
+          lifetime: flags.lifetime,
+          timeout: flags.timeout,
+        })
+      } catch (err) {
+        if (err instanceof WireError)
+          throw new TrackerError('CLI_BAD_RECORD', err.message, { cause: err })
+        throw err
+      }
+      const r = reporter(io)
+      const kind = server === null ? 'peer' : `server "${server.name}"`
+      r.note(
+        `announcing ${toHex(announcer.publicKey)} as ${kind} on ${flags.network} to ${trackers.length} tracker(s)`,
+      )
+      if (flags.once) {
+        await runOnce(announcer, io, r, flags.json)
+        return
+      }
+      const stop = onStopSignal()
+      announcer.on('state', s => {
+        report(s, io, r, flags.json)
+      })
+      announcer.start()
+      const signal = await stop.stopped
+      r.note(`${signal}: stopping`)
+      await announcer.close()
+    })
+}
+
+function report(s: TrackerStatus, io: CliIo, r: Reporter, json: boolean): void {
+  if (json) io.out(JSON.stringify(statusJson(s)))
+  else r.note(describeStatus(s), s.state === 'up' ? 'green' : s.state === 'down' ? 'red' : 'yellow')
+}
+
+async function runOnce(announcer: Announcer, io: CliIo, r: Reporter, json: boolean): Promise<void> {
+  let states: TrackerStatus[]
+  try {
+    states = await announcer.announceAll()
+  } finally {
+    await announcer.close()
+  }
+  if (json) io.out(JSON.stringify(states.map(statusJson)))
+  else for (const s of states) report({ ...s, nextIn: null }, io, r, false)
+  const up = states.filter(s => s.state === 'up').length
+  if (up === 0) throw new TrackerError('CLIENT_ALL_FAILED', `no tracker accepted the announce`)
+  if (up < states.length)
+    r.note(`${up} of ${states.length} trackers accepted the announce`, 'yellow')
+}

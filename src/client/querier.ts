@@ -1,0 +1,524 @@
+import { EventEmitter } from 'node:events'
+import { type Clock, systemClock } from '../clock.js'
+import { type ErrorCode, TrackerError } from '../errors.js'
+import { Limits } from '../wire/constants.js'
+import type { Introductions, Query, QueryMode, QuerySort } from '../wire/messages.js'
+import type { NodeKind } from '../wire/record.js'
+import { abortedError, withDeadline } from './deadline.js'
+import { TrackerRefusedError, expectReply } from './replies.js'
+import type { Resolver } from './resolve.js'
+import { type Timers, systemTimers } from './timing.js'
+import { type TrackerAddress, randomOrder, trackerId, trackerLabel } from './trackers.js'
+import { TCP_COOKIE, TCP_MAX_REQUESTS, TcpTransport } from './transport/tcp.js'
+import { UdpTransport } from './transport/udp.js'
+import {
+  type DropCounts,
+  type ServerFilter,
+  type VerifiedEntry,
+  addDrops,
+  emptyDrops,
+  mergeEntries,
+  pickBest,
+  sortServers,
+  verifyEntries,
+} from './verify.js'
+
+export interface QuerierOptions {
+  trackers: readonly TrackerAddress[]
+  /** Milliseconds one tracker gets to answer before the next is asked (default 2000). */
+  timeout?: number
+  /** Milliseconds one call may take in all, failover included (default 10000). */
+  deadline?: number
+  /**
+   * How many trackers must answer before a call returns (default 1: ask one, fail over on
+   * error). With more, answers are merged (highest seq per key wins).
+   */
+  answers?: number
+  /** 'random' (default) asks trackers in a fresh random order per call; 'given' in list order. */
+  order?: 'random' | 'given'
+  clock?: Clock
+  timers?: Timers
+  random?: () => number
+  resolve?: Resolver
+  /** Share a transport with other clients; otherwise the Querier opens (and closes) its own. */
+  udp?: UdpTransport
+  tcp?: TcpTransport
+}
+
+export type TransportChoice = 'auto' | 'udp' | 'tcp'
+
+export interface CallOptions {
+  signal?: AbortSignal
+  /**
+   * 'auto' (default): UDP, then TCP from the same tracker when the reply says more matched than
+   * fit in the datagram and more were asked for. 'udp': never TCP. 'tcp': TCP only.
+   */
+  transport?: TransportChoice
+}
+
+export interface PeerQuery {
+  network: string
+  /** 1–100 (default 20). */
+  count?: number
+  /** The asker's own public key, left out of the answer. */
+  exclude?: Uint8Array | null
+}
+
+export interface ServerQuery extends ServerFilter {
+  network: string
+  /** 1–1000 (default 100); above what one UDP reply holds, TCP pages are used. */
+  count?: number
+  sort?: QuerySort
+  exclude?: Uint8Array | null
+}
+
+export interface BestQuery {
+  network: string
+  /** The world the asker wants to join. */
+  world: string
+  version?: string
+  tags?: readonly string[]
+  exclude?: Uint8Array | null
+}
+
+export type AttemptOutcome =
+  'ok' | 'timeout' | 'refused' | 'rate-limited' | 'unreachable' | 'bad-reply' | 'aborted'
+
+/** What asking one tracker came to. */
+export interface Attempt {
+  tracker: string
+  outcome: AttemptOutcome
+  transport: 'udp' | 'tcp' | 'udp+tcp'
+  /** Entries received and kept after verification (ok only). */
+  entries?: number
+  /** Error code when the attempt failed. */
+  code?: ErrorCode
+  message?: string
+  /** Wire error code (§6) when the tracker refused. */
+  wireCode?: number
+  /** Seconds the tracker asked us to wait (rate-limited). */
+  retryAfter?: number
+}
+
+export interface QueryResult {
+  entries: VerifiedEntry[]
+  /** How many entries the answering tracker(s) said matched in all. */
+  total: number
+  /** Labels of the trackers whose answers were used. */
+  answeredBy: string[]
+  /** Every tracker asked, in order. */
+  attempts: Attempt[]
+  /** Entries dropped by the client's own checks. */
+  dropped: DropCounts
+}
+
+export interface BestResult extends QueryResult {
+  best: VerifiedEntry | null
+}
+
+/** No tracker answered (CLIENT_ALL_FAILED); `attempts` says what each one did. */
+export class QueryFailedError extends TrackerError {
+  readonly attempts: Attempt[]
+
+  constructor(attempts: Attempt[], why: string) {
+    super('CLIENT_ALL_FAILED', `no tracker answered (${why})`)
+    this.name = 'QueryFailedError'
+    this.attempts = attempts
+  }
+}
+
+export interface QuerierEvents {
+  /** About to ask a tracker. */
+  ask: [{ tracker: string; transport: 'udp' | 'tcp' }]
+  /** A tracker answered or failed. */
+  attempt: [Attempt]
+}
+
+interface Spec {
+  network: string
+  kind: NodeKind
+  mode: QueryMode
+  count: number
+  sort: QuerySort
+  filter: ServerFilter | undefined
+  world: string
+  version: string
+  tags: readonly string[]
+  notFull: boolean
+  exclude: Uint8Array | null
+}
+
+interface OneAnswer {
+  entries: VerifiedEntry[]
+  total: number
+  transport: 'udp' | 'tcp' | 'udp+tcp'
+}
+
+/** Most entries a `servers` call may ask for (pages of 100 over one TCP connection). */
+export const SERVER_COUNT_MAX = 1000
+
+/**
+ * Asks one tracker chosen at random and, on timeout or error, the next, each at most once per
+ * call, within an overall deadline. Every record is verified by the client (signature over the
+ * exact bytes, network, kind, expiry, filters) and answers are deduped by key.
+ *
+ * A tracker that answered RATE_LIMITED is moved to the back of the order until its retryAfter
+ * has passed (Syncthing's Retry-After).
+ */
+export class Querier extends EventEmitter<QuerierEvents> {
+  readonly #trackers: readonly TrackerAddress[]
+  readonly #timeout: number
+  readonly #deadline: number
+  readonly #answers: number
+  readonly #order: 'random' | 'given'
+  readonly #clock: Clock
+  readonly #timers: Timers
+  readonly #random: () => number
+  readonly #udp: UdpTransport
+  readonly #tcp: TcpTransport
+  readonly #ownUdp: boolean
+  readonly #ownTcp: boolean
+  readonly #notBefore = new Map<string, number>()
+  #closing: Promise<void> | null = null
+
+  constructor(options: QuerierOptions) {
+    super()
+    if (options.trackers.length === 0) {
+      throw new TrackerError('CLIENT_BAD_OPTION', 'trackers: at least one tracker is needed')
+    }
+    this.#trackers = options.trackers.slice()
+    this.#timeout = positive(options.timeout ?? 2000, 'timeout')
+    this.#deadline = positive(options.deadline ?? 10_000, 'deadline')
+    this.#answers = Math.min(positive(options.answers ?? 1, 'answers'), this.#trackers.length)
+    this.#order = options.order ?? 'random'
+    this.#clock = options.clock ?? systemClock
+    this.#timers = options.timers ?? systemTimers
+    this.#random = options.random ?? Math.random
+    const shared = {
+      timers: this.#timers,
+      clock: this.#clock,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    }
+    this.#ownUdp = options.udp === undefined
+    this.#ownTcp = options.tcp === undefined
+    this.#udp = options.udp ?? new UdpTransport(shared)
+    this.#tcp = options.tcp ?? new TcpTransport(shared)
+  }
+
+  /** A random sample of live peers of `network` (§8.5 `sample`). */
+  async peers(q: PeerQuery, options: CallOptions = {}): Promise<QueryResult> {
+    const count = ranged(q.count ?? 20, 1, Limits.QUERY_COUNT_MAX, 'count')
+    const result = await this.#run(
+      {
+        network: q.network,
+        kind: 'peer',
+        mode: 'sample',
+        count,
+        sort: 'players',
+        filter: undefined,
+        world: '',
+        version: '',
+        tags: [],
+        notFull: false,
+        exclude: q.exclude ?? null,
+      },
+      options,
+    )
+    // A UDP sample and a TCP follow-up are two samples: keep at most what was asked for.
+    return { ...result, entries: result.entries.slice(0, count) }
+  }
+
+  /** Servers of `network` matching the filters, sorted (§8.5 `list`). */
+  async servers(q: ServerQuery, options: CallOptions = {}): Promise<QueryResult> {
+    const count = ranged(q.count ?? 100, 1, SERVER_COUNT_MAX, 'count')
+    const sort = q.sort ?? 'players'
+    const result = await this.#run(
+      {
+        network: q.network,
+        kind: 'server',
+        mode: 'list',
+        count,
+        sort,
+        filter: q,
+        world: q.world ?? '',
+        version: q.version ?? '',
+        tags: q.tags ?? [],
+        notFull: q.notFull ?? false,
+        exclude: q.exclude ?? null,
+      },
+      options,
+    )
+    return { ...result, entries: sortServers(result.entries, sort).slice(0, count) }
+  }
+
+  /** The one server best suited to join `world` (§8.5 `best`, MetaCube's REROUTE). */
+  async best(q: BestQuery, options: CallOptions = {}): Promise<BestResult> {
+    const filter: ServerFilter = {
+      ...(q.version !== undefined ? { version: q.version } : {}),
+      ...(q.tags !== undefined ? { tags: q.tags } : {}),
+    }
+    const result = await this.#run(
+      {
+        network: q.network,
+        kind: 'server',
+        mode: 'best',
+        count: 1,
+        sort: 'room',
+        filter,
+        world: q.world,
+        version: q.version ?? '',
+        tags: q.tags ?? [],
+        notFull: true,
+        exclude: q.exclude ?? null,
+      },
+      options,
+    )
+    return { ...result, best: pickBest(result.entries, q.world) }
+  }
+
+  async #run(spec: Spec, options: CallOptions): Promise<QueryResult> {
+    if (this.#closing !== null) throw new TrackerError('CLIENT_CLOSED')
+    const transport = options.transport ?? 'auto'
+    const attempts: Attempt[] = []
+    const answers: { label: string; answer: OneAnswer }[] = []
+    const drops = emptyDrops()
+    const order = this.#orderNow()
+    try {
+      await withDeadline(
+        this.#deadline,
+        options.signal,
+        async signal => {
+          for (const tracker of order) {
+            if (signal.aborted || this.#closing !== null) break
+            const label = trackerLabel(tracker)
+            const callDrops = emptyDrops()
+            try {
+              const answer = await this.#askOne(tracker, spec, transport, signal, callDrops)
+              addDrops(drops, callDrops)
+              answers.push({ label, answer })
+              this.#report(attempts, {
+                tracker: label,
+                outcome: 'ok',
+                transport: answer.transport,
+                entries: answer.entries.length,
+              })
+              if (answers.length >= this.#answers) break
+            } catch (err) {
+              addDrops(drops, callDrops)
+              const attempt = classify(label, err, tracker.udp === null ? 'tcp' : 'udp')
+              if (attempt.outcome === 'rate-limited') {
+                const wait = Math.max(1, attempt.retryAfter ?? 0) * 1000
+                this.#notBefore.set(trackerId(tracker), this.#clock.now() + wait)
+              }
+              this.#report(attempts, attempt)
+              // The caller's own cancellation ends the call at once.
+              if (options.signal?.aborted === true) throw abortedError(options.signal)
+            }
+          }
+        },
+        'query',
+        this.#timers,
+      )
+    } catch (err) {
+      // The deadline expiring (or a cancellation) while a tracker was being asked.
+      if (options.signal?.aborted === true) throw abortedError(options.signal)
+      if (answers.length === 0) {
+        const why = err instanceof TrackerError ? err.code : 'error'
+        throw new QueryFailedError(attempts, `${attempts.length} asked, ${why}`)
+      }
+    }
+    if (answers.length === 0) {
+      throw new QueryFailedError(attempts, `${attempts.length} of ${order.length} asked`)
+    }
+    const entries = mergeEntries(answers.map(a => a.answer.entries))
+    const total = Math.max(entries.length, ...answers.map(a => a.answer.total))
+    return { entries, total, answeredBy: answers.map(a => a.label), attempts, dropped: drops }
+  }
+
+  #report(attempts: Attempt[], a: Attempt): void {
+    attempts.push(a)
+    this.emit('attempt', a)
+  }
+
+  /** Fresh random order; trackers still inside a RATE_LIMITED hint go last. */
+  #orderNow(): TrackerAddress[] {
+    const base =
+      this.#order === 'random' ? randomOrder(this.#trackers, this.#random) : this.#trackers.slice()
+    const now = this.#clock.now()
+    const waitFor = (t: TrackerAddress): number => {
+      const id = trackerId(t)
+      const nb = this.#notBefore.get(id)
+      if (nb === undefined) return 0
+      if (nb <= now) {
+        this.#notBefore.delete(id)
+        return 0
+      }
+      return nb
+    }
+    const ready = base.filter(t => waitFor(t) === 0)
+    const later = base.filter(t => waitFor(t) !== 0).sort((a, b) => waitFor(a) - waitFor(b))
+    return [...ready, ...later]
+  }
+
+  async #askOne(
+    tracker: TrackerAddress,
+    spec: Spec,
+    transport: TransportChoice,
+    signal: AbortSignal,
+    drops: DropCounts,
+  ): Promise<OneAnswer> {
+    const label = trackerLabel(tracker)
+    const verify = (intro: Introductions): VerifiedEntry[] =>
+      verifyEntries(
+        intro.entries,
+        {
+          network: spec.network,
+          kind: spec.kind,
+          now: this.#clock.now(),
+          tracker: label,
+          ...(spec.filter !== undefined ? { filter: spec.filter } : {}),
+        },
+        drops,
+      )
+    if (transport === 'tcp' || tracker.udp === null) {
+      const intros = await this.#viaTcp(tracker, spec, spec.count, signal)
+      const entries = mergeEntries(intros.map(verify))
+      return { entries, total: Math.max(0, ...intros.map(i => i.total)), transport: 'tcp' }
+    }
+    this.emit('ask', { tracker: label, transport: 'udp' })
+    const reply = await this.#udp.request(
+      tracker,
+      (cookie, txid) => queryMessage(spec, cookie, txid, 0, Math.min(spec.count, 100)),
+      { timeout: this.#timeout, signal },
+    )
+    const intro = expectReply(reply, 'introductions', label)
+    const entries = verify(intro)
+    const more =
+      transport === 'auto' &&
+      tracker.tcp !== null &&
+      intro.total > intro.entries.length &&
+      spec.count > intro.entries.length
+    if (!more) return { entries, total: intro.total, transport: 'udp' }
+    // The datagram could not hold everything that matched: fetch the rest over TCP. If that
+    // fails, the UDP answer still stands.
+    try {
+      const want = Math.min(spec.count, intro.total)
+      const intros = await this.#viaTcp(tracker, spec, want, signal)
+      const all = mergeEntries([entries, ...intros.map(verify)])
+      return {
+        entries: all,
+        total: Math.max(intro.total, ...intros.map(i => i.total)),
+        transport: 'udp+tcp',
+      }
+    } catch (err) {
+      if (signal.aborted) throw err
+      return { entries, total: intro.total, transport: 'udp' }
+    }
+  }
+
+  async #viaTcp(
+    tracker: TrackerAddress,
+    spec: Spec,
+    want: number,
+    signal: AbortSignal,
+  ): Promise<Introductions[]> {
+    const label = trackerLabel(tracker)
+    this.emit('ask', { tracker: label, transport: 'tcp' })
+    const pageSize = Limits.QUERY_COUNT_MAX
+    const pages = spec.mode === 'list' ? Math.min(TCP_MAX_REQUESTS, Math.ceil(want / pageSize)) : 1
+    const replies = await this.#tcp.exchange(
+      tracker,
+      txids =>
+        txids.map((txid, i) =>
+          queryMessage(
+            spec,
+            TCP_COOKIE,
+            txid,
+            i * pageSize,
+            Math.min(pageSize, want - i * pageSize),
+          ),
+        ),
+      pages,
+      { timeout: this.#timeout, signal },
+    )
+    return replies.map(r => expectReply(r, 'introductions', label))
+  }
+
+  /** Idempotent; closes the transports this Querier opened. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all([
+      this.#ownUdp ? this.#udp.close() : undefined,
+      this.#ownTcp ? this.#tcp.close() : undefined,
+    ]).then(() => undefined)
+    return this.#closing
+  }
+}
+
+function queryMessage(
+  spec: Spec,
+  cookie: Uint8Array,
+  txid: number,
+  offset: number,
+  count: number,
+): Query {
+  return {
+    type: 'query',
+    txid,
+    cookie,
+    network: spec.network,
+    kind: spec.kind,
+    mode: spec.mode,
+    count: Math.max(1, count),
+    offset,
+    sort: spec.sort,
+    notFull: spec.notFull,
+    world: spec.world,
+    version: spec.version,
+    tags: spec.tags.slice(),
+    exclude: spec.exclude,
+  }
+}
+
+function classify(tracker: string, err: unknown, transport: 'udp' | 'tcp'): Attempt {
+  const base = { tracker, transport }
+  if (err instanceof TrackerRefusedError) {
+    return {
+      ...base,
+      outcome: err.rateLimited ? 'rate-limited' : 'refused',
+      code: err.code,
+      message: err.message,
+      wireCode: err.wireCode,
+      retryAfter: err.retryAfter,
+    }
+  }
+  if (err instanceof TrackerError) {
+    const outcome: AttemptOutcome =
+      err.code === 'CLIENT_TIMEOUT'
+        ? 'timeout'
+        : err.code === 'CLIENT_ABORTED' || err.code === 'CLIENT_CLOSED'
+          ? 'aborted'
+          : err.code === 'CLIENT_UNREACHABLE'
+            ? 'unreachable'
+            : 'bad-reply'
+    return { ...base, outcome, code: err.code, message: err.message }
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  return { ...base, outcome: 'bad-reply', message }
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new TrackerError('CLIENT_BAD_OPTION', `${name} must be a positive number, got ${n}`)
+  }
+  return n
+}
+
+function ranged(n: number, min: number, max: number, name: string): number {
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new TrackerError(
+      'CLIENT_BAD_OPTION',
+      `${name} must be an integer ${min}-${max}, got ${n}`,
+    )
+  }
+  return n
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { ManualClock } from '../../src/clock.js'
+import { ClientTable } from '../../src/table/client-table.js'
+import { encodeAnnounceReply, encodeIntroductions } from '../../src/tracker/handlers/encode.js'
+import { Limits } from '../../src/wire/constants.js'
+import { encodeMessage, fitIntroductions } from '../../src/wire/messages.js'
+import { endpoint } from '../helpers/arbitraries.js'
+import { T0, fakeRecord } from '../helpers/records.js'
+
+test('encodeAnnounceReply matches the codec byte for byte', () => {
+  fc.assert(
+    fc.property(
+      endpoint,
+      fc.integer({ min: 0, max: 0xffff_ffff }),
+      fc.constantFrom('new' as const, 'refreshed' as const, 'replaced' as const),
+      fc.integer({ min: 0, max: 65535 }),
+      (ep, txid, status, interval) => {
+        const direct = encodeAnnounceReply(txid, status, interval, ep.address, ep.port)
+        const codec = encodeMessage({
+          type: 'announce-reply',
+          txid,
+          status,
+          interval,
+          observed: ep,
+        })
+        assert.deepEqual(Buffer.from(direct), Buffer.from(codec))
+      },
+    ),
+    { numRuns: 500 },
+  )
+})
+
+test('encodeIntroductions matches the codec (fitIntroductions) byte for byte', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(endpoint, fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 70_000 })),
+        {
+          maxLength: 40,
+        },
+      ),
+      fc.integer({ min: 0, max: 0xffff_ffff }),
+      fc.integer({ min: 0, max: 100_000 }),
+      fc.boolean(),
+      (rows, txid, total, udp) => {
+        const clock = new ManualClock(T0 * 1000)
+        const table = new ClientTable({
+          maxEntries: 1000,
+          maxBytes: 10_000_000,
+          maxTtl: 86_400,
+          perBlockMax: 1000,
+          clock,
+        })
+        rows.forEach(([ep, tags, seenAgo], i) => {
+          const rec = fakeRecord(i, {
+            kind: 'server',
+            expiresAt: T0 + 86_400,
+            server: {
+              name: `s${i}`,
+              players: 1,
+              maxPlayers: 2,
+              world: 'w',
+              version: 'v',
+              tags: Array.from({ length: tags }, (_, j) => `t${j}`),
+            },
+          })
+          table.insert(rec, ep, (T0 - seenAgo) * 1000)
+        })
+        const entries = [...table.bucket('testnet', 'server')]
+        const now = T0
+        const maxBytes = udp ? Limits.MAX_DATAGRAM : Limits.MAX_FRAME
+        const direct = encodeIntroductions(txid, total, entries, now, maxBytes)
+        const codec = encodeMessage(
+          fitIntroductions(
+            {
+              type: 'introductions',
+              txid,
+              total: Math.min(total, 0xffff),
+              entries: entries.slice(0, Limits.QUERY_COUNT_MAX).map(e => ({
+                observed: e.observed,
+                verified: false,
+                age: Math.min(0xffff, now - e.seen),
+                record: e.recordBytes,
+              })),
+            },
+            maxBytes,
+          ),
+        )
+        assert.deepEqual(Buffer.from(direct), Buffer.from(codec))
+      },
+    ),
+    { numRuns: 200 },
+  )
+})
