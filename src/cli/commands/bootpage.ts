@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { buildBootpage, writeFileAtomic } from '../../bootpage/build.js'
-import { createDraft, parseOperatorList, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
+import { createDraft, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
 import {
   type BootpageDocument,
-  type BootpageOperator,
   type BootpageTracker,
   formatBootpage,
 } from '../../bootpage/schema.js'
@@ -21,6 +19,7 @@ import { systemClock } from '../../clock.js'
 import { keyPairFrom, readPrivateKeyFile } from '../../crypto/keys.js'
 import { isTrackerError, TrackerError } from '../../errors.js'
 import type { CliIo } from '../io.js'
+import { readKeyList } from '../key-list.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -30,24 +29,6 @@ function intOption(name: string, min: number, max: number) {
       throw new TrackerError('BOOTPAGE_BAD_SPEC', `${name} must be an integer ${min}..${max}`)
     return Number(value)
   }
-}
-
-/** `HEX`, `name=HEX`, comma lists of those, or a file with one `HEX name` per line. */
-async function readKeyList(specs: readonly string[], what: string): Promise<BootpageOperator[]> {
-  const out: BootpageOperator[] = []
-  for (const spec of specs) {
-    const looksInline = /^[^=,\s]*=?[0-9a-fA-F]{64}(,|$)/.test(spec) || !existsSync(spec)
-    let text = spec
-    if (!looksInline) {
-      try {
-        text = await readFile(spec, 'utf8')
-      } catch (cause) {
-        throw new TrackerError('BOOTPAGE_BAD_SPEC', `cannot read ${what} file ${spec}`, { cause })
-      }
-    }
-    out.push(...parseOperatorList(text))
-  }
-  return out
 }
 
 async function readDoc(path: string): Promise<BootpageDocument> {
