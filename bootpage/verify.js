@@ -323,7 +323,6 @@
       var res = await fetch('bootpage.json', {
         cache: 'no-store',
         credentials: 'omit',
-        redirect: 'error',
       })
       if (!res.ok) throw new Error('HTTP ' + res.status)
       text = await res.text()

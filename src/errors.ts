@@ -71,7 +71,8 @@ export const ERROR_CODES = {
   CLIENT_BAD_REPLY: 'the tracker sent a reply of the wrong type or an unreadable one',
   CLIENT_ALL_FAILED: 'no tracker answered',
   // cli/ (client area): commands that talk to trackers
-  CLI_NO_TRACKERS: 'no tracker given: use --tracker HOST:PORT (repeatable)',
+  CLI_NO_TRACKERS:
+    'no tracker given: use --tracker HOST:PORT (repeatable) or --bootpage FILE|URL --pin KEYS',
   CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
   // observe (operations): HTTP status/API/metrics, listing ports, `stats` command
   HTTP_NOT_FOUND: 'no such path',

@@ -108,3 +108,12 @@ export {
   writeCheckpoint,
 } from './tracker/checkpoint.js'
 export { TrackerRuntime, type DenyReload } from './tracker/runtime.js'
+// bootpage area: the signed list of trackers and its client-side acceptance
+export * from './bootpage/index.js'
+export {
+  type BootpageSourceOptions,
+  type LoadedBootpage,
+  bootpageTrackers,
+  loadBootpage,
+  readBootpageSource,
+} from './client/bootpage-source.js'

@@ -85,7 +85,7 @@ function splitPairs(spec: string): [string, string][] {
  * key=HEX,location=Paris,contact=ops@example.org`. `port=N` sets udp and tcp together; the
  * operator defaults to `defaultOperator`. Field values are validated by the page schema.
  */
-export function parseTrackerSpec(spec: string, defaultOperator?: string): BootpageTracker {
+export function parseBootpageTrackerSpec(spec: string, defaultOperator?: string): BootpageTracker {
   const fields = new Map<string, string>()
   for (const [k, v] of splitPairs(spec)) {
     if (!TRACKER_FIELDS.has(k))

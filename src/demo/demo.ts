@@ -1,11 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { buildBootpage } from '../bootpage/build.js'
+import { createDraft } from '../bootpage/draft.js'
+import { signBootpage } from '../bootpage/sign.js'
 import { Announcer } from '../client/announcer.js'
+import { loadBootpage } from '../client/bootpage-source.js'
 import { formatServerTable } from '../client/format.js'
 import { type Attempt, Querier } from '../client/querier.js'
 import { type TrackerAddress, trackerLabel } from '../client/trackers.js'
-import { generateKeyPair } from '../crypto/keys.js'
+import { generateKeyPair, toHex } from '../crypto/keys.js'
 import { Daemon } from '../tracker/daemon.js'
 import { endpointToString } from '../wire/endpoint.js'
 import type { ServerInfo } from '../wire/record.js'
@@ -31,6 +35,8 @@ export interface DemoReport {
   ok: boolean
   network: string
   trackers: { label: string; udp: number; tcp: number }[]
+  /** The signed bootpage the tracker list came from. */
+  bootpage: { signedBy: number; threshold: number; sequence: number; digest: string }
   /** Nodes (peers + servers) that were up on all three trackers before the kill. */
   nodesOnEveryTracker: number
   nodes: number
@@ -50,17 +56,94 @@ export interface DemoReport {
   elapsedMs: number
 }
 
-/** The three trackers of the demo. Their addresses live here only (a bootpage would list them). */
+/** The three trackers of the demo, listed in a bootpage signed by their three operators. */
 export interface DemoNetwork {
   daemons: Daemon[]
+  /** From the verified bootpage, in its order (the order of `daemons`). */
   addresses: TrackerAddress[]
+  bootpage: DemoBootpage
   close(): Promise<void>
+}
+
+export interface DemoBootpage {
+  /** bootpage.json and index.html (removed with the network). */
+  json: string
+  html: string
+  /** The operators' public keys the demo's client pinned. */
+  pins: string[]
+  threshold: number
+  signedBy: number
+  sequence: number
+  digest: string
+}
+
+const OPERATORS = ['Alice', 'Bob', 'Carol'] as const
+
+/**
+ * Sign a bootpage for the demo's trackers with three fresh operator keys (2 of 3 required),
+ * write bootpage.json and index.html into `dir`, and load it back the way a client does:
+ * pinned keys, expiry, sequence, cache. The keys live only in memory.
+ */
+async function demoBootpage(
+  network: string,
+  trackers: TrackerAddress[],
+  dir: string,
+): Promise<{ addresses: TrackerAddress[]; bootpage: DemoBootpage }> {
+  const keys = OPERATORS.map(() => generateKeyPair())
+  const issuedAt = Math.floor(Date.now() / 1000)
+  let doc = createDraft({
+    network,
+    issuedAt,
+    validUntil: issuedAt + 86_400,
+    threshold: 2,
+    operators: OPERATORS.map((name, i) => ({
+      name,
+      key: toHex(keys[i]?.publicKey ?? new Uint8Array(32)),
+    })),
+    trackers: trackers.map((t, i) => ({
+      name: t.name ?? `t${i}`,
+      operator: OPERATORS[i % OPERATORS.length] ?? 'Alice',
+      host: t.host,
+      ...(t.udp === null ? {} : { udp: t.udp }),
+      ...(t.tcp === null ? {} : { tcp: t.tcp }),
+      location: 'loopback',
+      contact: `${(OPERATORS[i % OPERATORS.length] ?? 'ops').toLowerCase()}@example.org`,
+      notes: 'a metatracker demo tracker',
+    })),
+  })
+  for (const k of keys) doc = signBootpage(doc, k.privateKey, k.publicKey)
+  const written = await buildBootpage(doc, dir)
+  const pins = doc.page.operators.map(o => o.key)
+  const loaded = await loadBootpage({
+    source: written.json,
+    pins,
+    network,
+    cacheDir: join(dir, 'cache'),
+  })
+  return {
+    addresses: loaded.trackers,
+    bootpage: {
+      json: written.json,
+      html: written.html,
+      pins,
+      threshold: loaded.verdict.threshold,
+      signedBy: loaded.verdict.signed,
+      sequence: loaded.verdict.sequence,
+      digest: loaded.verdict.digest,
+    },
+  }
 }
 
 const TRACKER_NAMES = ['alpha', 'bravo', 'charlie'] as const
 
-/** Start the demo's three trackers on 127.0.0.1, ports chosen by the system. */
-export async function startDemoTrackers(announceInterval: number): Promise<DemoNetwork> {
+/**
+ * Start the demo's three trackers on 127.0.0.1, ports chosen by the system, and publish them
+ * in a signed bootpage; the addresses returned are the ones the verified bootpage lists.
+ */
+export async function startDemoTrackers(
+  announceInterval: number,
+  network = 'demo',
+): Promise<DemoNetwork> {
   const dirs: string[] = []
   const daemons: Daemon[] = []
   const close = async (): Promise<void> => {
@@ -85,13 +168,19 @@ export async function startDemoTrackers(announceInterval: number): Promise<DemoN
     await close()
     throw err
   }
-  const addresses = daemons.map((d, i) => {
+  const started = daemons.map((d, i) => {
     const a = d.addresses()
     return { host: '127.0.0.1', udp: a.udp, tcp: a.tcp, name: `${TRACKER_NAMES[i] ?? i}` }
   })
-  // BOOTPAGE: the bootpage area builds and signs a bootpage for `addresses` here, and the
-  // demo's nodes and client load their tracker list from it.
-  return { daemons, addresses, close }
+  try {
+    const pageDir = await mkdtemp(join(tmpdir(), 'mt-demo-bootpage-'))
+    dirs.push(pageDir)
+    const { addresses, bootpage } = await demoBootpage(network, started, pageDir)
+    return { daemons, addresses, bootpage, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
 }
 
 const WORLDS = ['island', 'desert', 'island', 'glacier', 'canyon', 'island']
@@ -120,11 +209,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const interval = Math.max(1, Math.min(5, Math.round(duration / 5000)))
 
   log(`starting 3 trackers on 127.0.0.1 (announce interval ${interval} s)`)
-  const net = await startDemoTrackers(interval)
+  const net = await startDemoTrackers(interval, network)
   const announcers: Announcer[] = []
   const queriers: Querier[] = []
   let report: DemoReport
   try {
+    const bp = net.bootpage
+    log(
+      `bootpage signed offline by ${bp.signedBy} of 3 operators (${bp.threshold} required): ` +
+        `${bp.json} and index.html (removed at the end)`,
+    )
+    log(
+      `every node and the client load their tracker list from it, verified against the ` +
+        `${bp.pins.length} pinned operator keys (sequence ${bp.sequence}, digest ${bp.digest.slice(0, 16)}):`,
+    )
     for (const t of net.addresses) {
       log(`  tracker ${trackerLabel(t)}: udp ${t.udp ?? '-'}, tcp ${t.tcp ?? '-'}`)
     }
@@ -276,6 +374,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         udp: t.udp ?? 0,
         tcp: t.tcp ?? 0,
       })),
+      bootpage: {
+        signedBy: net.bootpage.signedBy,
+        threshold: net.bootpage.threshold,
+        sequence: net.bootpage.sequence,
+        digest: net.bootpage.digest,
+      },
       nodesOnEveryTracker,
       nodes: announcers.length,
       held,

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createDraft, parseOperatorList, parseTrackerSpec } from '../../src/bootpage/draft.js'
+import {
+  createDraft,
+  parseOperatorList,
+  parseBootpageTrackerSpec,
+} from '../../src/bootpage/draft.js'
 import { mergeBootpages, pageDigest, samePage, signBootpage } from '../../src/bootpage/sign.js'
 import { verifyBootpage } from '../../src/bootpage/verify.js'
 import { isTrackerError } from '../../src/errors.js'
@@ -72,7 +76,7 @@ test('samePage and pageDigest ignore key order and signatures', () => {
 
 test('tracker specs: fields, port=, escaped commas, defaults and errors', () => {
   assert.deepEqual(
-    parseTrackerSpec(
+    parseBootpageTrackerSpec(
       'name=alpha,host=198.51.100.7,port=3520,http=3521,location=Santa Clara\\, CA,key=' +
         'ab'.repeat(32),
       'Alice',
@@ -88,7 +92,7 @@ test('tracker specs: fields, port=, escaped commas, defaults and errors', () => 
       operator: 'Alice',
     },
   )
-  assert.deepEqual(parseTrackerSpec('name=b,operator=Bob,host=::1,udp=1,port=9'), {
+  assert.deepEqual(parseBootpageTrackerSpec('name=b,operator=Bob,host=::1,udp=1,port=9'), {
     name: 'b',
     operator: 'Bob',
     host: '::1',
@@ -104,8 +108,8 @@ test('tracker specs: fields, port=, escaped commas, defaults and errors', () => 
     'name=a,name=b,host=c',
     'name=a,host=b,oops',
   ])
-    assert.throws(() => parseTrackerSpec(bad, 'Op'), codeIs('BOOTPAGE_BAD_SPEC'), bad)
-  assert.throws(() => parseTrackerSpec('name=a,host=b,udp=1'), codeIs('BOOTPAGE_BAD_SPEC'))
+    assert.throws(() => parseBootpageTrackerSpec(bad, 'Op'), codeIs('BOOTPAGE_BAD_SPEC'), bad)
+  assert.throws(() => parseBootpageTrackerSpec('name=a,host=b,udp=1'), codeIs('BOOTPAGE_BAD_SPEC'))
 })
 
 test('operator lists: files with comments, name=HEX and comma lists', () => {

@@ -13,6 +13,7 @@ import { naclVerify } from '../../src/crypto/nacl.js'
 import { isTrackerError } from '../../src/errors.js'
 import { NOW, NOW_S, makePage, operatorHex } from '../helpers/bootpage.js'
 import { testKey } from '../helpers/keys.js'
+import { loadVerifyJs } from '../helpers/verify-js.js'
 
 const pins = pinnedAnchor(operatorHex)
 const codes = (v: BootpageVerdict) => v.problems.map(p => p.code)
@@ -146,4 +147,25 @@ test('pinned anchors: majority by default, explicit thresholds checked', () => {
     () => pinnedAnchor(operatorHex, 0),
   ])
     assert.throws(bad, (e: unknown) => isTrackerError(e) && e.code === 'BOOTPAGE_BAD_SPEC')
+})
+
+test('the browser script reaches the same verdicts as verifyBootpage (tweetnacl in a V8 context)', () => {
+  const browser = loadVerifyJs()
+  const run = (doc: object, now = NOW) =>
+    browser.verifyDocument(browser.parse(JSON.stringify(doc)), browser.nacl, now)
+  const good = run(makePage({ threshold: 2 }))
+  assert.equal(good.ok, true, good.problems.join('; '))
+  assert.equal(good.signed, 3)
+  const few = run(makePage({ threshold: 3, signers: [0, 1] }))
+  assert.deepEqual([...few.problems], ['signed by only 2 of 3 operators, 3 required'])
+  const damaged = makePage({ threshold: 1 })
+  damaged.signatures[0]!.signature = damaged.signatures[1]!.signature
+  assert.deepEqual([...run(damaged).problems], ['1 signature does not verify'])
+  assert.equal(run(makePage(), NOW_S * 1000 + 366 * 86_400_000).expired, true)
+  const extraKey = { ...makePage(), extra: 1 }
+  assert.match(run(extraKey).problems[0]!, /not a valid bootpage/)
+  assert.match(
+    run({ page: { ...makePage().page, sequence: 1.5 }, signatures: [] }).problems[0]!,
+    /bad sequence/,
+  )
 })

@@ -218,6 +218,9 @@ test('HTTP errors, timeouts and oversized bodies are coded errors', async t => {
     } else if (mode === 'declared') {
       res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) })
       res.write('{')
+    } else if (mode === 'slow-body') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"page":')
     } else if (mode === 'status') {
       res.writeHead(503).end()
     } // 'hang': never answers
@@ -241,7 +244,13 @@ test('HTTP errors, timeouts and oversized bodies are coded errors', async t => {
     assert.match(err.message, /timed out/)
     return true
   })
-  assert.ok(Date.now() - started < 5000)
+  mode = 'slow-body'
+  await assert.rejects(loadBootpage(options(url, { timeoutMs: 300 })), (err: TrackerError) => {
+    assert.equal(err.code, 'BOOTPAGE_FETCH_FAILED')
+    assert.match(err.message, /timed out/)
+    return true
+  })
+  assert.ok(Date.now() - started < 10_000)
 })
 
 test('changing the pins starts a new cache chain', () => {

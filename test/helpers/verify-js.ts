@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { runInNewContext } from 'node:vm'
+import { createContext, runInContext } from 'node:vm'
 import type { BootpagePage, BootpageTracker } from '../../src/bootpage/schema.js'
 
 /** What bootpage/verify.js exposes as MetatrackerBootpage. */
@@ -24,13 +24,24 @@ export interface VerifyJs {
 }
 
 const require = createRequire(import.meta.url)
-export const nacl: unknown = require('tweetnacl')
 
-/** Load the browser script in a fresh V8 context (no DOM, so it does not run main()). */
-export function loadVerifyJs(): VerifyJs {
-  const source = readFileSync(new URL('../../bootpage/verify.js', import.meta.url), 'utf8')
+/**
+ * Load tweetnacl and the browser script in a fresh V8 context, as a page would (no DOM, so
+ * main() does not run). `parse` parses JSON inside that context: tweetnacl checks
+ * `instanceof Uint8Array`, and values from this realm would fail it.
+ */
+export function loadVerifyJs(): VerifyJs & { nacl: unknown; parse(text: string): unknown } {
   const context: Record<string, unknown> = { TextEncoder }
   context.self = context
-  runInNewContext(source, context, { filename: 'bootpage/verify.js' })
-  return context.MetatrackerBootpage as VerifyJs
+  createContext(context)
+  const read = (path: string) => readFileSync(path, 'utf8')
+  runInContext(read(require.resolve('tweetnacl/nacl-fast.min.js')), context)
+  runInContext(read(new URL('../../bootpage/verify.js', import.meta.url).pathname), context, {
+    filename: 'bootpage/verify.js',
+  })
+  const api = context.MetatrackerBootpage as VerifyJs
+  const parse = runInContext('(function (text) { return JSON.parse(text) })', context) as (
+    text: string,
+  ) => unknown
+  return Object.assign(Object.create(api) as VerifyJs, api, { nacl: context.nacl, parse })
 }

@@ -112,7 +112,9 @@ export function registerAnnounce(program: Command, io: CliIo): void {
     .option('--once', 'announce once to every tracker and exit', false)
     .option('--json', 'print tracker states as JSON on stdout', false)
     .action(async (flags: AnnounceFlags) => {
-      const trackers = await resolveTrackers(flags)
+      const trackers = await resolveTrackers(flags, line => {
+        io.err(line)
+      })
       const server = serverInfo(flags, command)
       const privateKey = await readPrivateKeyFile(flags.key)
       const endpoints =

@@ -1,14 +1,11 @@
-import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { buildBootpage } from '../../bootpage/build.js'
-import { createDraft, parseOperatorList, parseTrackerSpec } from '../../bootpage/draft.js'
+import { buildBootpage, writeFileAtomic } from '../../bootpage/build.js'
+import { createDraft, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
 import {
   type BootpageDocument,
-  type BootpageOperator,
   type BootpageTracker,
   formatBootpage,
-  validatePage,
 } from '../../bootpage/schema.js'
 import { mergeBootpages, signBootpage } from '../../bootpage/sign.js'
 import {
@@ -22,6 +19,7 @@ import { systemClock } from '../../clock.js'
 import { keyPairFrom, readPrivateKeyFile } from '../../crypto/keys.js'
 import { isTrackerError, TrackerError } from '../../errors.js'
 import type { CliIo } from '../io.js'
+import { readKeyList } from '../key-list.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -33,31 +31,17 @@ function intOption(name: string, min: number, max: number) {
   }
 }
 
-/** `HEX`, `name=HEX`, comma lists of those, or a file with one `HEX name` per line. */
-async function readKeyList(specs: readonly string[], what: string): Promise<BootpageOperator[]> {
-  const out: BootpageOperator[] = []
-  for (const spec of specs) {
-    const looksInline = /^[^=,\s]*=?[0-9a-fA-F]{64}(,|$)/.test(spec) || !existsSync(spec)
-    let text = spec
-    if (!looksInline) {
-      try {
-        text = await readFile(spec, 'utf8')
-      } catch (cause) {
-        throw new TrackerError('BOOTPAGE_BAD_SPEC', `cannot read ${what} file ${spec}`, { cause })
-      }
-    }
-    out.push(...parseOperatorList(text))
-  }
-  return out
-}
-
 async function readDoc(path: string): Promise<BootpageDocument> {
   return readBootpageSource(path)
 }
 
 async function writeDoc(path: string, doc: BootpageDocument, force: boolean): Promise<void> {
+  if (force) {
+    await writeFileAtomic(path, formatBootpage(doc))
+    return
+  }
   try {
-    await writeFile(path, formatBootpage(doc), { flag: force ? 'w' : 'wx' })
+    await writeFile(path, formatBootpage(doc), { flag: 'wx' })
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST')
       throw new TrackerError('BOOTPAGE_BAD_SPEC', `${path} exists (use --force)`, { cause })
@@ -103,7 +87,7 @@ async function init(io: CliIo, opts: InitOptions): Promise<void> {
   const previous = opts.from === undefined ? null : (await readDoc(opts.from)).page
   const trackers: BootpageTracker[] =
     opts.trackers === undefined ? [] : await readTrackersFile(opts.trackers)
-  for (const spec of opts.tracker) trackers.push(parseTrackerSpec(spec, opts.operator))
+  for (const spec of opts.tracker) trackers.push(parseBootpageTrackerSpec(spec, opts.operator))
   const operators = await readKeyList(opts.operatorKey, 'operator key')
   const network = opts.network ?? previous?.network
   if (network === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', '--network is required')
@@ -253,7 +237,6 @@ async function build(
   opts: { out: string; draft: boolean },
 ): Promise<void> {
   const doc = await readDoc(file)
-  validatePage(doc.page)
   const verdict = verifyBootpage(doc, { now: systemClock.now() })
   if (!verdict.valid && !opts.draft) {
     for (const p of verdict.problems) io.err(`NOT VALID: ${p.code}: ${p.message}`)

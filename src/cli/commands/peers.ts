@@ -24,7 +24,9 @@ export function registerPeers(program: Command, io: CliIo): void {
     .option('--deadline <ms>', 'milliseconds for the whole call', intIn(1, 3_600_000), 10_000)
     .option('--json', 'print one JSON array', false)
     .action(async (flags: PeersFlags) => {
-      const trackers = await resolveTrackers(flags)
+      const trackers = await resolveTrackers(flags, line => {
+        io.err(line)
+      })
       const r = reporter(io)
       const q = reportingQuerier(trackers, flags, r)
       try {

@@ -51,7 +51,9 @@ export function registerServers(program: Command, io: CliIo): void {
     .option('--json', 'print one JSON array', false)
     .action(async (flags: ServersFlags) => {
       if (flags.tag.length > 4) command.error('error: at most 4 --tag filters', { exitCode: 2 })
-      const trackers = await resolveTrackers(flags)
+      const trackers = await resolveTrackers(flags, line => {
+        io.err(line)
+      })
       const r = reporter(io)
       const q = reportingQuerier(trackers, flags, r)
       const call = { transport: flags.tcp ? ('tcp' as const) : ('auto' as const) }

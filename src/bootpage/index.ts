@@ -1,0 +1,7 @@
+export * from './canonical.js'
+export * from './schema.js'
+export * from './sign.js'
+export * from './verify.js'
+export * from './draft.js'
+export * from './render.js'
+export { buildBootpage, loadPageAssets } from './build.js'
