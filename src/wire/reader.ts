@@ -61,7 +61,8 @@ export class Reader {
 
   /** A copy of the next n bytes, for values kept beyond the life of the input buffer. */
   copy(n: number, field: string): Uint8Array {
-    return this.bytes(n, field).slice()
+    // new Uint8Array(view) copies; Buffer#slice would not (it shares memory).
+    return new Uint8Array(this.bytes(n, field))
   }
 
   /** str8 (§3): u8 byte length, then UTF-8 without control characters. */

@@ -102,7 +102,8 @@ export function decodeRecord(input: Uint8Array): SignedRecord {
   if (input.byteLength > Limits.RECORD_MAX) {
     throw new WireError('WIRE_MESSAGE_TOO_LARGE', `record of ${input.byteLength} bytes`)
   }
-  const bytes = input.slice()
+  // A real copy even when given a Buffer (Buffer#slice shares memory).
+  const bytes = new Uint8Array(input)
   const r = new Reader(bytes)
   const network = r.str8('network', Limits.NETWORK_MAX, 1)
   if (!isValidNetwork(network)) throw new WireError('WIRE_BAD_STRING', 'network')

@@ -168,3 +168,19 @@ test('decoded records own their bytes (the datagram buffer may be reused)', () =
   assert.equal(m.type, 'announce')
   assert.deepEqual(m.record.bytes, peerRecord().bytes)
 })
+
+test('decoded values are copies even when the input is a Buffer (Buffer#slice shares memory)', () => {
+  const buf = Buffer.from(
+    encodeMessage({
+      type: 'announce',
+      txid: 1,
+      cookie: new Uint8Array(12).fill(5),
+      record: peerRecord(),
+    }),
+  )
+  const m = decodeMessage(buf)
+  assert.equal(m.type, 'announce')
+  buf.fill(0)
+  assert.deepEqual(m.cookie, new Uint8Array(12).fill(5))
+  assert.deepEqual(m.record.bytes, peerRecord().bytes)
+})
