@@ -3,17 +3,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join, normalize } from 'node:path'
 import { test } from 'node:test'
-import { chromium, type BrowserContext } from 'playwright-core'
 import { buildBootpage } from '../../src/bootpage/build.js'
 import { formatBootpage } from '../../src/bootpage/schema.js'
 import { makePage, sampleTrackers } from '../helpers/bootpage.js'
 import { startHttpServer } from '../helpers/http-server.js'
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js'
 
 /*
  * The built page in headless Chromium, served over http from 127.0.0.1 (the verifier fetches
  * bootpage.json next to the page). Skipped without Chromium unless CI=true.
  */
-const CHROMIUM = '/usr/bin/chromium'
 const haveChromium = existsSync(CHROMIUM)
 const skip = !haveChromium && process.env.CI !== 'true' ? 'apt-get install chromium' : false
 
@@ -74,26 +73,7 @@ test(
     })
     t.after(srv.close)
 
-    const userDataDir = mkdtempSync(join(tmpdir(), 'mt-chromium-'))
-    t.after(() => {
-      rmSync(userDataDir, { recursive: true, force: true })
-    })
-    const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 60_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
-    t.after(() => context.close())
+    const context = await launchChromium(t)
 
     const open = async (site: string) => {
       const page = await context.newPage()

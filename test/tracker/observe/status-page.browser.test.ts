@@ -1,25 +1,19 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { chromium } from 'playwright-core'
 import { Observers } from '../../../src/tracker/observe/observers.js'
+import { chromiumAvailable, launchChromium } from '../../helpers/chromium.js'
 import { FakeView, serverEntry } from '../../helpers/observe-view.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const NAME = `Example <b>Tracker</b> & "friends"`
 
 test(
   'the status page renders in headless Chromium: operator, entry count, style, no CSP error',
   { timeout: 90_000 },
   async t => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true')
-        assert.fail(`${CHROMIUM} is missing under CI: apt-get install chromium`)
-      t.skip(`Chromium not found at ${CHROMIUM}: apt-get install chromium`)
-      return
-    }
+    if (!chromiumAvailable(t)) return
     const v = new FakeView({ name: NAME, location: 'Santa Clara, CA', contact: 'ops@example.org' })
     for (let i = 1; i <= 3; i++) v.add(serverEntry(v.clock, i, { players: i }))
     v.count('announces', 3)
@@ -32,27 +26,8 @@ test(
     })
     t.after(() => obs.close())
 
-    const profile = mkdtempSync(join(tmpdir(), 'mt-chromium-profile-'))
     const shots = mkdtempSync(join(tmpdir(), 'mt-status-page-'))
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 60_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
-    t.after(async () => {
-      await context.close()
-      rmSync(profile, { recursive: true, force: true })
-    })
+    const context = await launchChromium(t)
     const page = await context.newPage()
     const problems: string[] = []
     page.on('console', msg => {
