@@ -2,7 +2,15 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ManualClock } from '../../src/clock.js'
 import { ClientTable, type Entry } from '../../src/table/client-table.js'
-import { type SelectQuery, best, list, sample, seededRandom } from '../../src/table/select.js'
+import {
+  type SelectQuery,
+  best,
+  firstSorted,
+  list,
+  sample,
+  seededRandom,
+} from '../../src/table/select.js'
+import fc from 'fast-check'
 import { T0, fakeKey, fakeRecord } from '../helpers/records.js'
 import type { ServerInfo } from '../../src/wire/record.js'
 import { harness } from '../helpers/handler.js'
@@ -217,4 +225,49 @@ test('table.query dispatches on the mode', () => {
       .entries.length,
     2,
   )
+})
+
+test('property: firstSorted(items, k) equals a full sort sliced to k, for any k', () => {
+  const cmp = (a: [number, number], b: [number, number]): number => a[0] - b[0] || a[1] - b[1]
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 300 }),
+      fc.integer({ min: 0, max: 320 }),
+      (values, k) => {
+        // Unique second components make the order total, as table keys do.
+        const items = values.map((v, i): [number, number] => [v, i])
+        const want = [...items].sort(cmp).slice(0, k)
+        assert.deepEqual(firstSorted([...items], k, cmp), want)
+      },
+    ),
+    { numRuns: 500 },
+  )
+})
+
+test('list pages deep into a large network: totals right, pages ordered and disjoint', () => {
+  const h = harness({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, perBlockMax: 100_000 })
+  for (let i = 0; i < 2000; i++) {
+    const players = (i * 7919) % 50
+    const rec = fakeRecord(i + 1, {
+      network: 'big',
+      kind: 'server',
+      server: { name: `s${i % 97}`, players, maxPlayers: 50, world: 'w', version: '1', tags: [] },
+    })
+    h.table.insert(rec, { family: 4, address: `10.0.${i >> 8}.${i & 255}`, port: 1000 })
+  }
+  const q = (offset: number, sort: 'players' | 'name' | 'room'): SelectQuery => ({
+    ...queryMessage({ network: 'big', kind: 'server', mode: 'list', count: 100, offset, sort }),
+  })
+  for (const sort of ['players', 'name', 'room'] as const) {
+    const pages = [0, 100, 400, 1900].map(o => list(h.table, q(o, sort)))
+    const all = list(h.table, { ...q(0, sort), count: 100, offset: 0 })
+    assert.equal(all.total, 2000)
+    const seen = new Set(pages.flatMap(p => p.entries.map(e => e.key)))
+    assert.equal(seen.size, 400, 'pages do not overlap')
+    if (sort === 'players') {
+      const players = pages.flatMap(p => p.entries.map(e => e.server?.players ?? -1))
+      for (let i = 1; i < players.length; i++)
+        assert.ok(players[i - 1]! >= players[i]!, `order at ${i}`)
+    }
+  }
 })
