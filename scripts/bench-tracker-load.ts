@@ -1,11 +1,11 @@
 // Load generator for scripts/bench-tracker.ts: a separate process using node:dgram that keeps
 // `--window` requests in flight. It prepares its payloads once (cookie, pre-signed records with
-// distinct keys), prints "ready", then obeys lines on stdin: "start MODE" (echo | refresh |
-// fresh | sample) and "stop" (answered "stopped <sent>"). The parent counts what is served.
-// Usage: spawned by bench-tracker.ts with --echo PORT --tracker PORT [--window 128] [--fresh N]
+// distinct keys), sends { ready } over IPC, then obeys IPC messages { start: MODE } (echo |
+// refresh | fresh | sample), { stop } (answered { stopped, sent, freshLeft }) and { exit }.
+// The parent counts what is served.
+// Usage: forked by bench-tracker.ts with --echo PORT --tracker PORT [--window 128] [--fresh N]
 import { createSocket } from 'node:dgram'
 import { generateKeyPairSync } from 'node:crypto'
-import { createInterface } from 'node:readline'
 import { rawPublicKey } from '../src/crypto/ed25519.js'
 import { signRecord } from '../src/crypto/record-sign.js'
 import { decodeMessage, encodeMessage } from '../src/wire/messages.js'
@@ -120,10 +120,13 @@ setInterval(() => {
   last = received
 }, 20).unref()
 
-process.stdout.write(`ready ${fresh.length}\n`)
-for await (const line of createInterface({ input: process.stdin })) {
-  const [cmd, mode] = line.trim().split(' ')
-  if (cmd === 'start') {
+const send2 = (m: object): void => {
+  process.send?.(m)
+}
+send2({ ready: fresh.length })
+process.on('message', (m: { start?: string; stop?: boolean; exit?: boolean }) => {
+  if (m.start !== undefined) {
+    const mode = m.start
     sent = 0
     port = mode === 'echo' ? echoPort : trackerPort
     cyclic = mode !== 'fresh'
@@ -131,13 +134,14 @@ for await (const line of createInterface({ input: process.stdin })) {
     next = mode === 'fresh' ? freshNext : 0
     running = true
     for (let i = 0; i < window; i++) send()
-  } else if (cmd === 'stop') {
+  } else if (m.stop === true) {
     running = false
     if (!cyclic) freshNext = next
-    await new Promise(r => setTimeout(r, 100))
-    process.stdout.write(`stopped ${sent} ${fresh.length - freshNext}\n`)
-  } else if (cmd === 'exit') {
-    break
+    setTimeout(() => {
+      send2({ stopped: true, sent, freshLeft: fresh.length - freshNext })
+    }, 100)
+  } else if (m.exit === true) {
+    sock.close()
+    process.disconnect()
   }
-}
-sock.close()
+})

@@ -6,13 +6,12 @@
 // load of other processes on the machine hits every phase alike. Rates are given per second of
 // wall time and per CPU-second of this process (process.cpuUsage), which other load barely moves.
 // Not a test: figures depend on the machine.
-import { spawn } from 'node:child_process'
+import { fork } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { rawPublicKey, verifyBytes } from '../src/crypto/ed25519.js'
 import { signRecord } from '../src/crypto/record-sign.js'
 import { Daemon } from '../src/tracker/daemon.js'
@@ -100,12 +99,9 @@ const once = Array.from({ length: Math.ceil(rounds * seconds * 7000) }, sigItem)
 let onceAt = 0
 
 // --- the generator ---------------------------------------------------------------------------
-const child = spawn(
-  process.execPath,
+const child = fork(
+  loadScript,
   [
-    '--import',
-    'tsx',
-    loadScript,
     '--echo',
     String(echo.address().port),
     '--tracker',
@@ -115,16 +111,33 @@ const child = spawn(
     '--fresh',
     String(Math.ceil(rounds * (seconds + 0.5) * 9000)),
   ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
+  { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
 )
-const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-const nextLine = async (): Promise<string> => {
-  const r = await lines.next()
-  if (r.done === true) throw new Error('generator exited')
-  return r.value
+interface FromLoad {
+  ready?: number
+  stopped?: boolean
+  freshLeft?: number
 }
-const ready = await nextLine()
-if (!ready.startsWith('ready')) throw new Error(`generator said ${ready}`)
+const inbox: FromLoad[] = []
+let wake: (() => void) | null = null
+child.on('message', (m: FromLoad) => {
+  inbox.push(m)
+  wake?.()
+})
+child.on('exit', () => {
+  wake?.()
+})
+async function receive(): Promise<FromLoad> {
+  while (inbox.length === 0) {
+    if (child.exitCode !== null) throw new Error('generator exited')
+    await new Promise<void>(resolve => {
+      wake = resolve
+    })
+    wake = null
+  }
+  return inbox.shift() as FromLoad
+}
+if ((await receive()).ready === undefined) throw new Error('generator not ready')
 
 interface Sample {
   count: number
@@ -152,11 +165,11 @@ async function measure(count: () => number): Promise<Sample> {
 }
 
 async function drive(mode: string, count: () => number): Promise<Sample> {
-  child.stdin.write(`start ${mode}\n`)
+  child.send({ start: mode })
   const s = await measure(count)
-  child.stdin.write('stop\n')
-  const reply = await nextLine()
-  if (mode === 'fresh' && Number(reply.split(' ')[2]) <= 0) {
+  child.send({ stop: true })
+  const reply = await receive()
+  if (mode === 'fresh' && (reply.freshLeft ?? 0) <= 0) {
     console.error('warning: fresh records ran out; raise --fresh in bench-tracker.ts')
   }
   return s
@@ -201,7 +214,7 @@ for (let r = 1; r <= rounds; r++) {
     `| ${r} | ${fmt(w(e))} | ${fmt(w(rf))} | ${fmt(w(f))} | ${fmt(w(s))} | ${fmt(w(v))} | ${fmt(w(v1))} | ${((100 * w(rf)) / w(e)).toFixed(0)}% | ${((100 * w(f)) / w(v)).toFixed(0)}% |`,
   )
 }
-child.stdin.write('exit\n')
+child.send({ exit: true })
 await daemon.close()
 echo.close()
 await rm(dir, { recursive: true, force: true })

@@ -79,3 +79,48 @@ test('serve refuses a bad option before binding, naming it', async () => {
   assert.match(err, /CONFIG_BAD_OPTION/)
   assert.match(err, /--udp/)
 })
+
+test('the config file is read, sizes parsed, flags override it, errors name the option', async t => {
+  const { readServeConfig, flagsToOptions } = await import('../../src/cli/commands/serve.js')
+  const { writeFile } = await import('node:fs/promises')
+  const dir = await mkdtemp(join(tmpdir(), 'mt-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'tracker.json')
+  await writeFile(
+    file,
+    JSON.stringify({
+      host: ['127.0.0.1', '::1'],
+      udp: 4000,
+      tcp: null,
+      data: '/var/lib/mt',
+      maxEntries: 5000,
+      maxBytes: '64MiB',
+      maxTtl: 600,
+      perBlock: 8,
+      networks: ['quake.example'],
+      log: { level: 'warn' },
+      operator: { name: 'left to the operations area' },
+    }),
+  )
+  const c = await readServeConfig(file)
+  assert.equal(c.logLevel, 'warn')
+  assert.deepEqual(c.options, {
+    hosts: ['127.0.0.1', '::1'],
+    udpPort: 4000,
+    tcpPort: null,
+    dataDir: '/var/lib/mt',
+    maxEntries: 5000,
+    maxBytes: 64 * 1024 * 1024,
+    maxTtl: 600,
+    perBlockMax: 8,
+    networks: ['quake.example'],
+  })
+  const flags = flagsToOptions({ host: [], udp: '0', maxBytes: '1GB' })
+  assert.deepEqual({ ...c.options, ...flags }.udpPort, 0)
+  assert.equal(flags.maxBytes, 1_000_000_000)
+  await writeFile(file, JSON.stringify({ maxBytes: 'lots' }))
+  await assert.rejects(readServeConfig(file), (e: Error) => /maxBytes/.test(e.message))
+  await writeFile(file, '{ not json')
+  await assert.rejects(readServeConfig(file), { code: 'CONFIG_READ_FAILED' })
+  assert.throws(() => flagsToOptions({ host: [], tcp: '65536' }), { code: 'CONFIG_BAD_OPTION' })
+})

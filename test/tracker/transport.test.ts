@@ -226,3 +226,48 @@ test('TCP: a client that does not read stops being read; its replies resume when
   while (got < n && Date.now() < deadline) await new Promise(r => setTimeout(r, 20))
   assert.equal(got, n)
 })
+
+test('a bug met while handling one message is counted and answered INTERNAL, never thrown', async t => {
+  let calls = 0
+  const logged: string[] = []
+  const tr = await startTracker(
+    t,
+    {},
+    {
+      flood: {
+        check: () => {
+          calls++
+          if (calls % 2 === 0) throw new Error('flood gate bug')
+          return { action: 'pass' }
+        },
+      },
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: () => undefined,
+        error: (_f, m) => {
+          logged.push(m)
+        },
+      },
+    },
+  )
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp) // call 1 passes
+  t.after(() => udp.close())
+  const e = await udp.request(queryMessage()) // call 2 throws: a validated source hears INTERNAL
+  assert.ok(e?.type === 'error')
+  assert.equal(e.code, 13)
+  assert.equal((await udp.request(queryMessage()))?.type, 'introductions', 'call 3 passes')
+  const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    tcp.close()
+  })
+  const r = await tcp.request(queryMessage()) // call 4 throws
+  assert.ok(r?.type === 'error')
+  assert.equal(r.code, 13)
+  assert.equal((await tcp.request(queryMessage()))?.type, 'introductions') // call 5
+  // call 6 throws for a source without a valid cookie: silence.
+  const raw = encodeMessage({ ...queryMessage(), cookie: new Uint8Array(12) })
+  assert.equal(await udp.probe.request(raw, tr.udp, '127.0.0.1', 300), null)
+  assert.equal(tr.daemon.stats.get('internal_errors'), 3)
+  assert.equal(logged.length, 3)
+})

@@ -47,10 +47,20 @@ export function handleRequest(
     return dispatch(ctx, data, src, transport)
   } catch (err) {
     ctx.stats.inc('internal_errors')
-    ctx.logger.error(
-      { err: err instanceof Error ? err.message : String(err), transport, bytes: data.byteLength },
-      'request handler failed',
-    )
+    // Logged the first times and then every 1000th, so a request that trips a bug cannot flood
+    // the log; the counter has the exact number.
+    const n = ctx.stats.get('internal_errors')
+    if (n <= 10 || n % 1000 === 0) {
+      ctx.logger.error(
+        {
+          err: err instanceof Error ? err.message : String(err),
+          transport,
+          bytes: data.byteLength,
+          count: n,
+        },
+        'request handler failed',
+      )
+    }
     if (transport === 'udp' && !hasValidCookieSafe(ctx, data, src)) return null
     return errorReply(peekTxid(data), WireErrorCode.INTERNAL, 'signed')
   }

@@ -4,6 +4,9 @@ import { Limits } from '../../wire/constants.js'
 import { type HandlerContext, handleRequest } from '../handlers/index.js'
 import { sourceFrom } from '../handlers/context.js'
 
+/** Datagrams handled before yielding to the event loop. */
+const YIELD_EVERY = 64
+
 /**
  * One UDP listener: datagrams from the bounded DatagramSocket queue, through the handler, replies
  * through the egress budget (`admit`: a reply over budget is dropped and counted, never queued).
@@ -51,7 +54,15 @@ export class UdpListener {
 
   async #run(): Promise<void> {
     const stats = this.#ctx.stats
+    let batch = 0
     for await (const d of this.#socket) {
+      // Queued datagrams resolve as microtasks, which never yield to the event loop: after a
+      // batch, let timers, TCP connections and signals run (a full queue of announces needing
+      // signature checks is seconds of work).
+      if (++batch >= YIELD_EVERY) {
+        batch = 0
+        await new Promise(setImmediate)
+      }
       try {
         const src = sourceFrom(d.address, d.port)
         if (src === null) {

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DEFAULT_OPTIONS, parseSize, resolveOptions } from '../../src/tracker/options.js'
+
+test('defaults follow the contract', () => {
+  const o = resolveOptions()
+  assert.deepEqual(o.hosts, ['127.0.0.1'])
+  assert.equal(o.udpPort, 3520)
+  assert.equal(o.tcpPort, 3520)
+  assert.equal(o.dataDir, './metatracker-data')
+  assert.equal(o.maxEntries, 100_000)
+  assert.equal(o.maxBytes, 64 * 1024 * 1024)
+  assert.equal(o.maxTtl, 3600)
+  assert.equal(o.announceInterval, 300)
+  assert.equal(o.perBlockMax, 64)
+  assert.deepEqual(o.networks, [])
+  assert.equal(o.sampleWindow, 30)
+  assert.ok(Object.isFrozen(DEFAULT_OPTIONS))
+})
+
+test('bad values fail loudly and name the option', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ hosts: [] }, /hosts/],
+    [{ hosts: ['localhost'] }, /hosts/],
+    [{ udpPort: 70000 }, /udpPort/],
+    [{ udpPort: null, tcpPort: null }, /udpPort/],
+    [{ maxEntries: 0 }, /maxEntries/],
+    [{ maxBytes: 1000 }, /maxBytes/],
+    [{ maxTtl: 1.5 }, /maxTtl/],
+    [{ networks: ['Bad Name'] }, /networks/],
+    [{ sampleWindow: 0 }, /sampleWindow/],
+  ]
+  for (const [partial, re] of cases) {
+    assert.throws(
+      () => resolveOptions(partial),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'CONFIG_BAD_OPTION')
+        assert.match(e.message, re)
+        return true
+      },
+    )
+  }
+})
+
+test('sizes: 64MiB, 1GB, 512k, plain bytes', () => {
+  assert.equal(parseSize('64MiB'), 64 * 1024 ** 2)
+  assert.equal(parseSize('1GB'), 1e9)
+  assert.equal(parseSize('1gib'), 1024 ** 3)
+  assert.equal(parseSize('512k'), 512_000)
+  assert.equal(parseSize('1048576'), 1048576)
+  assert.equal(parseSize(4096), 4096)
+  assert.equal(parseSize('1.5MiB'), 1.5 * 1024 ** 2)
+  assert.equal(parseSize('lots'), null)
+  assert.equal(parseSize('10 parsecs'), null)
+  assert.equal(parseSize(-1), null)
+})
