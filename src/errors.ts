@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   WIRE_BAD_VALUE: 'a field holds a value outside its allowed range',
   WIRE_MESSAGE_TOO_LARGE: 'the message exceeds its size cap',
   WIRE_FRAME_TOO_LARGE: 'a TCP frame declares a length above the frame cap',
+  WIRE_FRAME_EMPTY: 'a TCP frame declares a length of 0',
   // crypto/: keys and signatures
   KEY_READ_FAILED: 'the key file cannot be read',
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',

@@ -89,18 +89,39 @@ export function formatIp(bytes: Uint8Array): string {
   return `${hex(words.slice(0, bestAt))}::${hex(words.slice(bestAt + bestLen))}`
 }
 
-/** Normalise an address as sockets report it (IPv4-mapped IPv6 becomes IPv4). */
+/**
+ * True for an IPv4-mapped IPv6 address (::ffff:0:0/96, RFC 4291 §2.5.5.2). §4: such an address
+ * is never sent on the wire; it is the IPv4 address of its last four bytes.
+ */
+export function isIPv4Mapped(bytes: Uint8Array): boolean {
+  if (bytes.byteLength !== 16) return false
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false
+  return bytes[10] === 0xff && bytes[11] === 0xff
+}
+
+/**
+ * Normalise an address as sockets report it: an IPv4-mapped IPv6 address, in either text form
+ * (::ffff:192.0.2.1 or ::ffff:c000:201), becomes IPv4 (§4); zone ids are dropped.
+ */
 export function endpointFrom(address: string, port: number): Endpoint | null {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
   const text = mapped?.[1] ?? address
-  const bytes = parseIp(text.replace(/%.*$/, ''))
+  let bytes = parseIp(text.replace(/%.*$/, ''))
   if (bytes === null || !Number.isInteger(port) || port < 0 || port > 0xffff) return null
+  if (isIPv4Mapped(bytes)) bytes = bytes.subarray(12)
   return { family: bytes.byteLength === 4 ? 4 : 6, address: formatIp(bytes), port }
 }
 
+/**
+ * §4: an endpoint on the wire. IPv4 is always family 4: a family-6 endpoint holding an
+ * IPv4-mapped address is refused both ways (WIRE_BAD_ENDPOINT), so one address has one encoding.
+ */
 export function writeEndpoint(w: Writer, ep: Endpoint, field: string): void {
   const bytes = ep.family === 4 ? parseIPv4(ep.address) : parseIPv6(ep.address)
   if (bytes === null) throw new WireError('WIRE_BAD_ENDPOINT', `${field} address`)
+  if (isIPv4Mapped(bytes)) {
+    throw new WireError('WIRE_BAD_ENDPOINT', `${field} is IPv4-mapped: send it as family 4`)
+  }
   if (!Number.isInteger(ep.port) || ep.port < 1 || ep.port > 0xffff) {
     throw new WireError('WIRE_BAD_ENDPOINT', `${field} port`)
   }
@@ -113,7 +134,11 @@ export function readEndpoint(r: Reader, field: string): Endpoint {
   const family = r.u8(field)
   if (family !== 4 && family !== 6)
     throw new WireError('WIRE_BAD_ENDPOINT', `${field} family ${family}`)
-  const address = formatIp(r.bytes(family === 4 ? 4 : 16, field))
+  const raw = r.bytes(family === 4 ? 4 : 16, field)
+  if (isIPv4Mapped(raw)) {
+    throw new WireError('WIRE_BAD_ENDPOINT', `${field} is IPv4-mapped: IPv4 is family 4`)
+  }
+  const address = formatIp(raw)
   const port = r.u16(field)
   if (port === 0) throw new WireError('WIRE_BAD_ENDPOINT', `${field} port 0`)
   return { family, address, port }

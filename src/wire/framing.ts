@@ -3,12 +3,14 @@ import { Limits } from './constants.js'
 
 /**
  * §10: TCP framing. Each message is preceded by its length as a u32 big-endian; a length of 0
- * or above the frame cap is a protocol violation and the connection is closed.
+ * (WIRE_FRAME_EMPTY) or above the frame cap (WIRE_FRAME_TOO_LARGE) is a protocol violation and
+ * the connection is closed.
  */
 export const FRAME_HEADER = 4
 
 export function encodeFrame(message: Uint8Array): Uint8Array {
-  if (message.byteLength === 0 || message.byteLength > Limits.MAX_FRAME) {
+  if (message.byteLength === 0) throw new WireError('WIRE_FRAME_EMPTY')
+  if (message.byteLength > Limits.MAX_FRAME) {
     throw new WireError('WIRE_FRAME_TOO_LARGE', `${message.byteLength} bytes`)
   }
   const out = new Uint8Array(FRAME_HEADER + message.byteLength)
@@ -34,7 +36,10 @@ export class FrameDecoder {
     return this.#pendingBytes
   }
 
-  /** Returns every frame completed by this chunk; throws WireError on a bad length. */
+  /**
+   * Returns every frame completed by this chunk; throws WireError on a bad length
+   * (WIRE_FRAME_EMPTY for 0, WIRE_FRAME_TOO_LARGE above the cap) as soon as the header is in.
+   */
   push(chunk: Uint8Array): Uint8Array[] {
     this.#pending.push(chunk)
     this.#pendingBytes += chunk.byteLength
@@ -43,7 +48,8 @@ export class FrameDecoder {
       if (this.#pendingBytes < FRAME_HEADER) break
       const head = this.#take(FRAME_HEADER, false)
       const len = new DataView(head.buffer, head.byteOffset, FRAME_HEADER).getUint32(0)
-      if (len === 0 || len > this.#max) {
+      if (len === 0) throw new WireError('WIRE_FRAME_EMPTY')
+      if (len > this.#max) {
         throw new WireError('WIRE_FRAME_TOO_LARGE', `frame of ${len} bytes (cap ${this.#max})`)
       }
       if (this.#pendingBytes < FRAME_HEADER + len) break

@@ -365,6 +365,27 @@ export function buildErrorVectors(): ErrorVector[] {
       bytes: cat([0x1a, 0, 0, 0, 1, 1, 2, 0x41, 0x42], [0, 0, 0, 0, 0, 0, 0, 1]),
       code: 'WIRE_BAD_STRING',
     },
+    // §4: IPv4 has one encoding, family 4. The peer record's second endpoint (2001:db8::10,
+    // family 6) rewritten as ::ffff:192.0.2.10, and an announce-reply observing ::ffff:203.0.113.9.
+    {
+      name: 'announce-endpoint-ipv4-mapped',
+      bytes: (() => {
+        const b = announce.slice()
+        const v6At = peerBody + 5 + 32 + 18 + 7 + 1 // second endpoint's address
+        b.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 10], v6At)
+        return b
+      })(),
+      code: 'WIRE_BAD_ENDPOINT',
+    },
+    {
+      name: 'announce-reply-observed-ipv4-mapped',
+      bytes: cat(
+        [0x13, 0, 0, 0, 5, 1, 0x01, 0x2c, 6],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 9],
+        [0x9c, 0xbb],
+      ),
+      code: 'WIRE_BAD_ENDPOINT',
+    },
   ]
   return vectors.map(v => ({ name: v.name, hex: hex(v.bytes), code: v.code }))
 }

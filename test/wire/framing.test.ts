@@ -30,12 +30,18 @@ test('byte-at-a-time feeding works', () => {
 })
 
 test('a zero or oversize length is refused before buffering the body', () => {
+  // §10: the zero-length frame has its own name, WIRE_FRAME_EMPTY.
   assert.throws(() => new FrameDecoder(64).push(Uint8Array.of(0, 0, 0, 0)), {
-    code: 'WIRE_FRAME_TOO_LARGE',
+    code: 'WIRE_FRAME_EMPTY',
+  })
+  // Refused as soon as the header is in, even with body bytes after it.
+  assert.throws(() => new FrameDecoder(64).push(Uint8Array.of(0, 0, 0, 0, 0x10, 1, 2)), {
+    code: 'WIRE_FRAME_EMPTY',
   })
   assert.throws(
     () => new FrameDecoder(64).push(Uint8Array.of(0, 0, 0, 65)),
     (e: unknown) => e instanceof WireError && e.code === 'WIRE_FRAME_TOO_LARGE',
   )
-  assert.throws(() => encodeFrame(new Uint8Array(0)), { code: 'WIRE_FRAME_TOO_LARGE' })
+  assert.throws(() => encodeFrame(new Uint8Array(0)), { code: 'WIRE_FRAME_EMPTY' })
+  assert.throws(() => encodeFrame(new Uint8Array(262_145)), { code: 'WIRE_FRAME_TOO_LARGE' })
 })
