@@ -5,7 +5,7 @@ import { rawPublicKey } from '../crypto/ed25519.js'
 import { signRecord } from '../crypto/record-sign.js'
 import { type ErrorCode, TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
-import { Limits } from '../wire/constants.js'
+import { Limits, WireErrorCode } from '../wire/constants.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import type { AnnounceStatus } from '../wire/messages.js'
 import type { NodeKind, NodeRecord, ServerInfo, SignedRecord } from '../wire/record.js'
@@ -390,8 +390,18 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         wireCode: err.wireCode,
         retryAfter: err.retryAfter,
       }
-      // Honour the tracker's hint even when it is longer than our own backoff.
+      // §8.7: honour the tracker's hint (any code) even when it is longer than our own backoff.
       if (err.retryAfter > 0) delay = Math.max(delay, err.retryAfter * 1000)
+      // §8.3: the tracker remembers a seq at least as high as ours (an evicted entry, or a
+      // clock that went back): sign again with a higher seq, sent on the retry. Only when the
+      // refused record is still the current one, so one refusal re-signs once.
+      if (
+        err.wireCode === WireErrorCode.STALE_SEQUENCE &&
+        slot.seq === this.#record.record.seq &&
+        this.#closing === null
+      ) {
+        this.#setRecord(this.#sign(this.#endpoints, this.#server, this.#record.record.seq))
+      }
     } else {
       slot.state = 'down'
       slot.error =

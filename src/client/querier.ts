@@ -98,6 +98,8 @@ export interface Attempt {
   wireCode?: number
   /** Seconds the tracker asked us to wait (rate-limited). */
   retryAfter?: number
+  /** True when the tracker was not asked because its retryAfter had not passed (§8.7). */
+  skipped?: boolean
 }
 
 export interface QueryResult {
@@ -162,8 +164,8 @@ export const SERVER_COUNT_MAX = 1000
  * call, within an overall deadline. Every record is verified by the client (signature over the
  * exact bytes, network, kind, expiry, filters) and answers are deduped by key.
  *
- * A tracker that answered RATE_LIMITED is moved to the back of the order until its retryAfter
- * has passed (Syncthing's Retry-After).
+ * A tracker that answered with a retryAfter hint (RATE_LIMITED) is moved to the back of the
+ * order and not asked again until the hint has passed (§8.7; Syncthing's Retry-After).
  */
 export class Querier extends EventEmitter<QuerierEvents> {
   readonly #trackers: readonly TrackerAddress[]
@@ -291,6 +293,20 @@ export class Querier extends EventEmitter<QuerierEvents> {
           for (const tracker of order) {
             if (signal.aborted || this.#closing !== null) break
             const label = trackerLabel(tracker)
+            const waitMs = (this.#notBefore.get(trackerId(tracker)) ?? 0) - this.#clock.now()
+            if (waitMs > 0) {
+              // §8.7: no request to a tracker before its retryAfter has passed (it would drop
+              // it unanswered anyway); it was put last, so every other tracker failed first.
+              this.#report(attempts, {
+                tracker: label,
+                outcome: 'rate-limited',
+                transport: tracker.udp === null ? 'tcp' : 'udp',
+                retryAfter: Math.ceil(waitMs / 1000),
+                message: 'not asked: its retryAfter has not passed',
+                skipped: true,
+              })
+              continue
+            }
             const callDrops = emptyDrops()
             try {
               const answer = await this.#askOne(tracker, spec, transport, signal, callDrops)
@@ -306,7 +322,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
             } catch (err) {
               addDrops(drops, callDrops)
               const attempt = classify(label, err, tracker.udp === null ? 'tcp' : 'udp')
-              if (attempt.outcome === 'rate-limited') {
+              if (attempt.outcome === 'rate-limited' || (attempt.retryAfter ?? 0) > 0) {
                 const wait = Math.max(1, attempt.retryAfter ?? 0) * 1000
                 this.#notBefore.set(trackerId(tracker), this.#clock.now() + wait)
               }

@@ -1,4 +1,5 @@
 import { toHex } from '../crypto/keys.js'
+import { compareNames, roomOf } from '../wire/collate.js'
 import { verifyRecord } from '../crypto/record-sign.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import type { IntroEntry, QuerySort } from '../wire/messages.js'
@@ -156,14 +157,16 @@ export function mergeEntries(lists: Iterable<readonly VerifiedEntry[]>): Verifie
   return [...byKey.values()]
 }
 
+/** §8.5: free slots, never negative (players above the maximum count as full). */
 function room(e: VerifiedEntry): number {
   const s = e.record.server
-  return s === null ? 0 : s.maxPlayers - s.players
+  return s === null ? 0 : roomOf(s.players, s.maxPlayers)
 }
 
 /**
  * §8.5 `list` order, applied again on the client after merging: `players` (most first),
- * `name` (A–Z), `room` (most free slots first); ties broken by public key.
+ * `name` (code point order, which is UTF-8 byte order), `room` (most free slots first); ties
+ * broken by public key, lowest first.
  */
 export function sortServers(entries: VerifiedEntry[], sort: QuerySort): VerifiedEntry[] {
   const cmpKey = (a: VerifiedEntry, b: VerifiedEntry): number =>
@@ -175,9 +178,7 @@ export function sortServers(entries: VerifiedEntry[], sort: QuerySort): Verified
     if (sort === 'players') d = (sb?.players ?? 0) - (sa?.players ?? 0)
     else if (sort === 'room') d = room(b) - room(a)
     else {
-      const na = sa?.name ?? ''
-      const nb = sb?.name ?? ''
-      d = na < nb ? -1 : na > nb ? 1 : 0
+      d = compareNames(sa?.name ?? '', sb?.name ?? '')
     }
     return d !== 0 ? d : cmpKey(a, b)
   })

@@ -1,3 +1,4 @@
+export * from './collate.js'
 export * from './constants.js'
 export * from './endpoint.js'
 export * from './framing.js'
