@@ -125,8 +125,9 @@ test('§8.3: a node refused with STALE_SEQUENCE signs a higher seq for its retry
   assert.ok(a.record.record.seq > refused.record.seq)
   assert.deepEqual(a.record.record.endpoints, refused.record.endpoints, 'same content')
   f.behaviour.error = null
-  const third = await a.announceAll()
-  assert.equal(third[0]?.state, 'up')
-  assert.equal(third[0]?.status, 'replaced')
-  assert.equal(third[0]?.seq, a.record.record.seq)
+  const [third] = await a.announceAll()
+  assert.ok(third)
+  assert.equal(third.state, 'up')
+  assert.equal(third.status, 'replaced')
+  assert.equal(third.seq, a.record.record.seq)
 })

@@ -81,7 +81,12 @@ test('§4: IPv4-mapped socket addresses normalise to IPv4 in either text form', 
 
 test('§4: a family-6 endpoint holding an IPv4-mapped address is refused both ways', () => {
   const mapped = { family: 6 as const, address: '::ffff:192.0.2.1', port: 9 }
-  assert.throws(() => writeEndpoint(new Writer(32), mapped, 'ep'), { code: 'WIRE_BAD_ENDPOINT' })
+  assert.throws(
+    () => {
+      writeEndpoint(new Writer(32), mapped, 'ep')
+    },
+    { code: 'WIRE_BAD_ENDPOINT' },
+  )
   const bytes = Uint8Array.of(6, ...parseIPv6('::ffff:192.0.2.1')!, 0, 9)
   assert.throws(() => readEndpoint(new Reader(bytes), 'ep'), { code: 'WIRE_BAD_ENDPOINT' })
   // The same address as family 4 is the one encoding.
