@@ -1,4 +1,6 @@
-import { signBytes } from '../../src/crypto/ed25519.js'
+import { bootpageSigningInput } from '../../src/bootpage/sign.js'
+import type { BootpagePage } from '../../src/bootpage/schema.js'
+import { privateKeyFromSeed, rawPublicKey, signBytes } from '../../src/crypto/ed25519.js'
 import { signRecord } from '../../src/crypto/record-sign.js'
 import type { StrictRefusal } from '../../src/crypto/strict.js'
 import type { Message } from '../../src/wire/messages.js'
@@ -16,6 +18,7 @@ import {
   bigToLe,
   decodeLenient,
   forgeRecord,
+  forgeSignature,
   identityNonceSignature,
   smallOrderEncodings,
 } from './forged-records.js'
@@ -460,6 +463,57 @@ export function buildSignatureVectors(): SignatureVector[] {
     reason: 's-not-reduced',
     note: 'an honest signature with S + L in place of S: tweetnacl alone accepts it',
     record: signedBy(own, input => addOrderToS(signBytes(honest.privateKey, input))),
+  })
+  return out
+}
+
+export interface BootpageRefusalVector {
+  name: string
+  reason: StrictRefusal
+  /** The page is the `signing` vector's page with this sequence. */
+  sequence: number
+  keyHex: string
+  signatureHex: string
+}
+
+/**
+ * Bootpage signatures every verifier MUST refuse (docs/bootpage.md §4): a forgery over the
+ * `signing` vector's page (sequence raised until one exists) for each encoding of a small-order
+ * key, made without a private key; R = identity and S + L under the vector's own seed.
+ */
+export function buildBootpageRefusalVectors(
+  page: BootpagePage,
+  seed: Uint8Array,
+): BootpageRefusalVector[] {
+  const at = (i: number): BootpagePage => ({ ...page, sequence: page.sequence + i })
+  const out: BootpageRefusalVector[] = smallOrderEncodings().map(e => {
+    const key = Uint8Array.from(Buffer.from(e.hex, 'hex'))
+    const found = forgeSignature(key, i => bootpageSigningInput(at(i)))
+    if (found === null) throw new Error(`no forgery for ${e.name}`)
+    return {
+      name: `key-${e.name}`,
+      reason: 'key-small-order',
+      sequence: page.sequence + found.i,
+      keyHex: e.hex,
+      signatureHex: hex(found.signature),
+    }
+  })
+  const privateKey = privateKeyFromSeed(seed)
+  const publicKey = rawPublicKey(privateKey)
+  const input = bootpageSigningInput(page)
+  out.push({
+    name: 'r-identity-nonce-zero',
+    reason: 'r-small-order',
+    sequence: page.sequence,
+    keyHex: hex(publicKey),
+    signatureHex: hex(identityNonceSignature(seed, publicKey, input)),
+  })
+  out.push({
+    name: 's-plus-order',
+    reason: 's-not-reduced',
+    sequence: page.sequence,
+    keyHex: hex(publicKey),
+    signatureHex: hex(addOrderToS(signBytes(privateKey, input))),
   })
   return out
 }
