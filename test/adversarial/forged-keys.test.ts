@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { emptyDrops, verifyEntries } from '../../src/client/verify.js'
 import { WireErrorCode } from '../../src/wire/constants.js'
 import type { Message } from '../../src/wire/messages.js'
 import { type NodeRecord, type SignedRecord, decodeRecord } from '../../src/wire/record.js'
@@ -108,4 +109,29 @@ test('every golden signature refusal vector is refused by the announce handler a
   })
   assert.equal(h.stats.get('bad_signatures'), vectors.length)
   assert.equal(h.table.size, 0)
+})
+
+test('a client drops forged entries handed out by a malicious tracker as bad signatures', () => {
+  const now = Math.floor(Date.now() / 1000)
+  const honest = testKey(32)
+  const entries = [
+    ...smallOrderEncodings().map((k, i) => forgeRecord(fieldsAt(now, i), unhex(k.hex))),
+    makeRecord(honest.privateKey, honest.publicKey, now),
+  ].map(r => ({
+    observed: { family: 4 as const, address: '127.0.0.1', port: 4000 },
+    verified: false,
+    age: 0,
+    record: r.bytes,
+  }))
+  const drops = emptyDrops()
+  const kept = verifyEntries(
+    entries,
+    { network: 'testnet', kind: 'peer', now: now * 1000, tracker: 'evil' },
+    drops,
+  )
+  assert.equal(drops.badSignature, entries.length - 1)
+  assert.deepEqual(
+    kept.map(e => e.record.publicKey),
+    [honest.publicKey],
+  )
 })
