@@ -73,6 +73,59 @@
     return out
   }
 
+  // The strict Ed25519 rule (docs/bootpage.md §4, docs/protocol.md §7), the same byte checks
+  // as src/crypto/strict.ts: tweetnacl alone accepts a key or R of small order (with the
+  // identity as key, R = identity and S = 0 "sign" any page) and S >= L.
+  // The y coordinates (top bit clear) of the points of order 1, 2, 4 and 8, with y = p and
+  // y = p + 1; the sign bit is ignored, so these 7 rows cover all 14 encodings.
+  var SMALL_ORDER_Y = [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  ].map(hexToBytes)
+  // The group order L, little-endian.
+  var ORDER_L = hexToBytes('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010')
+
+  function isSmallOrder(b, at) {
+    for (var r = 0; r < SMALL_ORDER_Y.length; r++) {
+      var y = SMALL_ORDER_Y[r]
+      var same = (b[at + 31] & 0x7f) === y[31]
+      for (var i = 0; same && i < 31; i++) same = b[at + i] === y[i]
+      if (same) return true
+    }
+    return false
+  }
+  // y < p = 2^255 - 19
+  function isCanonical(b, at) {
+    if ((b[at + 31] & 0x7f) !== 0x7f) return true
+    for (var i = 30; i > 0; i--) if (b[at + i] !== 0xff) return true
+    return b[at] < 0xed
+  }
+  // S < L
+  function isReduced(b, at) {
+    for (var i = 31; i >= 0; i--) if (b[at + i] !== ORDER_L[i]) return b[at + i] < ORDER_L[i]
+    return false
+  }
+  // A key the page may name: 32 bytes, canonical, not of small order.
+  function isStrictKey(key) {
+    return key.length === 32 && !isSmallOrder(key, 0) && isCanonical(key, 0)
+  }
+  function isStrictKeyHex(hex) {
+    return HEX64.test(hex) && isStrictKey(hexToBytes(hex))
+  }
+  // One signature under the strict rule: the byte checks, then tweetnacl.
+  function verifySignature(nacl, input, signatureHex, keyHex) {
+    var key = hexToBytes(keyHex)
+    var sig = hexToBytes(signatureHex)
+    if (!isStrictKey(key) || sig.length !== 64) return false
+    if (isSmallOrder(sig, 0) || !isCanonical(sig, 0) || !isReduced(sig, 32)) return false
+    return nacl.sign.detached.verify(input, sig, key)
+  }
+
   function isObject(v) {
     return v !== null && typeof v === 'object' && !Array.isArray(v)
   }
@@ -135,7 +188,8 @@
       var o = p.operators[i]
       if (!isObject(o) || !onlyKeys(o, ['name', 'key']) || !isText(o.name, 64))
         return 'bad operator'
-      if (typeof o.key !== 'string' || !HEX64.test(o.key) || seen[o.key]) return 'bad operator key'
+      if (typeof o.key !== 'string' || !isStrictKeyHex(o.key) || seen[o.key])
+        return 'bad operator key'
       seen[o.key] = true
     }
     if (!Number.isInteger(p.threshold) || p.threshold < 1 || p.threshold > p.operators.length)
@@ -149,7 +203,7 @@
         return 'bad tracker'
       if (!isPort(t.udp) || !isPort(t.tcp) || !isPort(t.http)) return 'bad tracker port'
       if (t.udp === undefined && t.tcp === undefined) return 'tracker without udp or tcp'
-      if (t.key !== undefined && (typeof t.key !== 'string' || !HEX64.test(t.key)))
+      if (t.key !== undefined && (typeof t.key !== 'string' || !isStrictKeyHex(t.key)))
         return 'bad tracker key'
       if (t.location !== undefined && !isText(t.location, 128)) return 'bad location'
       if (t.contact !== undefined && !isText(t.contact, 256)) return 'bad contact'
@@ -193,8 +247,7 @@
     var bad = 0
     for (var i = 0; i < doc.signatures.length; i++) {
       var s = doc.signatures[i]
-      if (nacl.sign.detached.verify(input, hexToBytes(s.signature), hexToBytes(s.key)))
-        good[s.key] = true
+      if (verifySignature(nacl, input, s.signature, s.key)) good[s.key] = true
       else bad++
     }
     if (bad > 0)
@@ -387,6 +440,8 @@
       return canonicalize(v, 0)
     },
     signingInput: signingInput,
+    verifySignature: verifySignature,
+    isStrictKeyHex: isStrictKeyHex,
     verifyDocument: verifyDocument,
     trackerRows: trackerRows,
     factRows: factRows,

@@ -6,6 +6,7 @@ import { generateKeyPair } from '../src/crypto/keys.js'
 import { rawSeed, signBytes, verifyBytes } from '../src/crypto/ed25519.js'
 import { naclSign, naclVerify } from '../src/crypto/nacl.js'
 import { signRecord, verifyRecord } from '../src/crypto/record-sign.js'
+import { SMALL_ORDER_Y, strictRefusal } from '../src/crypto/strict.js'
 import { decodeMessage, encodeMessage } from '../src/wire/messages.js'
 import {
   type NodeRecord,
@@ -61,6 +62,16 @@ const announce = encodeMessage({
 })
 const manyKeys = Array.from({ length: 20_000 }, () => generateKeyPair())
 let k = 0
+// Signatures by many keys, for the strict byte checks on varied (honest) bytes.
+const manySigs = manyKeys.map(p => signBytes(p.privateKey, input))
+// The slowest honest-looking input for the byte checks: key and R agree with a small-order row
+// in every byte but the last one compared, and S has L's top byte.
+const nearKey = (SMALL_ORDER_Y[5] ?? new Uint8Array(32)).slice()
+nearKey[31] = (nearKey[31] ?? 0) ^ 0x01
+const nearSig = new Uint8Array(64)
+nearSig.set(nearKey, 0)
+nearSig[63] = 0x10
+let refused = 0
 
 const rows = [
   rate('record encode (fields → bytes)', () => encodeSignedRecord(fields, signed.signature)),
@@ -77,6 +88,15 @@ const rows = [
   }),
   rate('verify, tweetnacl', () => naclVerify(publicKey, input, signed.signature)),
   rate('record decode + verify, node:crypto', () => verifyRecord(decodeRecord(signed.bytes))),
+  rate('strict byte checks (20,000 distinct keys and signatures)', () => {
+    const i = k++ % manyKeys.length
+    const p = manyKeys[i]
+    const sig = manySigs[i]
+    if (p !== undefined && sig !== undefined && strictRefusal(p.publicKey, sig) !== null) refused++
+  }),
+  rate('strict byte checks (worst case: near a small-order row)', () => {
+    if (strictRefusal(nearKey, nearSig) !== null) refused++
+  }),
 ]
 
 const byName = new Map(rows.map(r => [r.name, r.perSecond]))
@@ -95,4 +115,14 @@ console.log(
 console.log(`sign:   node:crypto / tweetnacl = ${ratio('sign, node:crypto', 'sign, tweetnacl')}x`)
 console.log(
   `decode is ${ratio('record decode (bytes → fields)', 'verify, node:crypto (cached KeyObject)')}x faster than verify`,
+)
+const share = (check: string): string =>
+  (
+    (100 * (byName.get('verify, node:crypto (cached KeyObject)') ?? 0)) /
+    (byName.get(check) ?? 1)
+  ).toFixed(3)
+console.log(
+  `strict byte checks cost ${share('strict byte checks (20,000 distinct keys and signatures)')} % ` +
+    `of a verify (worst case ${share('strict byte checks (worst case: near a small-order row)')} %)` +
+    (refused > 0 ? ` (refused ${refused}: unexpected)` : ''),
 )

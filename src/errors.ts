@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   BOOTPAGE_BAD_SPEC: 'a tracker, operator or pin specification is malformed',
   BOOTPAGE_PAGES_DIFFER: 'the drafts to merge are not the same page',
   BOOTPAGE_BAD_TEMPLATE: 'the page template or an inlined asset is unusable',
+  BOOTPAGE_WRITE_FAILED: 'the bootpage or the built page cannot be written to its destination',
   // client/ (client area): announcer, querier, transports, tracker lists
   CLIENT_BAD_TRACKER: 'a tracker address is not HOST:PORT or [IPv6]:PORT',
   CLIENT_BAD_OPTION: 'a client option is missing or out of range',

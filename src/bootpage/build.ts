@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TrackerError } from '../errors.js'
 import { type PageAssets, renderBootpageHtml } from './render.js'
@@ -30,11 +30,68 @@ export async function loadPageAssets(dir: string = ASSET_DIR): Promise<PageAsset
   return { template, style, verifier, nacl }
 }
 
-/** Write a file through a temporary name and a rename, so readers never see half of it. */
+function writeFailed(path: string, cause: unknown): TrackerError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code
+  return new TrackerError(
+    'BOOTPAGE_WRITE_FAILED',
+    `cannot write ${path}${typeof code === 'string' ? ` (${code})` : ''}`,
+    { cause },
+  )
+}
+
+/**
+ * Create `dir` and its missing parents, one level at a time, failing on the first error.
+ * Not `mkdir(dir, { recursive: true })`: on a file system that refuses to create entries but
+ * reports the parent as present (/proc, sysfs), Node's recursive mkdir retries the same two
+ * calls forever and never settles. Here every level is tried once, so the loop is bounded by
+ * the depth of the path.
+ */
+export async function ensureDirectory(dir: string): Promise<void> {
+  const missing: string[] = []
+  let at = resolve(dir)
+  for (;;) {
+    let isDir: boolean
+    try {
+      isDir = (await stat(at)).isDirectory()
+    } catch (cause) {
+      const parent = dirname(at)
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT' || parent === at)
+        throw writeFailed(at, cause)
+      missing.push(at)
+      at = parent
+      continue
+    }
+    if (!isDir)
+      throw writeFailed(at, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }))
+    break
+  }
+  for (const level of missing.reverse()) {
+    try {
+      await mkdir(level)
+    } catch (cause) {
+      // Created by someone else in the meantime: fine if it is a directory now.
+      if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
+        const now = await stat(level).catch(() => null)
+        if (now?.isDirectory() === true) continue
+      }
+      throw writeFailed(level, cause)
+    }
+  }
+}
+
+/**
+ * Write a file through a temporary name and a rename, so readers never see half of it. Any
+ * failure is a BOOTPAGE_WRITE_FAILED, and the temporary file is removed.
+ */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  await writeFile(tmp, data)
-  await rename(tmp, path)
+  try {
+    await writeFile(tmp, data, { flag: 'wx' })
+    await rename(tmp, path)
+  } catch (cause) {
+    await rm(tmp, { force: true }).catch(() => undefined)
+    throw writeFailed(path, cause)
+  }
 }
 
 /** Write bootpage.json and index.html into `outDir` (created if needed). */
@@ -44,7 +101,7 @@ export async function buildBootpage(
   assets?: PageAssets,
 ): Promise<{ json: string; html: string }> {
   const html = renderBootpageHtml(doc, assets ?? (await loadPageAssets()))
-  await mkdir(outDir, { recursive: true })
+  await ensureDirectory(outDir)
   const jsonPath = join(outDir, 'bootpage.json')
   const htmlPath = join(outDir, 'index.html')
   await writeFileAtomic(jsonPath, formatBootpage(doc))

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isStrictPublicKeyHex } from '../crypto/strict.js'
 import { TrackerError } from '../errors.js'
 import { parseIp } from '../wire/endpoint.js'
 import { isValidNetwork } from '../wire/record.js'
@@ -95,6 +96,10 @@ const text = (min: number, max: number) =>
 const port = z.number().int().min(1).max(65535)
 const time = z.number().int().min(0).max(BootpageLimits.TIME_MAX)
 const hexKey = z.string().regex(HEX64, 'must be 64 lowercase hex digits')
+/** A key the page names (operator, tracker): also a usable Ed25519 key (docs/bootpage.md §4). */
+const publicKey = hexKey.refine(isStrictPublicKeyHex, {
+  message: 'is not a usable Ed25519 public key (small order or non-canonical)',
+})
 
 const trackerSchema = z
   .strictObject({
@@ -106,7 +111,7 @@ const trackerSchema = z
     udp: port.optional(),
     tcp: port.optional(),
     http: port.optional(),
-    key: hexKey.optional(),
+    key: publicKey.optional(),
     location: text(1, BootpageLimits.LOCATION_MAX).optional(),
     contact: text(1, BootpageLimits.CONTACT_MAX).optional(),
     notes: text(1, BootpageLimits.NOTES_MAX).optional(),
@@ -117,7 +122,7 @@ const trackerSchema = z
 
 const operatorSchema = z.strictObject({
   name: text(1, BootpageLimits.NAME_MAX),
-  key: hexKey,
+  key: publicKey,
 })
 
 const unique = <T>(items: readonly T[], id: (item: T) => string): boolean =>

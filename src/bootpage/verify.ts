@@ -1,4 +1,5 @@
 import { verifyBytes } from '../crypto/ed25519.js'
+import { isStrictPublicKeyHex } from '../crypto/strict.js'
 import { type ErrorCode, TrackerError } from '../errors.js'
 import type { BootpageDocument } from './schema.js'
 import { bootpageSigningInput, pageDigest } from './sign.js'
@@ -68,6 +69,9 @@ export function pinnedAnchor(keys: readonly string[], threshold?: number): Trust
   for (const k of unique) {
     if (!/^[0-9a-f]{64}$/.test(k))
       throw new TrackerError('BOOTPAGE_BAD_SPEC', `not a public key: ${k.slice(0, 80)}`)
+    // A key of small order could "sign" anything (docs/bootpage.md §4): never pin one.
+    if (!isStrictPublicKeyHex(k))
+      throw new TrackerError('BOOTPAGE_BAD_SPEC', `not a usable Ed25519 public key: ${k}`)
   }
   const k = threshold ?? majority(unique.length)
   if (!Number.isInteger(k) || k < 1 || k > unique.length) {
@@ -89,7 +93,9 @@ export function currentAnchor(doc: BootpageDocument): TrustAnchor {
 }
 
 /**
- * Check a (shape-valid) bootpage: every signature verifies over the page's signing input, at
+ * Check a (shape-valid) bootpage: every signature verifies over the page's signing input under
+ * the strict rule (verifyBytes: a key or R of small order or non-canonical, or S >= L, never
+ * verifies, docs/bootpage.md §4), at
  * least `threshold` of its own operators signed, the anchor's threshold signed (when given),
  * it is for the expected network, issued (within the skew) and not expired. Never throws for
  * content: everything wrong is a problem in the verdict.

@@ -27,7 +27,10 @@ export interface VerifiedEntry {
 export interface DropCounts {
   /** The record bytes did not decode. */
   malformed: number
-  /** The signature does not verify over the bytes received. */
+  /**
+   * The signature does not verify over the bytes received under the strict rule (§7: a key or
+   * R of small order or non-canonical, or S >= L, never verifies).
+   */
   badSignature: number
   wrongNetwork: number
   wrongKind: number
@@ -103,6 +106,8 @@ export function verifyEntries(
       continue
     }
     // Signature last: it is the expensive check, and the cheap ones already threw out junk.
+    // verifyRecord applies the strict rule of docs/protocol.md §7 (src/crypto/strict.ts), so a
+    // record forged under a small-order key is dropped here even if a tracker passed it on.
     if (!verifyRecord(signed)) {
       drops.badSignature++
       continue

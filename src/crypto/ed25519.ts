@@ -1,5 +1,6 @@
 import { type KeyObject, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import { isStrictPublicKey, strictRefusal } from './strict.js'
 
 /*
  * Ed25519 through node:crypto (about 70x faster than tweetnacl here: see docs/benchmarks.md).
@@ -10,8 +11,9 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 /** Public KeyObjects are cached: building one costs about as much as a verification. */
 const publicKeys = new LRUCache<string, KeyObject>({ max: 16_384 })
 
+/** A KeyObject for a raw public key; null unless it is a strict key (src/crypto/strict.ts). */
 export function publicKeyObject(raw: Uint8Array): KeyObject | null {
-  if (raw.byteLength !== 32) return null
+  if (!isStrictPublicKey(raw)) return null
   const id = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1')
   let key = publicKeys.get(id)
   if (key === undefined) {
@@ -56,13 +58,17 @@ export function signBytes(privateKey: KeyObject, data: Uint8Array): Uint8Array {
   return new Uint8Array(sign(null, data, privateKey))
 }
 
-/** Verify an Ed25519 signature; false for a malformed key or signature, never a throw. */
+/**
+ * Verify an Ed25519 signature under the strict rule of docs/protocol.md §7: false for a key or
+ * R of small order, a non-canonical key or R, S >= L, or a malformed key or signature; never a
+ * throw. The byte checks (src/crypto/strict.ts) run first, then node:crypto's RFC 8032 check.
+ */
 export function verifyBytes(
   publicKey: Uint8Array,
   data: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  if (signature.byteLength !== 64) return false
+  if (strictRefusal(publicKey, signature) !== null) return false
   const key = publicKeyObject(publicKey)
   if (key === null) return false
   try {

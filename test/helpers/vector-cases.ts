@@ -1,7 +1,27 @@
+import { bootpageSigningInput } from '../../src/bootpage/sign.js'
+import type { BootpagePage } from '../../src/bootpage/schema.js'
+import { privateKeyFromSeed, rawPublicKey, signBytes } from '../../src/crypto/ed25519.js'
 import { signRecord } from '../../src/crypto/record-sign.js'
+import type { StrictRefusal } from '../../src/crypto/strict.js'
 import type { Message } from '../../src/wire/messages.js'
-import type { NodeRecord, SignedRecord } from '../../src/wire/record.js'
+import {
+  type NodeRecord,
+  type SignedRecord,
+  encodeRecordBody,
+  encodeSignedRecord,
+  recordSigningInput,
+} from '../../src/wire/record.js'
 import { encodeMessage } from '../../src/wire/messages.js'
+import {
+  P,
+  addOrderToS,
+  bigToLe,
+  decodeLenient,
+  forgeRecord,
+  forgeSignature,
+  identityNonceSignature,
+  smallOrderEncodings,
+} from './forged-records.js'
 import { testKey } from './keys.js'
 import { hex, toPlain } from './plain.js'
 
@@ -388,4 +408,133 @@ export function buildErrorVectors(): ErrorVector[] {
     },
   ]
   return vectors.map(v => ({ name: v.name, hex: hex(v.bytes), code: v.code }))
+}
+
+export interface SignatureVector {
+  name: string
+  /** What the strict rule of docs/protocol.md §7 refuses it for (src/crypto/strict.ts). */
+  reason: StrictRefusal
+  /** Why it matters. */
+  note: string
+  /** The signed record (§5), well-formed: only the signature check refuses it. */
+  record: string
+}
+
+/**
+ * Records every verifier MUST refuse (docs/protocol.md §7) although they decode: one forgery per
+ * encoding of a small-order public key (the 8 torsion points, 14 encodings), each made without
+ * any private key and accepted by a plain RFC 8032 verifier (OpenSSL, tweetnacl); a
+ * non-canonical key; R of small order, R non-canonical and S >= L under an honest key.
+ */
+export function buildSignatureVectors(): SignatureVector[] {
+  const fields: NodeRecord = {
+    network: 'mnet',
+    publicKey: new Uint8Array(32),
+    seq: 1,
+    issuedAt: T0,
+    expiresAt: T0 + 3600,
+    kind: 'peer',
+    endpoints: [{ family: 4, address: '192.0.2.77', port: 4000 }],
+    server: null,
+  }
+  const out: SignatureVector[] = smallOrderEncodings().map(e => ({
+    name: `key-${e.name}`,
+    reason: 'key-small-order',
+    note:
+      `forged without a private key: A of order ${e.order}` +
+      `${e.canonical ? '' : ' (non-canonical encoding)'}, R of small order, S = 0; ` +
+      'a plain RFC 8032 verifier accepts it',
+    record: hex(forgeRecord(fields, Uint8Array.from(Buffer.from(e.hex, 'hex'))).bytes),
+  }))
+  // y = p + k, k the smallest with a point: a non-canonical key of large order.
+  let k = 2n
+  while (decodeLenient(bigToLe(P + k)) === null) k++
+  const honest = testKey(5)
+  const signedBy = (rec: NodeRecord, sign: (input: Uint8Array) => Uint8Array): string => {
+    const body = encodeRecordBody(rec)
+    return hex(encodeSignedRecord(rec, sign(recordSigningInput(body))))
+  }
+  out.push({
+    name: `key-non-canonical-y-p-plus-${k}`,
+    reason: 'key-non-canonical',
+    note: `y = p + ${k} >= p: a second encoding of a point whose canonical encoding has y = ${k}`,
+    record: signedBy({ ...fields, publicKey: bigToLe(P + k) }, input =>
+      signBytes(honest.privateKey, input),
+    ),
+  })
+  const own = { ...fields, publicKey: honest.publicKey }
+  out.push({
+    name: 'r-identity-nonce-zero',
+    reason: 'r-small-order',
+    note: 'the key owner signed with R = identity (S = k·a): valid under RFC 8032, refused here',
+    record: signedBy(own, input => identityNonceSignature(honest.seed, honest.publicKey, input)),
+  })
+  out.push({
+    name: 'r-non-canonical',
+    reason: 'r-non-canonical',
+    note: `an honest signature whose R is replaced by y = p + ${k}`,
+    record: signedBy(own, input => {
+      const sig = signBytes(honest.privateKey, input)
+      sig.set(bigToLe(P + k), 0)
+      return sig
+    }),
+  })
+  out.push({
+    name: 's-plus-order',
+    reason: 's-not-reduced',
+    note: 'an honest signature with S + L in place of S: tweetnacl alone accepts it',
+    record: signedBy(own, input => addOrderToS(signBytes(honest.privateKey, input))),
+  })
+  return out
+}
+
+export interface BootpageRefusalVector {
+  name: string
+  reason: StrictRefusal
+  /** The page is the `signing` vector's page with this sequence. */
+  sequence: number
+  keyHex: string
+  signatureHex: string
+}
+
+/**
+ * Bootpage signatures every verifier MUST refuse (docs/bootpage.md §4): a forgery over the
+ * `signing` vector's page (sequence raised until one exists) for each encoding of a small-order
+ * key, made without a private key; R = identity and S + L under the vector's own seed.
+ */
+export function buildBootpageRefusalVectors(
+  page: BootpagePage,
+  seed: Uint8Array,
+): BootpageRefusalVector[] {
+  const at = (i: number): BootpagePage => ({ ...page, sequence: page.sequence + i })
+  const out: BootpageRefusalVector[] = smallOrderEncodings().map(e => {
+    const key = Uint8Array.from(Buffer.from(e.hex, 'hex'))
+    const found = forgeSignature(key, i => bootpageSigningInput(at(i)))
+    if (found === null) throw new Error(`no forgery for ${e.name}`)
+    return {
+      name: `key-${e.name}`,
+      reason: 'key-small-order',
+      sequence: page.sequence + found.i,
+      keyHex: e.hex,
+      signatureHex: hex(found.signature),
+    }
+  })
+  const privateKey = privateKeyFromSeed(seed)
+  const publicKey = rawPublicKey(privateKey)
+  const input = bootpageSigningInput(page)
+  out.push({
+    name: 'r-identity-nonce-zero',
+    reason: 'r-small-order',
+    sequence: page.sequence,
+    keyHex: hex(publicKey),
+    signatureHex: hex(identityNonceSignature(seed, publicKey, input)),
+  })
+  out.push({
+    name: 's-plus-order',
+    reason: 's-not-reduced',
+    sequence: page.sequence,
+    keyHex: hex(publicKey),
+    signatureHex: hex(addOrderToS(signBytes(privateKey, input))),
+  })
+  return out
 }

@@ -7,6 +7,9 @@ import type { BootpagePage, BootpageTracker } from '../../src/bootpage/schema.js
 export interface VerifyJs {
   canonicalize(value: unknown): string
   signingInput(page: unknown): Uint8Array
+  /** One signature under the strict rule (docs/bootpage.md §4), then tweetnacl. */
+  verifySignature(nacl: unknown, input: Uint8Array, signatureHex: string, keyHex: string): boolean
+  isStrictKeyHex(hex: string): boolean
   verifyDocument(
     doc: unknown,
     nacl: unknown,

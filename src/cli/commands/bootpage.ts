@@ -43,9 +43,12 @@ async function writeDoc(path: string, doc: BootpageDocument, force: boolean): Pr
   try {
     await writeFile(path, formatBootpage(doc), { flag: 'wx' })
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'EEXIST')
+    const code = (cause as NodeJS.ErrnoException).code
+    if (code === 'EEXIST')
       throw new TrackerError('BOOTPAGE_BAD_SPEC', `${path} exists (use --force)`, { cause })
-    throw cause
+    throw new TrackerError('BOOTPAGE_WRITE_FAILED', `cannot write ${path} (${code ?? 'error'})`, {
+      cause,
+    })
   }
 }
 
