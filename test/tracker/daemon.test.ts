@@ -19,8 +19,12 @@ for (const host of ['127.0.0.1', '::1']) {
     const tr = await startTracker(t, { hosts: [host] })
     const a = testKey(1)
     const b = testKey(2)
-    const recA = makeRecord(a.privateKey, a.publicKey, now(), { seq: 5 })
+    const recA = makeRecord(a.privateKey, a.publicKey, now(), {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+      seq: 5,
+    })
     const recB = makeRecord(b.privateKey, b.publicKey, now(), {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
       kind: 'server',
       server: { name: 'B', players: 1, maxPlayers: 8, world: 'w', version: '1', tags: [] },
     })
@@ -79,7 +83,9 @@ test('a UDP request without a valid cookie gets a cookie reply, and nothing is s
   const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
   t.after(() => udp.close())
   udp.cookie = new Uint8Array(12)
-  const rec = makeRecord(a.privateKey, a.publicKey, now())
+  const rec = makeRecord(a.privateKey, a.publicKey, now(), {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+  })
   const r = await udp.request({ type: 'announce', txid: 9, cookie: udp.cookie, record: rec })
   assert.ok(r?.type === 'cookie-reply')
   assert.equal(r.txid, 9)
