@@ -47,7 +47,6 @@ test('records announced over the wire show on every observer; stats-request agre
   ] as const) {
     const k = testKeyPair(n)
     const record = makeRecord(k.privateKey, k.publicKey, now, {
-      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
       network: 'quake.example',
       kind: 'server',
       endpoints: [{ family: 4, address: '0.0.0.0', port: 27_960 + n }],
