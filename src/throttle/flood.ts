@@ -106,7 +106,7 @@ export class FloodControl implements FloodGate {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #buckets: LRUCache<string, Bucket>
-  readonly counts = { passed: 0, warned: 0, dropped: 0, released: 0 }
+  readonly counts = { passed: 0, warned: 0, dropped: 0, released: 0, evicted: 0 }
   #logWindow = 0
   #logLines = 0
   #suppressed = 0
@@ -125,7 +125,12 @@ export class FloodControl implements FloodGate {
     this.#burst = options.burst
     this.#clock = deps.clock ?? systemClock
     this.#logger = deps.logger ?? silentLogger
-    this.#buckets = new LRUCache<string, Bucket>({ max: options.sources })
+    this.#buckets = new LRUCache<string, Bucket>({
+      max: options.sources,
+      dispose: (_b, _k, reason) => {
+        if (reason === 'evict') this.counts.evicted++
+      },
+    })
   }
 
   check(ip: string, cost = 1): FloodVerdict {
