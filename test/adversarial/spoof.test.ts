@@ -123,6 +123,9 @@ test('a forged flood from 50,000 sources neither starves validated clients nor c
     if (i % 50 === 49) clock.advance(1)
     if (i % 25 === 24) client(i)
   }
+  assert.equal(flood.counts.evicted, 0, 'forged sources evicted flood buckets')
+  assert.equal(flood.sources, 200, 'forged sources created flood buckets')
+  assert.ok(served / asked >= 0.99, `validated success rate ${served / asked} under the flood`)
   assert.ok(h.stats.get('dropped_cookie_budget') > 0, 'the budget was exceeded')
   // Phase 2: every client's cookie has expired; the flood goes on. Clients renew (their expired
   // cookie proves their address, so the drained global budget does not apply) and query again.
