@@ -118,3 +118,36 @@ test('stats-request answers with the counters over UDP and TCP', async t => {
   assert.ok(err?.type === 'error')
   assert.equal(err.code, WireErrorCode.UNSUPPORTED)
 })
+
+test('udpRecvBuffer is requested on every UDP listener; addresses() reports what was granted', async t => {
+  const lines: Record<string, unknown>[] = []
+  const logger = {
+    debug: () => undefined,
+    info: (f: Record<string, unknown>) => {
+      lines.push(f)
+    },
+    warn: (f: Record<string, unknown>) => {
+      lines.push(f)
+    },
+    error: () => undefined,
+  }
+  const tr = await startTracker(t, { udpRecvBuffer: 65_536 }, { logger })
+  const udp = tr.daemon.addresses().listeners.filter(l => l.transport === 'udp')
+  assert.equal(udp.length, 1)
+  const granted = udp[0]?.recvBuffer ?? 0
+  if (process.platform === 'linux') assert.equal(granted, 2 * 65_536)
+  else assert.ok(granted >= 65_536)
+  const line = lines.find(l => l.event === 'udp_recv_buffer')
+  assert.equal(line?.requested, 65_536)
+  assert.equal(line?.granted, granted)
+  // TCP listeners carry no receive buffer figure.
+  assert.ok(
+    tr.daemon.addresses().listeners.every(l => l.transport === 'udp' || l.recvBuffer === undefined),
+  )
+  // The default (4 MiB) gets at least the kernel default.
+  const plain = await startTracker(t, { udpRecvBuffer: 0 })
+  const base = plain.daemon.addresses().listeners.find(l => l.transport === 'udp')?.recvBuffer ?? 0
+  const big = await startTracker(t)
+  const got = big.daemon.addresses().listeners.find(l => l.transport === 'udp')?.recvBuffer ?? 0
+  assert.ok(base > 0 && got >= base, `${got} < ${base}`)
+})
