@@ -138,8 +138,9 @@ test('udpRecvBuffer is requested on every UDP listener; addresses() reports what
   if (process.platform === 'linux') assert.equal(granted, 2 * 65_536)
   else assert.ok(granted >= 65_536)
   const line = lines.find(l => l.event === 'udp_recv_buffer')
-  assert.equal(line?.requested, 65_536)
-  assert.equal(line?.granted, granted)
+  assert.ok(line !== undefined)
+  assert.equal(line.requested, 65_536)
+  assert.equal(line.granted, granted)
   // TCP listeners carry no receive buffer figure.
   assert.ok(
     tr.daemon.addresses().listeners.every(l => l.transport === 'udp' || l.recvBuffer === undefined),
