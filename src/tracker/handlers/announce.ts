@@ -127,12 +127,7 @@ export function handleAnnounce(
       return fail(WireErrorCode.STALE_SEQUENCE)
     }
   }
-  const observed = observedEndpoint(record.endpoints, src, transport)
-  if (observed === null) {
-    ctx.stats.inc('tcp_no_port')
-    return fail(WireErrorCode.UNSUPPORTED)
-  }
-  if (ctx.table.admit(held, observed.address) === 'block-full') {
+  if (ctx.table.admit(held, src.address) === 'block-full') {
     ctx.stats.inc('block_full')
     return fail(WireErrorCode.BLOCK_FULL)
   }
@@ -140,6 +135,11 @@ export function handleAnnounce(
   if (!verifyRecord(m.record)) {
     ctx.stats.inc('bad_signatures')
     return fail(WireErrorCode.BAD_SIGNATURE)
+  }
+  const observed = observedEndpoint(record.endpoints, src, transport)
+  if (observed === null) {
+    ctx.stats.inc('tcp_no_port')
+    return fail(WireErrorCode.UNSUPPORTED)
   }
   const stored = ctx.table.insert(m.record, observed)
   if (stored === undefined) {
