@@ -17,7 +17,7 @@ export interface DatagramSocketOptions {
   maxDatagram?: number
   /** Datagrams waiting for the consumer; beyond it new ones are dropped (counted in `overflow`). */
   maxQueue?: number
-  /** SO_RCVBUF in bytes, when set. */
+  /** SO_RCVBUF in bytes, requested after bind when set and > 0 (0 = the kernel default). */
   receiveBufferSize?: number
 }
 
@@ -69,12 +69,36 @@ export class DatagramSocket implements AsyncIterable<Datagram> {
       socket.once('listening', onListening)
       socket.bind(options.port, options.host)
     })
-    if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize)
+    const wanted = options.receiveBufferSize ?? 0
+    if (wanted > 0) {
+      try {
+        socket.setRecvBufferSize(wanted)
+      } catch {
+        // Refused by the kernel (or the platform): the socket keeps its default, and
+        // `recvBuffer` reports what it has.
+        ds.recvBufferRefused = true
+      }
+    }
     return ds
   }
 
+  /** True when the requested receive buffer size could not be set. */
+  recvBufferRefused = false
+
   get port(): number {
     return this.#socket.address().port
+  }
+
+  /**
+   * The receive buffer (SO_RCVBUF) the kernel granted, in bytes; 0 when the platform cannot say.
+   * Linux reports twice the request (its bookkeeping overhead), capped at net.core.rmem_max × 2.
+   */
+  get recvBuffer(): number {
+    try {
+      return this.#socket.getRecvBufferSize()
+    } catch {
+      return 0
+    }
   }
 
   get host(): string {

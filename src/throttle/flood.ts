@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 import { type Clock, systemClock } from '../clock.js'
 import { type Logger, silentLogger } from '../log.js'
 import { formatIp, parseIPv6 } from '../wire/endpoint.js'
-import { type FloodGate, type FloodVerdict, openFloodGate } from './types.js'
+import { type CookieGate, type FloodGate, type FloodVerdict, openFloodGate } from './types.js'
 
 export interface FloodOptions {
   /** Tokens added per second to each source's bucket (requests per second it may sustain). */
@@ -106,7 +106,7 @@ export class FloodControl implements FloodGate {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #buckets: LRUCache<string, Bucket>
-  readonly counts = { passed: 0, warned: 0, dropped: 0, released: 0 }
+  readonly counts = { passed: 0, warned: 0, dropped: 0, released: 0, evicted: 0 }
   #logWindow = 0
   #logLines = 0
   #suppressed = 0
@@ -125,7 +125,12 @@ export class FloodControl implements FloodGate {
     this.#burst = options.burst
     this.#clock = deps.clock ?? systemClock
     this.#logger = deps.logger ?? silentLogger
-    this.#buckets = new LRUCache<string, Bucket>({ max: options.sources })
+    this.#buckets = new LRUCache<string, Bucket>({
+      max: options.sources,
+      dispose: (_b, _k, reason) => {
+        if (reason === 'evict') this.counts.evicted++
+      },
+    })
   }
 
   check(ip: string, cost = 1): FloodVerdict {
@@ -199,4 +204,95 @@ export class FloodControl implements FloodGate {
 /** The gate for a config: rate 0 turns flood control off. */
 export function createFloodGate(options: FloodOptions, deps: FloodDeps = {}): FloodGate {
   return options.rate === 0 ? openFloodGate : new FloodControl(options, deps)
+}
+
+export interface CookieBudgetOptions {
+  /** Cookie replies per second, all unvalidated sources together (the burst is one second). */
+  rate: number
+  /** Cookie replies per second per /24 (IPv4) or /48 (IPv6) block; 0 = no per-block share. */
+  blockRate: number
+}
+
+export interface CookieBudgetDeps {
+  clock?: Clock
+  /** Seed of the block hash (random by default, so nobody can aim at a victim's slot). */
+  seed?: number
+}
+
+/** Slots of the per-block share: a fixed array, so the state is 16 KiB whatever arrives. */
+export const COOKIE_BLOCK_SLOTS = 4096
+
+export const DEFAULT_COOKIE_BUDGET: CookieBudgetOptions = { rate: 20_000, blockRate: 1_000 }
+
+/**
+ * The budget of cookie replies, the only answer an unvalidated UDP source can get
+ * (docs/protocol.md §8.2). Spoofed sources must not be able to create or evict per-source state,
+ * so this is one global token bucket plus, optionally, a per-block share kept in a fixed array of
+ * counters indexed by a seeded hash of the block and cleared every second. Nothing in it is ever
+ * evicted: a flood from many blocks only fills counters that are zeroed a second later, and
+ * two blocks sharing a slot only share that slot's share. Over budget, the caller drops silently.
+ */
+export class CookieBudget implements CookieGate {
+  readonly #rate: number
+  readonly #blockRate: number
+  readonly #clock: Clock
+  readonly #seed: number
+  readonly #slots = new Uint32Array(COOKIE_BLOCK_SLOTS)
+  #window = -1
+  #tokens: number
+  #at: number
+  readonly counts = { admitted: 0, droppedGlobal: 0, droppedBlock: 0 }
+
+  constructor(options: CookieBudgetOptions, deps: CookieBudgetDeps = {}) {
+    this.#rate = options.rate
+    this.#blockRate = options.blockRate
+    this.#clock = deps.clock ?? systemClock
+    this.#seed = (deps.seed ?? Math.floor(Math.random() * 0x1_0000_0000)) >>> 0
+    this.#tokens = this.#rate
+    this.#at = this.#clock.now()
+  }
+
+  admit(ip16: Uint8Array): boolean {
+    const now = this.#clock.now()
+    const elapsed = Math.max(0, now - this.#at)
+    this.#tokens = Math.min(this.#rate, this.#tokens + (elapsed / 1000) * this.#rate)
+    this.#at = now
+    if (this.#tokens < 1) {
+      this.counts.droppedGlobal++
+      return false
+    }
+    if (this.#blockRate > 0) {
+      const window = Math.floor(now / 1000)
+      if (window !== this.#window) {
+        this.#window = window
+        this.#slots.fill(0)
+      }
+      const slot = blockSlot(ip16, this.#seed)
+      const used = this.#slots[slot] ?? 0
+      if (used >= this.#blockRate) {
+        this.counts.droppedBlock++
+        return false
+      }
+      this.#slots[slot] = used + 1
+    }
+    this.#tokens -= 1
+    this.counts.admitted++
+    return true
+  }
+}
+
+/**
+ * The slot of a source's block: its /24 when IPv4 (IPv4-mapped in `ip16`), else its /48; FNV-1a
+ * over those bytes, from a seeded start.
+ */
+export function blockSlot(ip16: Uint8Array, seed: number): number {
+  let mapped = true
+  for (let i = 0; i < 10; i++) if (ip16[i] !== 0) mapped = false
+  mapped &&= ip16[10] === 0xff && ip16[11] === 0xff
+  const from = mapped ? 12 : 0
+  const to = mapped ? 15 : 6
+  let h = (0x811c9dc5 ^ seed) >>> 0
+  h = Math.imul(h ^ (mapped ? 4 : 6), 0x01000193) >>> 0
+  for (let i = from; i < to; i++) h = Math.imul(h ^ (ip16[i] ?? 0), 0x01000193) >>> 0
+  return (h ^ (h >>> 16)) & (COOKIE_BLOCK_SLOTS - 1)
 }

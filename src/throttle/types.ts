@@ -39,3 +39,14 @@ export interface FloodGate {
 }
 
 export const openFloodGate: FloodGate = { check: () => ({ action: 'pass' }) }
+
+/**
+ * The global budget of replies to unvalidated UDP sources (cookie replies): sources that have
+ * not proven their address never get per-source state, so they share this one budget.
+ */
+export interface CookieGate {
+  /** May one more cookie reply go to `ip16` (the source as 16 bytes) now? Counts a refusal. */
+  admit(ip16: Uint8Array): boolean
+}
+
+export const openCookieGate: CookieGate = { admit: () => true }

@@ -4,7 +4,14 @@ import { z } from 'zod'
 import { TrackerError } from '../errors.js'
 import { parseIp } from '../wire/endpoint.js'
 import { isValidNetwork } from '../wire/record.js'
-import { DEFAULT_OPTIONS, type DaemonOptions, MIN_MAX_BYTES, parseSize } from './options.js'
+import { createAddressMatcher } from './handlers/allow-list.js'
+import {
+  DEFAULT_OPTIONS,
+  type DaemonOptions,
+  MAX_UDP_RECV_BUFFER,
+  MIN_MAX_BYTES,
+  parseSize,
+} from './options.js'
 
 /*
  * The tracker's configuration file (docs/operations.md): one JSON object, every key optional,
@@ -47,6 +54,7 @@ const defaults: TrackerConfig = {
   ...DEFAULT_OPTIONS,
   hosts: [...DEFAULT_OPTIONS.hosts],
   networks: [...DEFAULT_OPTIONS.networks],
+  operatorAllow: [...DEFAULT_OPTIONS.operatorAllow],
   http: 3521,
   egress: { bytesPerSecond: 0, tcpQueueBytes: 1024 * 1024 },
   flood: { rate: 20, burst: 40, sources: 10_000 },
@@ -92,6 +100,17 @@ const ip = z.string({ error: 'expected an IP address literal' }).refine(s => par
 const network = z.string({ error: 'expected a network name' }).refine(isValidNetwork, {
   error: 'expected a network name of 1-32 characters [a-z0-9][a-z0-9._-]*',
 })
+const addressOrBlock = z.string({ error: 'expected an IP address or CIDR block' }).refine(
+  s => {
+    try {
+      createAddressMatcher([s])
+      return true
+    } catch {
+      return false
+    }
+  },
+  { error: 'expected an IP address or CIDR block such as 10.0.0.0/8 (host bits clear)' },
+)
 const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' })
 
 const listingPort = z
@@ -146,6 +165,18 @@ export const configSchema = section(
     tcpIdleTimeout: int(1, 86_400, 'a number of seconds from 1 to 86400').optional(),
     tcpMaxPending: positiveInt(4096).optional(),
     tcpMaxBuffer: size(1024, 'a size such as 256KiB').optional(),
+    cookieRate: positiveInt(10_000_000).optional(),
+    cookieBlockRate: int(
+      0,
+      10_000_000,
+      'an integer from 0 (no per-block share) to 10000000',
+    ).optional(),
+    udpRecvBuffer: size(0, 'a size such as 4MiB, or 0 for the kernel default')
+      .refine(n => n <= MAX_UDP_RECV_BUFFER, { error: 'expected a size of at most 1GiB' })
+      .optional(),
+    operatorAllow: z
+      .array(addressOrBlock, { error: 'expected a list of IP addresses or CIDR blocks' })
+      .optional(),
     egress: section(
       {
         bytesPerSecond: size(0, 'a size per second such as 10MiB, or 0 for unlimited')
@@ -221,6 +252,9 @@ export interface ConfigFlags {
   tcpQueue?: string
   floodRate?: string
   floodBurst?: string
+  cookieRate?: string
+  udpRecvBuffer?: string
+  operatorAllow?: string[]
   denyList?: string
   checkpointInterval?: string
   logLevel?: string
@@ -248,6 +282,9 @@ const FLAGS: Readonly<Record<keyof ConfigFlags, readonly [string, readonly strin
   tcpQueue: ['--tcp-queue', ['egress', 'tcpQueueBytes'], 'size'],
   floodRate: ['--flood-rate', ['flood', 'rate'], 'number'],
   floodBurst: ['--flood-burst', ['flood', 'burst'], 'number'],
+  cookieRate: ['--cookie-rate', ['cookieRate'], 'number'],
+  udpRecvBuffer: ['--udp-recv-buffer', ['udpRecvBuffer'], 'size'],
+  operatorAllow: ['--operator-allow', ['operatorAllow'], 'list'],
   denyList: ['--deny-list', ['denyList'], 'text'],
   checkpointInterval: ['--checkpoint-interval', ['checkpoint', 'interval'], 'number'],
   logLevel: ['--log-level', ['log', 'level'], 'text'],
@@ -345,6 +382,10 @@ function fill(c: ParsedConfig): TrackerConfig {
     tcpIdleTimeout: c.tcpIdleTimeout ?? d.tcpIdleTimeout,
     tcpMaxPending: c.tcpMaxPending ?? d.tcpMaxPending,
     tcpMaxBuffer: c.tcpMaxBuffer ?? d.tcpMaxBuffer,
+    cookieRate: c.cookieRate ?? d.cookieRate,
+    cookieBlockRate: c.cookieBlockRate ?? d.cookieBlockRate,
+    udpRecvBuffer: c.udpRecvBuffer ?? d.udpRecvBuffer,
+    operatorAllow: c.operatorAllow ?? [...d.operatorAllow],
     http: c.http === undefined ? d.http : c.http,
     egress: {
       bytesPerSecond: c.egress?.bytesPerSecond ?? d.egress.bytesPerSecond,

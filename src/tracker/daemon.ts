@@ -3,8 +3,16 @@ import { loadOrCreateCookieSecret } from '../crypto/cookie.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import { ClientTable } from '../table/client-table.js'
-import { type Egress, type FloodGate, openFloodGate, unlimitedEgress } from '../throttle/types.js'
+import { CookieBudget } from '../throttle/flood.js'
+import {
+  type CookieGate,
+  type Egress,
+  type FloodGate,
+  openFloodGate,
+  unlimitedEgress,
+} from '../throttle/types.js'
 import { type HandlerContext, deriveSampleKey } from './handlers/index.js'
+import { createAddressMatcher } from './handlers/allow-list.js'
 import { createMemo } from './handlers/context.js'
 import { type DaemonOptions, resolveOptions } from './options.js'
 import { type DenyPolicy, allowAll } from './policy.js'
@@ -18,6 +26,8 @@ export interface DaemonDeps {
   logger: Logger
   egress: Egress
   flood: FloodGate
+  /** The global cookie-reply budget (default: from `cookieRate` and `cookieBlockRate`). */
+  cookies: CookieGate
   deny: DenyPolicy
   /** A cookie secret to use instead of the one in the data directory (tests). */
   cookieSecret: Uint8Array
@@ -27,6 +37,8 @@ export interface ListenerAddress {
   transport: 'udp' | 'tcp'
   host: string
   port: number
+  /** UDP: the receive buffer the kernel granted, bytes (0 = unknown). */
+  recvBuffer?: number
 }
 
 /** Where a started daemon listens. `udp`/`tcp`: the port of the first host (null = none). */
@@ -51,6 +63,7 @@ export class Daemon {
   readonly logger: Logger
   readonly egress: Egress
   readonly flood: FloodGate
+  readonly cookies: CookieGate
   readonly deny: DenyPolicy
   #secret: Uint8Array | null
   #udp: UdpListener[] = []
@@ -64,6 +77,12 @@ export class Daemon {
     this.logger = deps.logger ?? silentLogger
     this.egress = deps.egress ?? unlimitedEgress
     this.flood = deps.flood ?? openFloodGate
+    this.cookies =
+      deps.cookies ??
+      new CookieBudget(
+        { rate: this.options.cookieRate, blockRate: this.options.cookieBlockRate },
+        { clock: this.clock },
+      )
     this.deny = deps.deny ?? allowAll
     this.#secret = deps.cookieSecret ?? null
     if (this.#secret !== null && this.#secret.byteLength !== 32) {
@@ -121,6 +140,8 @@ export class Daemon {
       clock: this.clock,
       logger: this.logger,
       flood: this.flood,
+      cookies: this.cookies,
+      operators: createAddressMatcher(this.options.operatorAllow),
       deny: this.deny,
       cookieSecret: this.#secret,
       sampleKey: deriveSampleKey(this.#secret),
@@ -139,9 +160,20 @@ export class Daemon {
       for (const host of o.hosts) {
         if (udpPort !== null) {
           const l = await bindOrFail('udp', host, udpPort, () =>
-            UdpListener.start(host, udpPort ?? 0, ctx, this.egress),
+            UdpListener.start(host, udpPort ?? 0, ctx, this.egress, o.udpRecvBuffer),
           )
           this.#udp.push(l)
+          if (l.recvBufferRefused) {
+            this.logger.warn(
+              { event: 'udp_recv_buffer', host, requested: o.udpRecvBuffer, granted: l.recvBuffer },
+              'udp receive buffer request refused',
+            )
+          } else {
+            this.logger.info(
+              { event: 'udp_recv_buffer', host, requested: o.udpRecvBuffer, granted: l.recvBuffer },
+              'udp receive buffer',
+            )
+          }
           // With port 0, later hosts take the port the first one got: one port to publish.
           udpPort = l.port
         }
@@ -162,7 +194,12 @@ export class Daemon {
 
   addresses(): DaemonAddresses {
     const listeners: ListenerAddress[] = [
-      ...this.#udp.map(l => ({ transport: 'udp' as const, host: l.host, port: l.port })),
+      ...this.#udp.map(l => ({
+        transport: 'udp' as const,
+        host: l.host,
+        port: l.port,
+        recvBuffer: l.recvBuffer,
+      })),
       ...this.#tcp.map(l => ({ transport: 'tcp' as const, host: l.host, port: l.port })),
     ]
     return {

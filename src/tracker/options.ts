@@ -1,5 +1,6 @@
 import { TrackerError } from '../errors.js'
 import { isValidNetwork } from '../wire/record.js'
+import { createAddressMatcher } from './handlers/allow-list.js'
 
 /** What one tracker daemon is told to do. Every field has a default in DEFAULT_OPTIONS. */
 export interface DaemonOptions {
@@ -36,6 +37,20 @@ export interface DaemonOptions {
    * Worst-case TCP memory is about tcpMaxConnections x (tcpMaxBuffer + one 64 KiB read chunk).
    */
   tcpMaxBuffer: number
+  /**
+   * UDP: cookie replies per second to unvalidated sources, all together (a token bucket with a
+   * one-second burst). Over it, cookie requests are dropped silently (`dropped_cookie_budget`).
+   */
+  cookieRate: number
+  /** UDP: cookie replies per second per /24 (IPv4) or /48 (IPv6) block; 0 = no per-block share. */
+  cookieBlockRate: number
+  /**
+   * UDP: receive buffer (SO_RCVBUF) requested for each UDP socket, bytes; 0 = the kernel default.
+   * Linux doubles the request and caps it at net.core.rmem_max; the granted size is reported.
+   */
+  udpRecvBuffer: number
+  /** IPs and CIDR blocks whose stats requests skip the per-source flood bucket. */
+  operatorAllow: string[]
 }
 
 export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
@@ -54,7 +69,14 @@ export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
   tcpIdleTimeout: 30,
   tcpMaxPending: 32,
   tcpMaxBuffer: 256 * 1024,
+  cookieRate: 20_000,
+  cookieBlockRate: 1_000,
+  udpRecvBuffer: 4 * 1024 * 1024,
+  operatorAllow: ['127.0.0.0/8', '::1/128'],
 })
+
+/** Largest UDP receive buffer that may be requested (1 GiB). */
+export const MAX_UDP_RECV_BUFFER = 1024 ** 3
 
 /** Smallest byte budget accepted: a handful of the largest entries. */
 export const MIN_MAX_BYTES = 64 * 1024
@@ -108,7 +130,19 @@ export function resolveOptions(partial: Partial<DaemonOptions> = {}): DaemonOpti
   int('tcpIdleTimeout', o.tcpIdleTimeout, 1, 86_400)
   int('tcpMaxPending', o.tcpMaxPending, 1, 4096)
   int('tcpMaxBuffer', o.tcpMaxBuffer, 1024, 64 * 1024 * 1024)
-  return { ...o, hosts: [...o.hosts], networks: [...o.networks] }
+  int('cookieRate', o.cookieRate, 1, 10_000_000)
+  int('cookieBlockRate', o.cookieBlockRate, 0, 10_000_000)
+  int('udpRecvBuffer', o.udpRecvBuffer, 0, MAX_UDP_RECV_BUFFER)
+  if (!Array.isArray(o.operatorAllow)) {
+    throw bad('operatorAllow', o.operatorAllow, 'a list of IP addresses or CIDR blocks')
+  }
+  createAddressMatcher(o.operatorAllow)
+  return {
+    ...o,
+    hosts: [...o.hosts],
+    networks: [...o.networks],
+    operatorAllow: [...o.operatorAllow],
+  }
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = {

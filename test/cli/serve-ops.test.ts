@@ -33,7 +33,11 @@ function records(from: number, n: number): SignedRecord[] {
   const out: SignedRecord[] = []
   for (let i = from; i < from + n; i++) {
     const k = testKey(i)
-    out.push(makeRecord(k.privateKey, k.publicKey, nowSeconds()))
+    out.push(
+      makeRecord(k.privateKey, k.publicKey, nowSeconds(), {
+        endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+      }),
+    )
   }
   return out
 }

@@ -2,7 +2,9 @@ import { ManualClock } from '../../src/clock.js'
 import { makeCookie } from '../../src/crypto/cookie.js'
 import { silentLogger } from '../../src/log.js'
 import { ClientTable } from '../../src/table/client-table.js'
-import { type FloodGate, openFloodGate } from '../../src/throttle/types.js'
+import { CookieBudget } from '../../src/throttle/flood.js'
+import { type CookieGate, type FloodGate, openFloodGate } from '../../src/throttle/types.js'
+import { createAddressMatcher } from '../../src/tracker/handlers/allow-list.js'
 import {
   type HandlerContext,
   type Reply,
@@ -36,7 +38,7 @@ export interface Harness {
 
 export function harness(
   options: Partial<DaemonOptions> = {},
-  deps: { flood?: FloodGate; deny?: DenyPolicy; clock?: ManualClock } = {},
+  deps: { flood?: FloodGate; cookies?: CookieGate; deny?: DenyPolicy; clock?: ManualClock } = {},
 ): Harness {
   const o = resolveOptions({ udpPort: 0, tcpPort: 0, ...options })
   const clock = deps.clock ?? new ManualClock()
@@ -56,6 +58,10 @@ export function harness(
     clock,
     logger: silentLogger,
     flood: deps.flood ?? openFloodGate,
+    cookies:
+      deps.cookies ??
+      new CookieBudget({ rate: o.cookieRate, blockRate: o.cookieBlockRate }, { clock, seed: 1 }),
+    operators: createAddressMatcher(o.operatorAllow),
     deny: deps.deny ?? allowAll,
     cookieSecret: secret,
     sampleKey: deriveSampleKey(secret),

@@ -67,3 +67,34 @@ test('binding a taken port rejects', async () => {
   await once(s, 'listening')
   s.close()
 })
+
+/** SO_RCVBUF of a fresh UDP socket: the kernel default. */
+async function kernelDefault(): Promise<number> {
+  const s = await DatagramSocket.bind({ host: '127.0.0.1', port: 0 })
+  const n = s.recvBuffer
+  await s.close()
+  return n
+}
+
+test('the receive buffer request reaches the socket and the granted size is reported', async () => {
+  const base = await kernelDefault()
+  assert.ok(base > 0)
+  // 64 KiB is below every kernel's rmem_max: granted as asked (Linux reports twice the request).
+  const small = await DatagramSocket.bind({ host: '127.0.0.1', port: 0, receiveBufferSize: 65_536 })
+  assert.ok(!small.recvBufferRefused)
+  if (process.platform === 'linux') assert.equal(small.recvBuffer, 2 * 65_536)
+  else assert.ok(small.recvBuffer >= 65_536)
+  await small.close()
+  // A large request gets at least the default (the kernel caps it at rmem_max).
+  const large = await DatagramSocket.bind({
+    host: '127.0.0.1',
+    port: 0,
+    receiveBufferSize: 4 * 1024 * 1024,
+  })
+  assert.ok(large.recvBuffer >= base, `${large.recvBuffer} < ${base}`)
+  await large.close()
+  // 0 keeps the kernel default.
+  const none = await DatagramSocket.bind({ host: '127.0.0.1', port: 0, receiveBufferSize: 0 })
+  assert.equal(none.recvBuffer, base)
+  await none.close()
+})

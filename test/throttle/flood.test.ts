@@ -13,7 +13,13 @@ test('a source within its burst is served; the first request over it is warned, 
   for (let i = 0; i < 5; i++) assert.deepEqual(gate.check('192.0.2.1'), { action: 'pass' })
   assert.deepEqual(gate.check('192.0.2.1'), { action: 'warn', retryAfter: 1 })
   for (let i = 0; i < 10; i++) assert.deepEqual(gate.check('192.0.2.1'), { action: 'drop' })
-  assert.deepEqual(gate.counts, { passed: 5, warned: 1, dropped: 10, released: 0 })
+  assert.deepEqual(gate.counts, {
+    passed: 5,
+    warned: 1,
+    dropped: 10,
+    released: 0,
+    evicted: 0,
+  })
 })
 
 test('one flooding source is cut while another source is served', () => {
@@ -117,6 +123,7 @@ test('the source table is bounded: the least recently seen source is forgotten',
   assert.equal(gate.check('192.0.2.1').action, 'warn')
   for (let i = 2; i < 100; i++) gate.check(`192.0.2.${i}`)
   assert.equal(gate.sources, 3)
+  assert.equal(gate.counts.evicted, 96, 'every source pushed out is counted')
   // Forgotten, so it starts again with a full bucket (the price of a bounded table).
   assert.equal(gate.check('192.0.2.1').action, 'pass')
 })

@@ -18,7 +18,9 @@ const key = testKey(1)
 
 /** Valid encodings of every message type (announce with a real signature), stale cookies. */
 function everyType(now: number): Uint8Array[] {
-  const record = makeRecord(key.privateKey, key.publicKey, now)
+  const record = makeRecord(key.privateKey, key.publicKey, now, {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+  })
   const cookie = new Uint8Array(12).fill(0xab)
   const msgs: Message[] = [
     { type: 'cookie-request', txid: 1 },
@@ -77,7 +79,9 @@ test('handler: an unvalidated UDP request never gets a reply larger than itself'
         type: 'announce',
         txid: 1,
         cookie: new Uint8Array(12),
-        record: makeRecord(k.privateKey, k.publicKey, h.nowSeconds()),
+        record: makeRecord(k.privateKey, k.publicKey, h.nowSeconds(), {
+          endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+        }),
       },
       h.source(`10.0.${i}.1`, 1),
       'tcp',

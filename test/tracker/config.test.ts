@@ -290,3 +290,32 @@ test('docs/operations.md documents every config key and every serve flag', () =>
     assert.ok(doc.includes(`\`${flag}`), `${flag} in operations.md`)
   }
 })
+
+test('admission options: cookieRate, cookieBlockRate, udpRecvBuffer, operatorAllow', () => {
+  const d = parseConfig({})
+  assert.equal(d.cookieRate, 20_000)
+  assert.equal(d.cookieBlockRate, 1_000)
+  assert.equal(d.udpRecvBuffer, 4 * 1024 * 1024)
+  assert.deepEqual(d.operatorAllow, ['127.0.0.0/8', '::1/128'])
+  const f = parseConfig(
+    { cookieBlockRate: 0, udpRecvBuffer: '8MiB', operatorAllow: ['10.0.0.0/8'] },
+    {},
+    { cookieRate: '500', operatorAllow: ['192.0.2.7', '2001:db8::/32'] },
+  )
+  assert.equal(f.cookieRate, 500)
+  assert.equal(f.cookieBlockRate, 0)
+  assert.equal(f.udpRecvBuffer, 8 * 1024 * 1024)
+  assert.deepEqual(f.operatorAllow, ['192.0.2.7', '2001:db8::/32'])
+  assert.equal(parseConfig({}, {}, { udpRecvBuffer: '0' }).udpRecvBuffer, 0)
+  assert.deepEqual(parseConfig({ operatorAllow: [] }).operatorAllow, [])
+  const bad: [Record<string, unknown>, ConfigFlags, RegExp][] = [
+    [{}, { cookieRate: '0' }, /^--cookie-rate: expected a positive integer/],
+    [{ cookieBlockRate: -1 }, {}, /cookieBlockRate/],
+    [{}, { udpRecvBuffer: '2GiB' }, /^--udp-recv-buffer: expected a size of at most 1GiB/],
+    [{}, { operatorAllow: ['10.0.0.1/8'] }, /^--operator-allow: expected an IP address or CIDR/],
+    [{ operatorAllow: ['localhost'] }, {}, /operatorAllow/],
+  ]
+  for (const [raw, flags, re] of bad) {
+    assert.throws(() => parseConfig(raw, {}, flags), refused('CONFIG_BAD_OPTION', re), String(re))
+  }
+})

@@ -19,8 +19,12 @@ for (const host of ['127.0.0.1', '::1']) {
     const tr = await startTracker(t, { hosts: [host] })
     const a = testKey(1)
     const b = testKey(2)
-    const recA = makeRecord(a.privateKey, a.publicKey, now(), { seq: 5 })
+    const recA = makeRecord(a.privateKey, a.publicKey, now(), {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+      seq: 5,
+    })
     const recB = makeRecord(b.privateKey, b.publicKey, now(), {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
       kind: 'server',
       server: { name: 'B', players: 1, maxPlayers: 8, world: 'w', version: '1', tags: [] },
     })
@@ -79,7 +83,9 @@ test('a UDP request without a valid cookie gets a cookie reply, and nothing is s
   const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
   t.after(() => udp.close())
   udp.cookie = new Uint8Array(12)
-  const rec = makeRecord(a.privateKey, a.publicKey, now())
+  const rec = makeRecord(a.privateKey, a.publicKey, now(), {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+  })
   const r = await udp.request({ type: 'announce', txid: 9, cookie: udp.cookie, record: rec })
   assert.ok(r?.type === 'cookie-reply')
   assert.equal(r.txid, 9)
@@ -111,4 +117,38 @@ test('stats-request answers with the counters over UDP and TCP', async t => {
   const err = await tcp.request({ type: 'error', txid: 5, code: 1, retryAfter: 0 })
   assert.ok(err?.type === 'error')
   assert.equal(err.code, WireErrorCode.UNSUPPORTED)
+})
+
+test('udpRecvBuffer is requested on every UDP listener; addresses() reports what was granted', async t => {
+  const lines: Record<string, unknown>[] = []
+  const logger = {
+    debug: () => undefined,
+    info: (f: Record<string, unknown>) => {
+      lines.push(f)
+    },
+    warn: (f: Record<string, unknown>) => {
+      lines.push(f)
+    },
+    error: () => undefined,
+  }
+  const tr = await startTracker(t, { udpRecvBuffer: 65_536 }, { logger })
+  const udp = tr.daemon.addresses().listeners.filter(l => l.transport === 'udp')
+  assert.equal(udp.length, 1)
+  const granted = udp[0]?.recvBuffer ?? 0
+  if (process.platform === 'linux') assert.equal(granted, 2 * 65_536)
+  else assert.ok(granted >= 65_536)
+  const line = lines.find(l => l.event === 'udp_recv_buffer')
+  assert.ok(line !== undefined)
+  assert.equal(line.requested, 65_536)
+  assert.equal(line.granted, granted)
+  // TCP listeners carry no receive buffer figure.
+  assert.ok(
+    tr.daemon.addresses().listeners.every(l => l.transport === 'udp' || l.recvBuffer === undefined),
+  )
+  // The default (4 MiB) gets at least the kernel default.
+  const plain = await startTracker(t, { udpRecvBuffer: 0 })
+  const base = plain.daemon.addresses().listeners.find(l => l.transport === 'udp')?.recvBuffer ?? 0
+  const big = await startTracker(t)
+  const got = big.daemon.addresses().listeners.find(l => l.transport === 'udp')?.recvBuffer ?? 0
+  assert.ok(base > 0 && got >= base, `${got} < ${base}`)
 })

@@ -54,3 +54,21 @@ test('sizes: 64MiB, 1GB, 512k, plain bytes', () => {
   assert.equal(parseSize('10 parsecs'), null)
   assert.equal(parseSize(-1), null)
 })
+
+test('admission options: defaults and checks', () => {
+  const o = resolveOptions()
+  assert.equal(o.cookieRate, 20_000)
+  assert.equal(o.cookieBlockRate, 1_000)
+  assert.equal(o.udpRecvBuffer, 4 * 1024 * 1024)
+  assert.deepEqual(o.operatorAllow, ['127.0.0.0/8', '::1/128'])
+  assert.notEqual(o.operatorAllow, DEFAULT_OPTIONS.operatorAllow, 'a copy')
+  for (const [partial, re] of [
+    [{ cookieRate: 0 }, /cookieRate/],
+    [{ cookieBlockRate: 1.5 }, /cookieBlockRate/],
+    [{ udpRecvBuffer: -1 }, /udpRecvBuffer/],
+    [{ operatorAllow: '127.0.0.1' }, /operatorAllow/],
+    [{ operatorAllow: ['127.0.0.1/8'] }, /operatorAllow/],
+  ] as [Record<string, unknown>, RegExp][]) {
+    assert.throws(() => resolveOptions(partial), { code: 'CONFIG_BAD_OPTION', message: re })
+  }
+})

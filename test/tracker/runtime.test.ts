@@ -59,7 +59,9 @@ async function running(
 
 function record(n: number): SignedRecord {
   const k = testKey(n)
-  return makeRecord(k.privateKey, k.publicKey, nowSeconds())
+  return makeRecord(k.privateKey, k.publicKey, nowSeconds(), {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+  })
 }
 
 async function announce(tcpPort: number, recs: SignedRecord[]): Promise<void> {

@@ -39,8 +39,11 @@ test('egress: UDP replies are admitted, TCP replies waited for, with their prior
   t.after(() => udp.close())
   const a = testKey(1)
   const b = testKey(2)
-  const peer = makeRecord(a.privateKey, a.publicKey, now())
+  const peer = makeRecord(a.privateKey, a.publicKey, now(), {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+  })
   const server = makeRecord(b.privateKey, b.publicKey, now(), {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
     kind: 'server',
     server: { name: 's', players: 0, maxPlayers: 2, world: '', version: '', tags: [] },
   })
@@ -136,6 +139,7 @@ test('UDP introductions fit in one datagram; TCP carries them all', async t => {
   for (let i = 0; i < 30; i++) {
     const k = testKey(60 + i)
     const record = makeRecord(k.privateKey, k.publicKey, now(), {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
       kind: 'server',
       server: {
         name: 'n'.repeat(64),
@@ -188,6 +192,7 @@ test('TCP: a client that does not read stops being read; its replies resume when
   for (let i = 0; i < 30; i++) {
     const k = testKey(100 + i)
     const record = makeRecord(k.privateKey, k.publicKey, now(), {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
       kind: 'server',
       server: {
         name: 'n'.repeat(64),
@@ -229,16 +234,26 @@ test('TCP: a client that does not read stops being read; its replies resume when
 
 test('a bug met while handling one message is counted and answered INTERNAL, never thrown', async t => {
   let calls = 0
+  let cookieCalls = 0
   const logged: string[] = []
   const tr = await startTracker(
     t,
     {},
     {
+      // Charged only for validated sources: every second call throws.
       flood: {
         check: () => {
           calls++
           if (calls % 2 === 0) throw new Error('flood gate bug')
           return { action: 'pass' }
+        },
+      },
+      // Charged only for unvalidated UDP sources: the second call throws.
+      cookies: {
+        admit: () => {
+          cookieCalls++
+          if (cookieCalls === 2) throw new Error('cookie budget bug')
+          return true
         },
       },
       logger: {
@@ -251,23 +266,24 @@ test('a bug met while handling one message is counted and answered INTERNAL, nev
       },
     },
   )
-  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp) // call 1 passes
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp) // cookie budget call 1 passes
   t.after(() => udp.close())
-  const e = await udp.request(queryMessage()) // call 2 throws: a validated source hears INTERNAL
+  assert.equal((await udp.request(queryMessage()))?.type, 'introductions', 'flood call 1 passes')
+  const e = await udp.request(queryMessage()) // flood call 2 throws: a validated source hears INTERNAL
   assert.ok(e?.type === 'error')
   assert.equal(e.code, 13)
-  assert.equal((await udp.request(queryMessage()))?.type, 'introductions', 'call 3 passes')
   const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
   t.after(() => {
     tcp.close()
   })
-  const r = await tcp.request(queryMessage()) // call 4 throws
+  assert.equal((await tcp.request(queryMessage()))?.type, 'introductions') // flood call 3
+  const r = await tcp.request(queryMessage()) // flood call 4 throws
   assert.ok(r?.type === 'error')
   assert.equal(r.code, 13)
-  assert.equal((await tcp.request(queryMessage()))?.type, 'introductions') // call 5
-  // call 6 throws for a source without a valid cookie: silence.
+  // Cookie budget call 2 throws for a source without a valid cookie: silence.
   const raw = encodeMessage({ ...queryMessage(), cookie: new Uint8Array(12) })
   assert.equal(await udp.probe.request(raw, tr.udp, '127.0.0.1', 300), null)
   assert.equal(tr.daemon.stats.get('internal_errors'), 3)
   assert.equal(logged.length, 3)
+  assert.equal(calls, 4)
 })

@@ -69,6 +69,20 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--tcp-queue <size>', 'TCP reply bytes that may wait for budget (default 1MiB)')
     .option('--flood-rate <n>', 'requests per second per source; 0 = off (default 20)')
     .option('--flood-burst <n>', 'requests a quiet source may send at once (default 40)')
+    .option(
+      '--cookie-rate <n>',
+      'cookie replies per second to unvalidated UDP sources (default 20000)',
+    )
+    .option(
+      '--udp-recv-buffer <size>',
+      'UDP receive buffer to request, e.g. 8MiB; 0 = kernel default (default 4MiB)',
+    )
+    .option(
+      '--operator-allow <cidr>',
+      'address or block whose stats skip flood control, repeatable (default loopback)',
+      collect,
+      [],
+    )
     .option('--deny-list <file>', 'deny-list file of keys, IPs and CIDRs (reloaded on SIGHUP)')
     .option('--checkpoint-interval <seconds>', 'seconds between checkpoints; 0 = on stop only')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')

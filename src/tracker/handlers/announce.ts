@@ -5,7 +5,14 @@ import { Limits, WireErrorCode } from '../../wire/constants.js'
 import type { Endpoint } from '../../wire/endpoint.js'
 import type { Announce, AnnounceStatus } from '../../wire/messages.js'
 import { encodeAnnounceReply } from './encode.js'
-import { type HandlerContext, type Reply, type Source, errorReply, nowSeconds } from './context.js'
+import {
+  type HandlerContext,
+  type Reply,
+  type Source,
+  type Transport,
+  errorReply,
+  nowSeconds,
+} from './context.js'
 
 /** §8.3: a record issued more than this many seconds in the future is refused (BAD_TIME). */
 export const MAX_CLOCK_SKEW = 300
@@ -75,7 +82,12 @@ export function tryRefresh(
 }
 
 /** §8.3: a decoded announce that is not a refresh. The signature is checked before any change. */
-export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): Reply {
+export function handleAnnounce(
+  ctx: HandlerContext,
+  m: Announce,
+  src: Source,
+  transport: Transport = 'udp',
+): Reply {
   const { record } = m.record
   const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
   const fail = (code: (typeof WireErrorCode)[keyof typeof WireErrorCode]): Reply =>
@@ -115,8 +127,7 @@ export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): R
       return fail(WireErrorCode.STALE_SEQUENCE)
     }
   }
-  const observed: Endpoint = { family: src.family, address: src.address, port: src.port }
-  if (ctx.table.admit(held, observed.address) === 'block-full') {
+  if (ctx.table.admit(held, src.address) === 'block-full') {
     ctx.stats.inc('block_full')
     return fail(WireErrorCode.BLOCK_FULL)
   }
@@ -124,6 +135,11 @@ export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): R
   if (!verifyRecord(m.record)) {
     ctx.stats.inc('bad_signatures')
     return fail(WireErrorCode.BAD_SIGNATURE)
+  }
+  const observed = observedEndpoint(record.endpoints, src, transport)
+  if (observed === null) {
+    ctx.stats.inc('tcp_no_port')
+    return fail(WireErrorCode.UNSUPPORTED)
   }
   const stored = ctx.table.insert(m.record, observed)
   if (stored === undefined) {
@@ -134,4 +150,27 @@ export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): R
   // Amortised cleanup: a couple of random positions of the same index, expired ones deleted.
   ctx.table.sweep(record.network, record.kind, 2)
   return announceReply(ctx, m.txid, held === undefined ? 'new' : 'replaced', stored, priority)
+}
+
+/**
+ * §8.3: the endpoint stored with a record. On UDP it is the datagram's source, address and port.
+ * On TCP the source port is an ephemeral port of the connection, never where the node listens, so
+ * the address is the connection's and the port comes from the record: the port of its
+ * unspecified-address endpoint of the source's family (`0.0.0.0:port` / `[::]:port`), else of its
+ * first endpoint of that family, else of its first endpoint. A record naming no port at all
+ * cannot be stored from TCP: null (the caller refuses it with UNSUPPORTED).
+ */
+export function observedEndpoint(
+  endpoints: readonly Endpoint[],
+  src: Source,
+  transport: Transport,
+): Endpoint | null {
+  if (transport === 'udp') return { family: src.family, address: src.address, port: src.port }
+  const unspecified = src.family === 4 ? '0.0.0.0' : '::'
+  const pick =
+    endpoints.find(e => e.family === src.family && e.address === unspecified) ??
+    endpoints.find(e => e.family === src.family) ??
+    endpoints[0]
+  if (pick === undefined) return null
+  return { family: src.family, address: src.address, port: pick.port }
 }

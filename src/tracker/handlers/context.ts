@@ -4,7 +4,8 @@ import { endpointFrom, parseIp } from '../../wire/endpoint.js'
 import type { Logger } from '../../log.js'
 import type { ClientTable } from '../../table/client-table.js'
 import type { DenyPolicy } from '../policy.js'
-import type { FloodGate, Priority } from '../../throttle/types.js'
+import type { CookieGate, FloodGate, Priority } from '../../throttle/types.js'
+import type { AddressMatcher } from './allow-list.js'
 import type { DaemonOptions } from '../options.js'
 import type { Stats } from '../stats.js'
 import { encodeMessage } from '../../wire/messages.js'
@@ -17,7 +18,12 @@ export interface HandlerContext {
   readonly stats: Stats
   readonly clock: Clock
   readonly logger: Logger
+  /** Per-source buckets, charged only for validated sources (src/tracker/handlers/admission.ts). */
   readonly flood: FloodGate
+  /** The global budget of cookie replies to unvalidated UDP sources. */
+  readonly cookies: CookieGate
+  /** Addresses whose stats requests skip the per-source flood bucket (`operatorAllow`). */
+  readonly operators: AddressMatcher
   readonly deny: DenyPolicy
   readonly cookieSecret: Uint8Array
   /** Key for per-asker sample seeds, derived from the cookie secret. */

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import { COOKIE_LIFETIME, checkCookie, makeCookie } from '../../crypto/cookie.js'
 import { Limits } from '../../wire/constants.js'
 import { encodeMessage } from '../../wire/messages.js'
@@ -29,4 +30,23 @@ export function hasValidCookie(ctx: HandlerContext, data: Uint8Array, src: Sourc
   if (!checkCookie(ctx.cookieSecret, cookie, now, src.ip16, src.port)) return false
   memoSet(ctx.memo.cookies, key, new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0))
   return true
+}
+
+/** How long after its lifetime a cookie still proves its source for a renewal (seconds). */
+export const RENEWAL_GRACE = COOKIE_LIFETIME
+
+/**
+ * The cookie field was issued by this tracker to this source, but has expired at most
+ * RENEWAL_GRACE seconds ago: the source proved its address recently. Such a request is answered
+ * with a fresh cookie charged to the source's own flood bucket instead of the global cookie
+ * budget, so a forged flood that drains that budget cannot stop validated clients from renewing.
+ */
+export function hasRecentCookie(ctx: HandlerContext, data: Uint8Array, src: Source): boolean {
+  if (data.byteLength < 5 + Limits.COOKIE_BYTES) return false
+  const cookie = data.subarray(5, 5 + Limits.COOKIE_BYTES)
+  const time = new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0)
+  const now = nowSeconds(ctx)
+  if (time > now || now - time > COOKIE_LIFETIME + RENEWAL_GRACE) return false
+  const expected = makeCookie(ctx.cookieSecret, time, src.ip16, src.port)
+  return timingSafeEqual(expected, cookie)
 }

@@ -29,12 +29,14 @@ export class UdpListener {
     port: number,
     ctx: HandlerContext,
     egress: Egress,
+    recvBuffer = 0,
   ): Promise<UdpListener> {
     const socket = await DatagramSocket.bind({
       host,
       port,
       maxDatagram: Limits.MAX_DATAGRAM,
       maxQueue: 8192,
+      receiveBufferSize: recvBuffer,
     })
     return new UdpListener(socket, ctx, egress)
   }
@@ -45,6 +47,16 @@ export class UdpListener {
 
   get host(): string {
     return this.#socket.host
+  }
+
+  /** The receive buffer the kernel granted (bytes; 0 = unknown). */
+  get recvBuffer(): number {
+    return this.#socket.recvBuffer
+  }
+
+  /** The requested receive buffer size was refused by the kernel. */
+  get recvBufferRefused(): boolean {
+    return this.#socket.recvBufferRefused
   }
 
   /** Datagram counters of the socket (received, oversize, overflow, sent, sendErrors). */

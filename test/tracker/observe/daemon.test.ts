@@ -61,7 +61,10 @@ test('records announced over the wire show on every observer; stats-request agre
   })
   for (let n = 10; n < 13; n++) {
     const k = testKeyPair(n)
-    const record = makeRecord(k.privateKey, k.publicKey, now, { network: 'quake.example' })
+    const record = makeRecord(k.privateKey, k.publicKey, now, {
+      endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+      network: 'quake.example',
+    })
     const reply = await tcp.request({
       type: 'announce',
       txid: n,
