@@ -6,14 +6,31 @@ import { parseIPv6 } from '../wire/endpoint.js'
  * normalised to IPv4).
  */
 export function blockOf(address: string): string {
+  return prefixOf(address, 3, 6)
+}
+
+/**
+ * The wider block around a block, for the second cap level: an IPv4 /16 (256 /24s) or an IPv6
+ * /32 (65,536 /48s, a typical allocation to one provider). Distinct from every blockOf key.
+ */
+export function wideBlockOf(address: string): string {
+  return 'w' + prefixOf(address, 2, 4)
+}
+
+/** The first `v4Bytes` octets of an IPv4 address, or `v6Bytes` bytes of an IPv6 one, as text. */
+function prefixOf(address: string, v4Bytes: number, v6Bytes: number): string {
   if (!address.includes(':')) {
-    const dot = address.lastIndexOf('.')
-    return dot < 0 ? address : address.slice(0, dot)
+    let end = -1
+    for (let i = 0; i < v4Bytes; i++) {
+      end = address.indexOf('.', end + 1)
+      if (end < 0) return address
+    }
+    return address.slice(0, end)
   }
   const bytes = parseIPv6(address)
   if (bytes === null) return address
   let key = '6:'
-  for (let i = 0; i < 6; i++) key += (bytes[i] ?? 0).toString(16).padStart(2, '0')
+  for (let i = 0; i < v6Bytes; i++) key += (bytes[i] ?? 0).toString(16).padStart(2, '0')
   return key
 }
 
