@@ -6,7 +6,7 @@ import { parseIPv6 } from '../wire/endpoint.js'
  * normalised to IPv4).
  */
 export function blockOf(address: string): string {
-  return prefixOf(address, 3, 6)
+  return blocksOf(address)[0]
 }
 
 /**
@@ -14,24 +14,24 @@ export function blockOf(address: string): string {
  * /32 (65,536 /48s, a typical allocation to one provider). Distinct from every blockOf key.
  */
 export function wideBlockOf(address: string): string {
-  return 'w' + prefixOf(address, 2, 4)
+  return blocksOf(address)[1]
 }
 
-/** The first `v4Bytes` octets of an IPv4 address, or `v6Bytes` bytes of an IPv6 one, as text. */
-function prefixOf(address: string, v4Bytes: number, v6Bytes: number): string {
+/** Both block keys of an address, [/24 or /48, /16 or /32], from one parse. */
+export function blocksOf(address: string): [string, string] {
   if (!address.includes(':')) {
-    let end = -1
-    for (let i = 0; i < v4Bytes; i++) {
-      end = address.indexOf('.', end + 1)
-      if (end < 0) return address
-    }
-    return address.slice(0, end)
+    const second = address.indexOf('.', address.indexOf('.') + 1)
+    const third = second < 0 ? -1 : address.indexOf('.', second + 1)
+    if (third < 0) return [address, 'w' + address]
+    return [address.slice(0, third), 'w' + address.slice(0, second)]
   }
   const bytes = parseIPv6(address)
-  if (bytes === null) return address
+  if (bytes === null) return [address, 'w' + address]
   let key = '6:'
-  for (let i = 0; i < v6Bytes; i++) key += (bytes[i] ?? 0).toString(16).padStart(2, '0')
-  return key
+  for (let i = 0; i < 6; i++) {
+    key += (bytes[i] ?? 0).toString(16).padStart(2, '0')
+  }
+  return [key, 'w' + key.slice(0, 10)]
 }
 
 /** Something kept in an index array with swap-remove: it remembers its position. */

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js'
 import { Limits } from '../wire/constants.js'
 import { type Endpoint, endpointFrom } from '../wire/endpoint.js'
 import { type NodeKind, type SignedRecord, decodeRecord } from '../wire/record.js'
-import { type SlotList, blockOf, wideBlockOf } from './blocks.js'
+import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
   type Block,
   type Bucket,
@@ -176,8 +176,7 @@ export class ClientTable {
       this.counts.staleReplays++
       return 'stale'
     }
-    const id = blockOf(address)
-    const wid = wideBlockOf(address)
+    const [id, wid] = blocksOf(address)
     if (!this.#roomIn(this.#blocks, id, held, this.#perBlockMax)) {
       this.counts.blockFull++
       return 'block-full'
@@ -206,8 +205,7 @@ export class ClientTable {
     const held = this.#segs.peek(key)
     if (held === undefined && this.#isReplay(signed)) return undefined
     const id = bucketId(rec.network, rec.kind)
-    const blockId = blockOf(observed.address)
-    const wideId = wideBlockOf(observed.address)
+    const [blockId, wideId] = blocksOf(observed.address)
     const s = rec.server
     const entry = new Entry(
       key,
@@ -434,24 +432,18 @@ export class ClientTable {
   }
 
   #link(e: Entry): void {
-    for (const [list, map] of this.#lists(e)) {
-      list.add(e)
-      if (list.size === 1) map.set(list.id, list)
-    }
+    e.bucket.add(e)
+    if (e.bucket.size === 1) this.#buckets.set(e.bucket.id, e.bucket)
+    e.block.add(e)
+    if (e.block.size === 1) this.#blocks.set(e.block.id, e.block)
+    e.wide.add(e)
+    if (e.wide.size === 1) this.#wides.set(e.wide.id, e.wide)
   }
 
   #unlink(e: Entry): void {
-    for (const [list, map] of this.#lists(e)) {
-      if (list.remove(e) && list.size === 0) map.delete(list.id)
-    }
-  }
-
-  #lists(e: Entry): [SlotList<Entry>, Map<string, SlotList<Entry>>][] {
-    return [
-      [e.bucket, this.#buckets],
-      [e.block, this.#blocks],
-      [e.wide, this.#wides],
-    ]
+    if (e.bucket.remove(e) && e.bucket.size === 0) this.#buckets.delete(e.bucket.id)
+    if (e.block.remove(e) && e.block.size === 0) this.#blocks.delete(e.block.id)
+    if (e.wide.remove(e) && e.wide.size === 0) this.#wides.delete(e.wide.id)
   }
 }
 

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { seededRandom } from './select.js'
 
 /** Ways per set: a key can sit in any of the 8 slots of the set its hash picks. */
 const WAYS = 8
@@ -25,8 +26,8 @@ export function recordHash(text: string): number {
 /**
  * A fixed-size memory of the highest `seq` seen per key after its entry left the table (evicted,
  * expired or deleted), so that an older record replayed later is refused (docs/protocol.md §8.3).
- * Set-associative: a keyed hash (secret per table, so keys cannot be ground to collide) picks a
- * set of 8 slots held in typed arrays; nothing is allocated after construction. A slot is free
+ * Set-associative: a keyed hash (a universal hash with multipliers drawn from a secret per table,
+ * so keys cannot be ground offline to collide) picks a set of 8 slots held in typed arrays; nothing is allocated after construction. A slot is free
  * once its `until` has passed. When a set is full, the slot to overwrite is the one with the
  * lowest (established, until): entries that had earned the protected segment outrank newcomers,
  * then the one forgotten soonest anyway goes first. Every early loss is counted in `dropped`.
@@ -37,7 +38,8 @@ export class SeqMemory {
   /** Per slot: tag hi, tag lo, until (Unix seconds, 0 = free), record hash << 1 | established. */
   readonly #words: Uint32Array
   readonly #seqs: Float64Array
-  readonly #secret: Uint8Array
+  /** Hash multipliers, three lanes x KEY_MAX positions, drawn from the secret. */
+  readonly #mul: Uint32Array
   readonly counts = { remembered: 0, dropped: 0 }
 
   constructor(capacity: number, secret: Uint8Array = randomBytes(16)) {
@@ -45,7 +47,9 @@ export class SeqMemory {
     this.capacity = this.#sets * WAYS
     this.#words = new Uint32Array(this.capacity * 4)
     this.#seqs = new Float64Array(this.capacity)
-    this.#secret = secret
+    const random = seededRandom(secret)
+    this.#mul = new Uint32Array(3 * KEY_MAX)
+    for (let i = 0; i < this.#mul.length; i++) this.#mul[i] = (random() * 2 ** 32) | 1
   }
 
   /** Bytes the memory occupies (fixed at construction). */
@@ -131,10 +135,32 @@ export class SeqMemory {
     return -1
   }
 
+  /** [tag hi, tag lo, first slot of the set]: three lanes of sum(mul[i] * (byte + 1)), mixed. */
   #locate(key: string): [number, number, number] {
-    const d = createHash('sha256').update(this.#secret).update(key, 'latin1').digest()
-    const hi = d.readUInt32LE(0)
-    const lo = d.readUInt32LE(4)
-    return [hi, lo, (d.readUInt32LE(8) % this.#sets) * WAYS]
+    const m = this.#mul
+    let a = 0
+    let b = 0
+    let c = 0
+    const n = Math.min(key.length, KEY_MAX)
+    for (let i = 0; i < n; i++) {
+      const x = key.charCodeAt(i) + 1
+      a = (a + Math.imul(m[i] as number, x)) | 0
+      b = (b + Math.imul(m[KEY_MAX + i] as number, x)) | 0
+      c = (c + Math.imul(m[2 * KEY_MAX + i] as number, x)) | 0
+    }
+    return [fmix(a), fmix(b), (fmix(c) % this.#sets) * WAYS]
   }
+}
+
+/** Longest key hashed (u8 length, network of at most 32 bytes, 32-byte public key). */
+const KEY_MAX = 1 + 32 + 32
+
+/** MurmurHash3's 32-bit finaliser: every input bit reaches every output bit. */
+function fmix(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
 }

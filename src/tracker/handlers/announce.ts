@@ -116,7 +116,13 @@ export function handleAnnounce(ctx: HandlerContext, m: Announce, src: Source): R
     }
   }
   const observed: Endpoint = { family: src.family, address: src.address, port: src.port }
-  if (ctx.table.admit(held, observed.address) === 'block-full') {
+  const admitted = ctx.table.admit(held, observed.address, m.record)
+  if (admitted === 'stale') {
+    // A replay of an older record of a key that left the table (§8.3 replay memory).
+    ctx.stats.inc('stale_sequence')
+    return fail(WireErrorCode.STALE_SEQUENCE)
+  }
+  if (admitted === 'block-full') {
     ctx.stats.inc('block_full')
     return fail(WireErrorCode.BLOCK_FULL)
   }
