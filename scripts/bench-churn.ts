@@ -1,6 +1,7 @@
 // Table churn: how many honest entries a table keeps while an attacker with many address blocks
 // announces 10 x N junk records. In process, no sockets, an injected clock, seeded randomness.
 // Usage: tsx scripts/bench-churn.ts [--entries 10000,100000] [--flood 10] [--seed 1]
+//        [--attacker-refreshes]
 // Prints, per table size, the share of honest entries held with the old policy (one LRU, /24 and
 // /48 caps only) and the new one (segmented LRU, /16 and /32 caps too), side by side.
 // test/adversarial/churn.test.ts runs the same simulation at a small N.
@@ -8,6 +9,7 @@ import { pathToFileURL } from 'node:url'
 import { ManualClock } from '../src/clock.js'
 import { ClientTable, type TableOptions } from '../src/table/client-table.js'
 import { seededRandom } from '../src/table/select.js'
+import { SeqMemory } from '../src/table/seq-memory.js'
 import type { Endpoint } from '../src/wire/endpoint.js'
 import { type SignedRecord, decodeRecord, encodeSignedRecord } from '../src/wire/record.js'
 
@@ -28,6 +30,8 @@ export interface ChurnSetup {
   wide16: number
   per16: number
   seed: number
+  /** The attacker re-announces each junk record 151 s and 302 s after sending it (to earn protection). */
+  attackerRefreshes: boolean
 }
 
 export const DEFAULT_SETUP: ChurnSetup = {
@@ -39,6 +43,7 @@ export const DEFAULT_SETUP: ChurnSetup = {
   wide16: 256,
   per16: 16,
   seed: 1,
+  attackerRefreshes: false,
 }
 
 export interface ChurnResult {
@@ -70,6 +75,8 @@ export function policyOptions(policy: Policy, entries: number, clock: ManualCloc
     ...base,
     perWideBlockMax: 2048,
     protectAfter: 2,
+    // As the daemon sets it: half the announce interval (300 s).
+    refreshGap: 150,
     protectedShare: 0.8,
     replayMemory: entries,
     secret: new Uint8Array(16).fill(3),
@@ -156,6 +163,8 @@ export function runChurn(policy: Policy, setup: Partial<ChurnSetup> = {}): Churn
   const total = settle + s.attackSeconds
   const junkTotal = s.flood * s.entries
   let junkSent = 0
+  // Re-announces the attacker has scheduled, by second (a ring of 512 s).
+  const again: ({ r: SignedRecord; src: Endpoint }[] | undefined)[] = new Array(512)
   let heldMin = 1
   const heldShare = (): number => {
     let held = 0
@@ -172,7 +181,20 @@ export function runChurn(policy: Policy, setup: Partial<ChurnSetup> = {}): Churn
     if (sec >= settle) {
       const due = Math.floor((junkTotal * (sec - settle + 1)) / s.attackSeconds)
       for (; junkSent < due; junkSent++) {
-        announce(t, record(1_000_000_000 + junkSent, now), ep(junkAddress(junkSent), 4000))
+        const r = record(1_000_000_000 + junkSent, now)
+        const src = ep(junkAddress(junkSent), 4000)
+        announce(t, r, src)
+        if (s.attackerRefreshes) {
+          for (const later of [151, 302]) {
+            const at = (sec + later) % again.length
+            ;(again[at] ??= []).push({ r, src })
+          }
+        }
+      }
+      const slot = again[sec % again.length]
+      if (slot !== undefined) {
+        for (const { r, src } of slot) announce(t, r, src)
+        again[sec % again.length] = undefined
       }
       if ((sec - settle) % 30 === 29) heldMin = Math.min(heldMin, heldShare())
     }
@@ -196,6 +218,14 @@ export function runChurn(policy: Policy, setup: Partial<ChurnSetup> = {}): Churn
   }
 }
 
+/** Bytes one remembered key costs: typed-array growth for a memory of 1,000,000 keys. */
+function replayMemoryBytesPerKey(): number {
+  const before = process.memoryUsage().arrayBuffers
+  const m = new SeqMemory(1_000_000, new Uint8Array(16))
+  const after = process.memoryUsage().arrayBuffers
+  return (after - before) / m.capacity
+}
+
 function main(): void {
   const arg = (name: string, fallback: string): string => {
     const i = process.argv.indexOf(name)
@@ -204,19 +234,22 @@ function main(): void {
   const sizes = arg('--entries', '10000,100000').split(',').map(Number)
   const flood = Number(arg('--flood', '10'))
   const seed = Number(arg('--seed', '1'))
+  const attackerRefreshes = process.argv.includes('--attacker-refreshes')
   const pct = (x: number): string => `${(100 * x).toFixed(1)} %`
   console.log(
     `honest = 75 % of N, one announce per ${DEFAULT_SETUP.interval} s; attacker: ${flood} x N junk ` +
       `records in ${DEFAULT_SETUP.attackSeconds} s from ${DEFAULT_SETUP.wide16} /16s x ` +
-      `${DEFAULT_SETUP.per16} /24s and one IPv6 /32 (65,536 /48s), half each`,
+      `${DEFAULT_SETUP.per16} /24s and one IPv6 /32 (65,536 /48s), half each` +
+      (attackerRefreshes ? '; each junk record re-announced after 151 s and 302 s' : ''),
   )
+  console.log(`replay memory: ${replayMemoryBytesPerKey().toFixed(1)} bytes per remembered key`)
   console.log(
     '| N | policy | honest held at end | lowest during attack | junk held | refused by block caps | evicted | run |',
   )
   console.log('|---|---|---|---|---|---|---|---|')
   for (const entries of sizes) {
     for (const policy of ['old', 'new'] as const) {
-      const r = runChurn(policy, { entries, flood, seed })
+      const r = runChurn(policy, { entries, flood, seed, attackerRefreshes })
       console.log(
         `| ${entries.toLocaleString('en')} | ${policy} | ${pct(r.heldAtEnd)} | ${pct(r.heldMin)} | ` +
           `${r.junkHeld.toLocaleString('en')} | ${r.refusedByBlockCaps.toLocaleString('en')} | ` +

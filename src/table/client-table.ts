@@ -10,6 +10,7 @@ import {
   type EntrySnapshot,
   type EntryView,
   REPLAY_MEMORY_SHARE,
+  MAX_HITS,
   REFRESH_GAP,
   type TableOptions,
   bucketId,
@@ -54,6 +55,7 @@ export class ClientTable {
   readonly #perBlockMax: number
   readonly #perWideMax: number
   readonly #protectAfter: number
+  readonly #gap: number
   /** Counters the daemon's stats read. */
   readonly counts = {
     evicted: 0,
@@ -61,6 +63,8 @@ export class ClientTable {
     replaced: 0,
     deleted: 0,
     promoted: 0,
+    /** Promotions refused: the protected segment was full of entries with longer records. */
+    notPromoted: 0,
     /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
     blockFull: 0,
     wideBlockFull: 0,
@@ -74,6 +78,7 @@ export class ClientTable {
     this.#perBlockMax = o.perBlockMax
     this.#perWideMax = o.perWideBlockMax ?? Infinity
     this.#protectAfter = Math.max(1, o.protectAfter ?? 2)
+    this.#gap = o.refreshGap ?? REFRESH_GAP
     const cap = Math.floor((o.maxBytes * REPLAY_MEMORY_SHARE) / SEQ_SLOT_BYTES)
     this.#memory = new SeqMemory(Math.min(o.replayMemory ?? 0, cap), o.secret)
     this.#segs = new Segments<Entry>({
@@ -82,6 +87,9 @@ export class ClientTable {
       protectedShare: o.protectedShare ?? 0.8,
       clock: o.clock,
       charge: entryCharge,
+      // A victim silent for four gaps has most likely left: it no longer holds its place.
+      outranks: (candidate, victim) =>
+        candidate.hits > victim.hits || victim.seen + 4 * this.#gap <= this.nowSeconds(),
       onAdd: e => {
         this.#link(e)
       },
@@ -418,17 +426,17 @@ export class ClientTable {
     return (map.get(id)?.size ?? 0) < cap
   }
 
-  /** An announce of a held key counts towards protection when REFRESH_GAP after the last one. */
+  /** An announce of a held key counts towards protection when refreshGap after the last one. */
   #count(e: Entry, seen: number): void {
-    if (seen - e.at >= REFRESH_GAP) {
-      e.hits++
+    if (seen - e.at >= this.#gap) {
+      if (e.hits < MAX_HITS) e.hits++
       e.at = seen
     }
   }
 
   #promote(e: Entry, ttlMs: number): void {
-    this.#segs.promote(e, ttlMs)
-    if (e.prot) this.counts.promoted++
+    if (this.#segs.promote(e, ttlMs)) this.counts.promoted++
+    else this.counts.notPromoted++
   }
 
   #link(e: Entry): void {

@@ -65,7 +65,7 @@ export class Entry {
   wslot = -1
   /** In the protected segment (see segments.ts). */
   prot = false
-  /** Announces of this key counted towards protection (spaced by REFRESH_GAP). */
+  /** Announces of this key counted towards protection (refreshGap apart, at most MAX_HITS). */
   hits = 0
   /** Unix seconds of the last counted announce. */
   at: number
@@ -124,8 +124,10 @@ export interface TableOptions {
   perBlockMax: number
   /** Most entries per /16 (IPv4) or /32 (IPv6); default no cap. */
   perWideBlockMax?: number
-  /** Counted announces (refreshes or higher seqs, REFRESH_GAP apart) that protect an entry; 2. */
+  /** Counted announces (refreshes or higher seqs, refreshGap apart) that protect an entry; 2. */
   protectAfter?: number
+  /** Seconds between two counted announces; REFRESH_GAP. The daemon uses announceInterval / 2. */
+  refreshGap?: number
   /** Share of the table the protected segment may hold; 0.8. */
   protectedShare?: number
   /** Keys whose highest seq is remembered after their entry leaves; 0 = none (default). */
@@ -135,8 +137,14 @@ export interface TableOptions {
   clock: Clock
 }
 
-/** Seconds between two announces of a key for both to count towards protection. */
+/** Default seconds between two announces of a key for both to count towards protection. */
 export const REFRESH_GAP = 30
+/**
+ * Counted announces stop adding up here: an entry's standing measures how long it has been
+ * announced (up to MAX_HITS gaps), and a full protected segment admits a newly proven entry only
+ * over an entry with no more counted announces than it has.
+ */
+export const MAX_HITS = 16
 /** The replay memory never takes more than this share of maxBytes. */
 export const REPLAY_MEMORY_SHARE = 1 / 8
 

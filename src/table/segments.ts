@@ -22,6 +22,12 @@ export interface SegmentsOptions<V> {
   onAdd: (v: V) => void
   /** Called once when a value leaves the table, never for a move between segments. */
   onLeave: (v: V, reason: LeaveReason) => void
+  /**
+   * May `candidate` take a full protected segment's place from its least recently used `victim`?
+   * (Frequency-aware admission, as in TinyLFU: a newly proven value does not displace one with a
+   * longer record.) Always yes when absent.
+   */
+  outranks?: (candidate: V, victim: V) => boolean
 }
 
 /**
@@ -104,7 +110,8 @@ export class Segments<V extends Segmented> {
    */
   add(v: V, ttlMs: number, prot = false): boolean {
     const c = this.#o.charge(v)
-    if (c > this.maxBytes || (prot && c > this.protectedMaxBytes)) return false
+    if (c > this.maxBytes) return false
+    if (c > this.protectedMaxBytes) prot = false
     while (this.size + 1 > this.maxEntries || this.bytes + c > this.maxBytes) {
       const from = this.probation.size > 0 ? this.probation : this.protected
       if (from.pop() === undefined) break
@@ -136,16 +143,27 @@ export class Segments<V extends Segmented> {
     this.#cache(v).set(v.key, v, { ttl: ttlMs })
   }
 
-  /** Move a held probation value to the most recent end of protected. */
-  promote(v: V, ttlMs: number): void {
+  /**
+   * Move a held probation value to the most recent end of protected; when protected is full and
+   * its least recently used value outranks `v`, `v` only becomes the most recent of probation.
+   * True when `v` is protected after the call.
+   */
+  promote(v: V, ttlMs: number): boolean {
     if (v.prot) {
       this.touch(v, ttlMs)
-      return
+      return true
     }
     const c = this.#o.charge(v)
-    if (c > this.protectedMaxBytes) {
+    const full =
+      this.protected.size + 1 > this.protectedMaxEntries ||
+      this.protected.calculatedSize + c > this.protectedMaxBytes
+    const victimKey = full ? this.protected.rkeys().next().value : undefined
+    const victim =
+      victimKey === undefined ? undefined : this.protected.peek(victimKey, { allowStale: true })
+    const refused = victim !== undefined && this.#o.outranks?.(v, victim) === false
+    if (c > this.protectedMaxBytes || refused) {
       this.touch(v, ttlMs)
-      return
+      return false
     }
     this.#moving = true
     try {
@@ -156,6 +174,7 @@ export class Segments<V extends Segmented> {
     } finally {
       this.#moving = false
     }
+    return true
   }
 
   delete(key: string): boolean {

@@ -76,6 +76,7 @@ export class Daemon {
       perBlockMax: this.options.perBlockMax,
       perWideBlockMax: this.options.perWideBlockMax,
       protectAfter: this.options.protectAfter,
+      refreshGap: Math.max(1, Math.floor(this.options.announceInterval / 2)),
       protectedShare: this.options.protectedPercent / 100,
       replayMemory: this.options.replayMemory,
       clock: this.clock,

@@ -76,14 +76,20 @@ test('entries announced protectAfter times (REFRESH_GAP apart) survive a flood o
   assert.deepEqual(t.checkInvariants(), [])
 })
 
-test('the protected segment is capped; its least recent entry is demoted, not dropped', () => {
+test('the protected segment is capped; a longer record keeps its place, the LRU is demoted', () => {
   const { t, clock } = table({ maxEntries: 4, protectAfter: 1, protectedShare: 0.5 })
   for (let i = 0; i < 3; i++) t.insert(fakeRecord(i), ep(`10.0.${i}.1`))
   clock.advance(REFRESH_GAP * 1000)
   for (let i = 0; i < 3; i++) t.refresh(t.peek(keyOf(i))!)
+  // 0 and 1 are protected (one counted announce each); 2 has no more than the LRU (0): refused.
   assert.equal(t.protectedSize, 2)
-  assert.equal(t.peek(keyOf(0))?.prot, false, 'demoted to probation')
+  assert.equal(t.counts.notPromoted, 1)
+  assert.equal(t.peek(keyOf(2))?.prot, false)
+  clock.advance(REFRESH_GAP * 1000)
+  t.refresh(t.peek(keyOf(2))!)
+  // Two counted announces beat one: 2 enters, 0 (least recent) is demoted, not dropped.
   assert.equal(t.peek(keyOf(2))?.prot, true)
+  assert.equal(t.peek(keyOf(0))?.prot, false, 'demoted to probation')
   assert.equal(t.size, 3)
   // A higher seq keeps the entry's standing (servers sign a new record when players change).
   t.insert(fakeRecord(2, { seq: 2 }), ep('10.0.2.1'))
