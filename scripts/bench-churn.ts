@@ -164,7 +164,10 @@ export function runChurn(policy: Policy, setup: Partial<ChurnSetup> = {}): Churn
   const junkTotal = s.flood * s.entries
   let junkSent = 0
   // Re-announces the attacker has scheduled, by second (a ring of 512 s).
-  const again: ({ r: SignedRecord; src: Endpoint }[] | undefined)[] = new Array(512)
+  const again: ({ r: SignedRecord; src: Endpoint }[] | undefined)[] = Array.from(
+    { length: 512 },
+    () => undefined,
+  )
   let heldMin = 1
   const heldShare = (): number => {
     let held = 0

@@ -150,11 +150,11 @@ export const REPLAY_MEMORY_SHARE = 1 / 8
 
 /**
  * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
- * the lru-cache slots, the Map entry, the index and block slots. Measured at 1,000,000 entries by
- * scripts/bench-tracker-memory.ts (313 B for peers before the wide-block and segment fields, which
- * add five small fields) and rounded up; see docs/benchmarks.md.
+ * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured at
+ * 1,000,000 entries by scripts/bench-tracker-memory.ts (404 B for peers) and rounded up; see
+ * docs/benchmarks.md.
  */
-export const ENTRY_OVERHEAD = 360
+export const ENTRY_OVERHEAD = 410
 /** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
 export const SERVER_OVERHEAD = 400
 
@@ -173,4 +173,3 @@ export function recordKeyLength(recordBytes: Uint8Array): number {
 export function bucketId(network: string, kind: NodeKind): string {
   return (kind === 'server' ? 's' : 'p') + network
 }
-

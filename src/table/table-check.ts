@@ -71,7 +71,8 @@ export function checkTable(t: TableParts): string[] {
       }
       const slotOf = (e: Entry): number => (name === 'block' ? e.bslot : e.wslot)
       block.items.forEach((e, i) => {
-        if (slotOf(e) !== i || held.get(e.key) !== e) errors.push(`${name} ${b} member out of place`)
+        if (slotOf(e) !== i || held.get(e.key) !== e)
+          errors.push(`${name} ${b} member out of place`)
       })
     }
   }

@@ -34,9 +34,7 @@ const keyOf = (i: number, network = 'testnet'): string =>
 
 /** What the announce handler does once the signature is good (docs/protocol.md §8.3). */
 function announce(t: ClientTable, r: SignedRecord, address: string): string {
-  const key = Buffer.from(r.bytes.subarray(0, 1 + r.record.network.length + 32)).toString(
-    'latin1',
-  )
+  const key = Buffer.from(r.bytes.subarray(0, 1 + r.record.network.length + 32)).toString('latin1')
   const held = t.peek(key)
   if (held !== undefined && held.rec === Buffer.from(r.bytes).toString('latin1')) {
     t.refresh(held)
@@ -45,7 +43,11 @@ function announce(t: ClientTable, r: SignedRecord, address: string): string {
   if (held !== undefined && r.record.seq <= held.seq) return 'stale'
   const admitted = t.admit(held, address, r)
   if (admitted !== 'ok') return admitted
-  return t.insert(r, ep(address)) === undefined ? 'refused' : held === undefined ? 'new' : 'replaced'
+  return t.insert(r, ep(address)) === undefined
+    ? 'refused'
+    : held === undefined
+      ? 'new'
+      : 'replaced'
 }
 
 test('blocks: /16 and /32 around /24 and /48, distinct keys', () => {
@@ -176,7 +178,14 @@ test('model: invariants, budgets and replay refusal under random insert/refresh/
                 expiresAt: now() + o.life,
                 kind: o.server ? 'server' : 'peer',
                 server: o.server
-                  ? { name: `s${o.key}`, players: 1, maxPlayers: 2, world: '', version: '1', tags: [] }
+                  ? {
+                      name: `s${o.key}`,
+                      players: 1,
+                      maxPlayers: 2,
+                      world: '',
+                      version: '1',
+                      tags: [],
+                    }
                   : null,
               })
             records.set(id, r)
