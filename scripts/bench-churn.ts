@@ -83,7 +83,7 @@ export function policyOptions(policy: Policy, entries: number, clock: ManualCloc
   }
 }
 
-function record(id: number, issuedAt: number): SignedRecord {
+function record(id: number, issuedAt: number, seq = 1): SignedRecord {
   const publicKey = new Uint8Array(32)
   const v = new DataView(publicKey.buffer)
   v.setUint32(0, id)
@@ -93,7 +93,7 @@ function record(id: number, issuedAt: number): SignedRecord {
       {
         network: 'churn',
         publicKey,
-        seq: 1,
+        seq,
         issuedAt,
         expiresAt: issuedAt + 7200,
         kind: 'peer',
@@ -112,17 +112,18 @@ const ep = (address: string, port: number): Endpoint => ({
 })
 
 /** What the announce handler does with a verified record (docs/protocol.md §8.3), in short. */
-function announce(t: ClientTable, r: SignedRecord, src: Endpoint): boolean {
+function announce(t: ClientTable, r: SignedRecord, src: Endpoint): 'ok' | 'stale' | 'refused' {
   const text = Buffer.from(r.bytes).toString('latin1')
   const key = text.slice(0, 1 + 5 + 32)
   const held = t.peek(key)
   if (held !== undefined && held.rec === text) {
     t.refresh(held)
-    return true
+    return 'ok'
   }
-  if (held !== undefined && r.record.seq <= held.seq) return false
-  if (t.admit(held, src.address, r) !== 'ok') return false
-  return t.insert(r, src) !== undefined
+  if (held !== undefined && r.record.seq <= held.seq) return 'stale'
+  const admitted = t.admit(held, src.address, r)
+  if (admitted !== 'ok') return admitted === 'stale' ? 'stale' : 'refused'
+  return t.insert(r, src) !== undefined ? 'ok' : 'refused'
 }
 
 /** One run: honest nodes settle for three intervals, then the flood; a table per policy. */
@@ -179,7 +180,11 @@ export function runChurn(policy: Policy, setup: Partial<ChurnSetup> = {}): Churn
     clock.set(now * 1000)
     for (const i of byPhase[sec % s.interval] ?? []) {
       const n = nodes[i]
-      if (n !== undefined) announce(t, n.rec, n.src)
+      // An honest node refused as stale (its entry left and was remembered) re-signs.
+      if (n !== undefined && announce(t, n.rec, n.src) === 'stale') {
+        n.rec = record(i, T0 + sec, n.rec.record.seq + 1)
+        announce(t, n.rec, n.src)
+      }
     }
     if (sec >= settle) {
       const due = Math.floor((junkTotal * (sec - settle + 1)) / s.attackSeconds)

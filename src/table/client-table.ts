@@ -22,7 +22,7 @@ import {
 } from './entry.js'
 import { Segments } from './segments.js'
 import { type Asker, type SelectQuery, type Selection, best, list, sample } from './select.js'
-import { SEQ_SLOT_BYTES, SeqMemory, recordHash } from './seq-memory.js'
+import { SEQ_SLOT_BYTES, SeqMemory } from './seq-memory.js'
 import { checkTable } from './table-check.js'
 import type { QueryMode } from '../wire/messages.js'
 
@@ -68,7 +68,7 @@ export class ClientTable {
     /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
     blockFull: 0,
     wideBlockFull: 0,
-    /** Replays refused because the replay memory held a higher (or equal, other) record. */
+    /** Records refused because the replay memory held an equal or higher seq for their key. */
     staleReplays: 0,
   }
 
@@ -102,10 +102,10 @@ export class ClientTable {
         if (reason === 'evict') this.counts.evicted++
         else if (reason === 'expire') this.counts.expired++
         else this.counts.deleted++
+        // Remembered for the longest record lifetime after it left (docs/protocol.md §8.3).
         const now = this.nowSeconds()
-        const until = e.issuedAt + Limits.RECORD_LIFETIME_MAX
-        const hash = recordHash(e.rec)
-        this.#memory.remember(e.key, { seq: e.seq, bytesHash: hash }, until, e.hits > 0, now)
+        const until = now + Limits.RECORD_LIFETIME_MAX
+        this.#memory.remember(e.key, e.seq, until, e.hits > 0, now)
       },
     })
   }
@@ -174,7 +174,8 @@ export class ClientTable {
 
   /**
    * May `key` (held as `held`, or new) be stored with this observed address? `stale` when the
-   * key is not held and `signed` is no newer than the seq remembered for it (a replay); then
+   * key is not held and `signed.seq` is not higher than the seq remembered for it (a replay, or
+   * the same record again once its entry left: only a new signature brings the key back); then
    * `block-full` when its /24 (/48) or /16 (/32) is at its cap. A full block is first purged of
    * its expired entries (at most PURGE_SCAN looked at). The table's own budget never refuses:
    * it evicts from probation instead.
@@ -405,10 +406,8 @@ export class ClientTable {
     const keyLen = recordKeyLength(signed.bytes)
     if (keyLen < 0) return false
     const key = latin1(signed.bytes.subarray(0, keyLen))
-    const r = this.#memory.recall(key, this.nowSeconds())
-    if (r === undefined) return false
-    const seq = signed.record.seq
-    return seq < r.seq || (seq === r.seq && recordHash(latin1(signed.bytes)) !== r.bytesHash)
+    const remembered = this.#memory.recall(key, this.nowSeconds())
+    return remembered !== undefined && signed.record.seq <= remembered
   }
 
   #roomIn(map: Map<string, Block>, id: string, held: Entry | undefined, cap: number): boolean {

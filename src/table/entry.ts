@@ -104,14 +104,6 @@ export class Entry {
   get publicKeyText(): string {
     return this.key.slice(this.key.length - 32)
   }
-
-  /** The record's issuedAt (u32 after the key and the u64 seq). */
-  get issuedAt(): number {
-    const at = this.key.length + 8
-    let v = 0
-    for (let i = 0; i < 4; i++) v = v * 256 + this.rec.charCodeAt(at + i)
-    return v
-  }
 }
 
 export interface TableOptions {

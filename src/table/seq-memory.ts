@@ -3,39 +3,23 @@ import { seededRandom } from './select.js'
 
 /** Ways per set: a key can sit in any of the 8 slots of the set its hash picks. */
 const WAYS = 8
-/** Bytes one remembered key costs: a 64-bit key tag, `until`, a record hash (3 x u32 + u32), seq (f64). */
-export const SEQ_SLOT_BYTES = 24
-
-/** What is remembered about a key whose entry left the table. */
-export interface Remembered {
-  seq: number
-  /** FNV-1a of the record bytes (31 bits): equal seq with other bytes is not the same record. */
-  bytesHash: number
-}
-
-/** FNV-1a over a latin1 string, 31 bits (the low bit of the stored word is a flag). */
-export function recordHash(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return (h >>> 1) & 0x7fffffff
-}
+/** Bytes one remembered key costs: tag hi, tag lo | established, until (3 x u32), seq (f64). */
+export const SEQ_SLOT_BYTES = 20
 
 /**
  * A fixed-size memory of the highest `seq` seen per key after its entry left the table (evicted,
  * expired or deleted), so that an older record replayed later is refused (docs/protocol.md §8.3).
  * Set-associative: a keyed hash (a universal hash with multipliers drawn from a secret per table,
- * so keys cannot be ground offline to collide) picks a set of 8 slots held in typed arrays; nothing is allocated after construction. A slot is free
- * once its `until` has passed. When a set is full, the slot to overwrite is the one with the
- * lowest (established, until): entries that had earned the protected segment outrank newcomers,
- * then the one forgotten soonest anyway goes first. Every early loss is counted in `dropped`.
+ * so keys cannot be ground offline to collide) picks a set of 8 slots held in typed arrays;
+ * nothing is allocated after construction. A slot is free once its `until` has passed. When a
+ * set is full, the slot to overwrite is the one with the lowest (established, until): keys whose
+ * entry had counted a repeated announce outrank newcomers, then the memory that ends soonest
+ * gives way; a newcomer that outranks none is not stored. Both losses are counted in `dropped`.
  */
 export class SeqMemory {
   readonly capacity: number
   readonly #sets: number
-  /** Per slot: tag hi, tag lo, until (Unix seconds, 0 = free), record hash << 1 | established. */
+  /** Per slot: tag hi, tag lo (63 bits) << 1 | established, until (Unix seconds, 0 = free). */
   readonly #words: Uint32Array
   readonly #seqs: Float64Array
   /** Hash multipliers, three lanes x KEY_MAX positions, drawn from the secret. */
@@ -45,7 +29,7 @@ export class SeqMemory {
   constructor(capacity: number, secret: Uint8Array = randomBytes(16)) {
     this.#sets = Math.floor(Math.max(0, capacity) / WAYS)
     this.capacity = this.#sets * WAYS
-    this.#words = new Uint32Array(this.capacity * 4)
+    this.#words = new Uint32Array(this.capacity * 3)
     this.#seqs = new Float64Array(this.capacity)
     const random = seededRandom(secret)
     this.#mul = new Uint32Array(3 * KEY_MAX)
@@ -57,24 +41,20 @@ export class SeqMemory {
     return this.capacity * SEQ_SLOT_BYTES
   }
 
-  /** Remember `key` at `seq` until `until` (Unix seconds). */
-  remember(
-    key: string,
-    r: Remembered,
-    until: number,
-    established: boolean,
-    nowSeconds: number,
-  ): void {
-    if (this.#sets === 0 || until <= nowSeconds) return
+  /** Remember `key` at `seq` until `until` (Unix seconds); a higher seq already held stays. */
+  remember(key: string, seq: number, until: number, established: boolean, now: number): void {
+    if (this.#sets === 0 || until <= now) return
     const [hi, lo, base] = this.#locate(key)
     const w = this.#words
-    let victim = this.#findIn(hi, lo, base, nowSeconds)
+    let victim = this.#findIn(hi, lo, base, now)
     let victimRank = -1
-    if (victim < 0) {
+    if (victim >= 0) {
+      seq = Math.max(seq, this.#seqs[victim] as number)
+    } else {
       victimRank = Infinity
       for (let i = base; i < base + WAYS; i++) {
-        const u = w[i * 4 + 2] as number
-        const rank = u <= nowSeconds ? -1 : ((w[i * 4 + 3] as number) & 1) * 2 ** 32 + u
+        const u = w[i * 3 + 2] as number
+        const rank = u <= now ? -1 : ((w[i * 3 + 1] as number) & 1) * 2 ** 32 + u
         if (rank < victimRank) {
           victim = i
           victimRank = rank
@@ -87,32 +67,30 @@ export class SeqMemory {
       this.counts.dropped++
       if (flag * 2 ** 32 + until <= victimRank) return
     }
-    const at = victim * 4
+    const at = victim * 3
     w[at] = hi
-    w[at + 1] = lo
+    w[at + 1] = (lo | flag) >>> 0
     w[at + 2] = until
-    w[at + 3] = ((r.bytesHash << 1) | flag) >>> 0
-    this.#seqs[victim] = r.seq
+    this.#seqs[victim] = seq
     this.counts.remembered++
   }
 
-  /** What is remembered about `key` now, if anything. */
-  recall(key: string, nowSeconds: number): Remembered | undefined {
-    const i = this.#find(key, nowSeconds)
-    if (i < 0) return undefined
-    return { seq: this.#seqs[i] as number, bytesHash: (this.#words[i * 4 + 3] as number) >>> 1 }
+  /** The highest seq remembered for `key` now, if any. */
+  recall(key: string, now: number): number | undefined {
+    const i = this.#find(key, now)
+    return i < 0 ? undefined : this.#seqs[i]
   }
 
   /** Forget `key` (its entry is held again). */
-  forget(key: string, nowSeconds: number): void {
-    const i = this.#find(key, nowSeconds)
-    if (i >= 0) this.#words[i * 4 + 2] = 0
+  forget(key: string, now: number): void {
+    const i = this.#find(key, now)
+    if (i >= 0) this.#words[i * 3 + 2] = 0
   }
 
   /** Live memories (O(capacity): for tests and stats, not for a request path). */
-  live(nowSeconds: number): number {
+  live(now: number): number {
     let n = 0
-    for (let i = 0; i < this.capacity; i++) if ((this.#words[i * 4 + 2] as number) > nowSeconds) n++
+    for (let i = 0; i < this.capacity; i++) if ((this.#words[i * 3 + 2] as number) > now) n++
     return n
   }
 
@@ -120,22 +98,28 @@ export class SeqMemory {
     this.#words.fill(0)
   }
 
-  #find(key: string, nowSeconds: number): number {
+  #find(key: string, now: number): number {
     if (this.#sets === 0) return -1
     const [hi, lo, base] = this.#locate(key)
-    return this.#findIn(hi, lo, base, nowSeconds)
+    return this.#findIn(hi, lo, base, now)
   }
 
-  #findIn(hi: number, lo: number, base: number, nowSeconds: number): number {
+  #findIn(hi: number, lo: number, base: number, now: number): number {
     const w = this.#words
     for (let i = base; i < base + WAYS; i++) {
-      const at = i * 4
-      if (w[at] === hi && w[at + 1] === lo && (w[at + 2] as number) > nowSeconds) return i
+      const at = i * 3
+      if (
+        w[at] === hi &&
+        ((w[at + 1] as number) & ~1) >>> 0 === lo &&
+        (w[at + 2] as number) > now
+      ) {
+        return i
+      }
     }
     return -1
   }
 
-  /** [tag hi, tag lo, first slot of the set]: three lanes of sum(mul[i] * (byte + 1)), mixed. */
+  /** [tag hi, tag lo (low bit 0), first slot of the set]: three lanes of sum(mul[i] * (byte + 1)). */
   #locate(key: string): [number, number, number] {
     const m = this.#mul
     let a = 0
@@ -148,7 +132,7 @@ export class SeqMemory {
       b = (b + Math.imul(m[KEY_MAX + i] as number, x)) | 0
       c = (c + Math.imul(m[2 * KEY_MAX + i] as number, x)) | 0
     }
-    return [fmix(a), fmix(b), (fmix(c) % this.#sets) * WAYS]
+    return [fmix(a), (fmix(b) & ~1) >>> 0, (fmix(c) % this.#sets) * WAYS]
   }
 }
 

@@ -50,8 +50,12 @@ test('replay of an older record after its key was evicted is refused as STALE_SE
   assert.equal(outcome(h.send(announce(old), attacker)), STALE, 'seq 1 after seq 2')
   assert.equal(h.stats.get('stale_sequence'), 1)
   assert.equal(h.table.counts.staleReplays, 1)
-  // The node itself comes back with its latest record (identical bytes) or a higher seq.
-  assert.equal(outcome(h.send(announce(newer), h.source('192.0.2.10', 4000))), 'new')
+  // Even the latest record itself does not bring the key back once it left: anyone who fetched
+  // it could replay it. The node re-signs with a higher seq (docs/protocol.md §8.3 step 4).
+  assert.equal(outcome(h.send(announce(newer), attacker)), STALE)
+  const k = testKey(1)
+  const seq3 = makeRecord(k.privateKey, k.publicKey, h.nowSeconds(), { seq: 3 })
+  assert.equal(outcome(h.send(announce(seq3), h.source('192.0.2.10', 4000))), 'new')
   assert.deepEqual(h.table.checkInvariants(), [])
 })
 
