@@ -9,6 +9,7 @@ import {
   Entry,
   type EntrySnapshot,
   type EntryView,
+  latin1,
   REPLAY_MEMORY_SHARE,
   MAX_HITS,
   REFRESH_GAP,
@@ -19,6 +20,7 @@ import {
   newBucket,
   newWide,
   recordKeyLength,
+  viewOf,
 } from './entry.js'
 import { Segments } from './segments.js'
 import { type Asker, type SelectQuery, type Selection, best, list, sample } from './select.js'
@@ -368,20 +370,7 @@ export class ClientTable {
   /** Delete every entry the predicate selects (deny list applied to held entries). */
   dropWhere(pred: (e: EntryView) => boolean): number {
     const doomed: string[] = []
-    for (const e of this.#segs.rvalues()) {
-      const record = e.recordBytes
-      const netLen = record[0] ?? 0
-      const view: EntryView = {
-        record,
-        observed: e.observed,
-        lastSeen: e.seen * 1000,
-        // The network is ASCII (§3 charset): its latin1 text is the network name.
-        network: e.rec.slice(1, 1 + netLen),
-        publicKey: record.subarray(1 + netLen, 1 + netLen + 32),
-        kind: e.server === null ? 'peer' : 'server',
-      }
-      if (pred(view)) doomed.push(e.key)
-    }
+    for (const e of this.#segs.rvalues()) if (pred(viewOf(e))) doomed.push(e.key)
     for (const k of doomed) this.#segs.delete(k)
     return doomed.length
   }
@@ -452,8 +441,4 @@ export class ClientTable {
     if (e.block.remove(e) && e.block.size === 0) this.#blocks.delete(e.block.id)
     if (e.wide.remove(e) && e.wide.size === 0) this.#wides.delete(e.wide.id)
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }

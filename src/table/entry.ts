@@ -165,3 +165,22 @@ export function recordKeyLength(recordBytes: Uint8Array): number {
 export function bucketId(network: string, kind: NodeKind): string {
   return (kind === 'server' ? 's' : 'p') + network
 }
+
+/** An entry as predicates see it (deny list, operators' tools). */
+export function viewOf(e: Entry): EntryView {
+  const record = e.recordBytes
+  const netLen = record[0] ?? 0
+  return {
+    record,
+    observed: e.observed,
+    lastSeen: e.seen * 1000,
+    // The network is ASCII (§3 charset): its latin1 text is the network name.
+    network: e.rec.slice(1, 1 + netLen),
+    publicKey: record.subarray(1 + netLen, 1 + netLen + 32),
+    kind: e.server === null ? 'peer' : 'server',
+  }
+}
+
+export function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
