@@ -6,15 +6,32 @@ import { parseIPv6 } from '../wire/endpoint.js'
  * normalised to IPv4).
  */
 export function blockOf(address: string): string {
+  return blocksOf(address)[0]
+}
+
+/**
+ * The wider block around a block, for the second cap level: an IPv4 /16 (256 /24s) or an IPv6
+ * /32 (65,536 /48s, a typical allocation to one provider). Distinct from every blockOf key.
+ */
+export function wideBlockOf(address: string): string {
+  return blocksOf(address)[1]
+}
+
+/** Both block keys of an address, [/24 or /48, /16 or /32], from one parse. */
+export function blocksOf(address: string): [string, string] {
   if (!address.includes(':')) {
-    const dot = address.lastIndexOf('.')
-    return dot < 0 ? address : address.slice(0, dot)
+    const second = address.indexOf('.', address.indexOf('.') + 1)
+    const third = second < 0 ? -1 : address.indexOf('.', second + 1)
+    if (third < 0) return [address, 'w' + address]
+    return [address.slice(0, third), 'w' + address.slice(0, second)]
   }
   const bytes = parseIPv6(address)
-  if (bytes === null) return address
+  if (bytes === null) return [address, 'w' + address]
   let key = '6:'
-  for (let i = 0; i < 6; i++) key += (bytes[i] ?? 0).toString(16).padStart(2, '0')
-  return key
+  for (let i = 0; i < 6; i++) {
+    key += (bytes[i] ?? 0).toString(16).padStart(2, '0')
+  }
+  return [key, 'w' + key.slice(0, 10)]
 }
 
 /** Something kept in an index array with swap-remove: it remembers its position. */

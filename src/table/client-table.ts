@@ -1,205 +1,143 @@
-import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
+import { Limits } from '../wire/constants.js'
 import { type Endpoint, endpointFrom } from '../wire/endpoint.js'
 import { type NodeKind, type SignedRecord, decodeRecord } from '../wire/record.js'
-import { SlotList, blockOf } from './blocks.js'
+import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
+import {
+  type Block,
+  type Bucket,
+  Entry,
+  type EntrySnapshot,
+  type EntryView,
+  latin1,
+  REPLAY_MEMORY_SHARE,
+  MAX_HITS,
+  REFRESH_GAP,
+  type TableOptions,
+  bucketId,
+  entryCharge,
+  newBlock,
+  newBucket,
+  newWide,
+  recordKeyLength,
+  viewOf,
+} from './entry.js'
+import { Segments } from './segments.js'
 import { type Asker, type SelectQuery, type Selection, best, list, sample } from './select.js'
+import { SEQ_SLOT_BYTES, SeqMemory } from './seq-memory.js'
+import { checkTable } from './table-check.js'
 import type { QueryMode } from '../wire/messages.js'
 
-/** What a checkpoint saves and restores for one entry (the contract with operations). */
-export interface EntrySnapshot {
-  /** The exact signed record bytes. */
-  record: Uint8Array
-  /** The source endpoint the tracker observed. */
-  observed: Endpoint
-  /** When the tracker last received the record, ms since the epoch. */
-  lastSeen: number
-}
+export * from './entry.js'
 
-/** An entry as predicates see it (deny list, operators' tools). */
-export interface EntryView extends EntrySnapshot {
-  network: string
-  publicKey: Uint8Array
-  kind: NodeKind
-}
-
-/** The server fields selection filters and sorts on; null for peers. */
-export interface ServerFacts {
-  name: string
-  players: number
-  maxPlayers: number
-  world: string
-  version: string
-  tags: string[]
-}
-
-/** One (network, kind) index: the entries in an array with swap-remove, so sampling is O(count). */
-export type Bucket = SlotList<Entry>
-/** The entries of one address block (/24, /48), for its cap and for purging its expired ones. */
-export type Block = SlotList<Entry>
-
-const newBucket = (id: string): Bucket =>
-  new SlotList<Entry>(
-    id,
-    e => e.slot,
-    (e, i) => {
-      e.slot = i
-    },
-  )
-const newBlock = (id: string): Block =>
-  new SlotList<Entry>(
-    id,
-    e => e.bslot,
-    (e, i) => {
-      e.bslot = i
-    },
-  )
-
-/**
- * One held record. Kept small on purpose (see docs/benchmarks.md, bytes per entry): the record is
- * a latin1 string (one byte per byte, on the V8 heap, no ArrayBuffer per entry), times are whole
- * seconds (small integers), and the table key is a slice of the record string.
- */
-export class Entry {
-  /** Position in its bucket's array. */
-  slot = -1
-  /** Position in its block's array. */
-  bslot = -1
-  constructor(
-    /** u8 length, network, public key: the first bytes of the record (unique per network + key). */
-    readonly key: string,
-    /** The record bytes as a latin1 string. */
-    readonly rec: string,
-    readonly seq: number,
-    /** Record expiry, Unix seconds. */
-    readonly expiresAt: number,
-    /** Unix seconds after which the entry is gone: min(expiresAt, seen + maxTtl). */
-    public until: number,
-    /** Unix seconds of the last announce. */
-    public seen: number,
-    /** Observed source address (canonical text) and port. */
-    readonly ip: string,
-    readonly port: number,
-    readonly bucket: Bucket,
-    readonly block: Block,
-    readonly server: ServerFacts | null,
-  ) {}
-
-  get recordBytes(): Uint8Array {
-    return Buffer.from(this.rec, 'latin1')
-  }
-
-  get observed(): Endpoint {
-    return { family: this.ip.includes(':') ? 6 : 4, address: this.ip, port: this.port }
-  }
-
-  /** The node's 32-byte public key as a latin1 string (for tie-breaks and exclusion). */
-  get publicKeyText(): string {
-    return this.key.slice(this.key.length - 32)
-  }
-}
-
-export interface TableOptions {
-  maxEntries: number
-  maxBytes: number
-  /** Seconds an entry lives after its last announce at most. */
-  maxTtl: number
-  perBlockMax: number
-  clock: Clock
-}
-
-/**
- * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
- * the lru-cache slots, the Map entry, the index and block slots. Measured at 1,000,000 entries by
- * scripts/bench-tracker-memory.ts (313 B for peers) and rounded up; see docs/benchmarks.md.
- */
-export const ENTRY_OVERHEAD = 320
-/** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
-export const SERVER_OVERHEAD = 400
-
-/** What one entry costs against maxBytes. */
-export function entryCharge(e: Entry): number {
-  return e.rec.length + ENTRY_OVERHEAD + (e.server === null ? 0 : SERVER_OVERHEAD)
-}
-
-/** Table key of a record: its first bytes (u8 network length, network, 32-byte public key). */
-export function recordKeyLength(recordBytes: Uint8Array): number {
-  const netLen = recordBytes[0] ?? 0
-  const len = 1 + netLen + 32
-  return recordBytes.byteLength >= len ? len : -1
-}
-
-export function bucketId(network: string, kind: NodeKind): string {
-  return (kind === 'server' ? 's' : 'p') + network
-}
-
-export type AdmitResult = 'ok' | 'block-full'
+/** `stale`: a record no newer than the one remembered for its key (replay protection). */
+export type AdmitResult = 'ok' | 'block-full' | 'stale'
 
 /** Most entries of a full block looked at for expired ones before refusing a new entry. */
 const PURGE_SCAN = 1024
 
 /**
- * The client table: lru-cache bounded by count and bytes, ttl from the record's expiry capped
- * by maxTtl, the injected clock, no autopurge timers (expired entries are skipped lazily on read
- * and deleted when met). Per-(network, kind) indexes and per-block counts are maintained only in
- * lru-cache's onInsert/dispose hooks, so every way an entry leaves (evict, expire, delete,
- * replace) keeps them consistent.
+ * The client table: a segmented LRU (segments.ts) bounded by count and bytes, ttl from the
+ * record's expiry capped by maxTtl, the injected clock, no autopurge timers (expired entries are
+ * skipped lazily on read and deleted when met). Newcomers enter probation; an entry announced
+ * `protectAfter` times (REFRESH_GAP apart) moves to the protected segment, which a flood of
+ * newcomers cannot evict while probation has anything left. Per-(network, kind) indexes and
+ * per-block counts (/24 and /16, /48 and /32) are maintained only in the segments' add/leave
+ * hooks, so every way an entry leaves (evict, expire, delete, replace) keeps them consistent; a
+ * key leaving remembers its seq in the replay memory (seq-memory.ts).
  */
 export class ClientTable {
-  readonly #cache: LRUCache<string, Entry>
+  readonly #segs: Segments<Entry>
+  readonly #memory: SeqMemory
   readonly #buckets = new Map<string, Bucket>()
   readonly #blocks = new Map<string, Block>()
+  readonly #wides = new Map<string, Block>()
   readonly #clock: Clock
   readonly #maxTtl: number
   readonly #perBlockMax: number
+  readonly #perWideMax: number
+  readonly #protectAfter: number
+  readonly #gap: number
   /** Counters the daemon's stats read. */
-  readonly counts = { evicted: 0, expired: 0, replaced: 0, deleted: 0 }
+  readonly counts = {
+    evicted: 0,
+    expired: 0,
+    replaced: 0,
+    deleted: 0,
+    promoted: 0,
+    /** Promotions refused: the protected segment was full of entries with longer records. */
+    notPromoted: 0,
+    /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
+    blockFull: 0,
+    wideBlockFull: 0,
+    /** Records refused because the replay memory held an equal or higher seq for their key. */
+    staleReplays: 0,
+  }
 
-  constructor(options: TableOptions) {
-    this.#clock = options.clock
-    this.#maxTtl = options.maxTtl
-    this.#perBlockMax = options.perBlockMax
-    const clock = options.clock
-    this.#cache = new LRUCache<string, Entry>({
-      max: options.maxEntries,
-      maxSize: options.maxBytes,
-      sizeCalculation: entryCharge,
-      ttl: options.maxTtl * 1000,
-      ttlAutopurge: false,
-      // 0: no debounce timer inside lru-cache; our clock is cheap to read.
-      ttlResolution: 0,
-      allowStale: false,
-      updateAgeOnGet: false,
-      perf: { now: () => clock.now() },
-      onInsert: (e, _k, reason) => {
-        if (reason !== 'update') this.#link(e)
+  constructor(o: TableOptions) {
+    this.#clock = o.clock
+    this.#maxTtl = o.maxTtl
+    this.#perBlockMax = o.perBlockMax
+    this.#perWideMax = o.perWideBlockMax ?? Infinity
+    this.#protectAfter = Math.max(1, o.protectAfter ?? 2)
+    this.#gap = o.refreshGap ?? REFRESH_GAP
+    const cap = Math.floor((o.maxBytes * REPLAY_MEMORY_SHARE) / SEQ_SLOT_BYTES)
+    this.#memory = new SeqMemory(Math.min(o.replayMemory ?? 0, cap), o.secret)
+    this.#segs = new Segments<Entry>({
+      maxEntries: o.maxEntries,
+      maxBytes: o.maxBytes - this.#memory.bytes,
+      protectedShare: o.protectedShare ?? 0.8,
+      clock: o.clock,
+      charge: entryCharge,
+      // A victim silent for four gaps has most likely left: it no longer holds its place.
+      outranks: (candidate, victim) =>
+        candidate.hits > victim.hits || victim.seen + 4 * this.#gap <= this.nowSeconds(),
+      onAdd: e => {
+        this.#link(e)
       },
-      dispose: (e, _k, reason) => {
+      onLeave: (e, reason) => {
         this.#unlink(e)
+        if (reason === 'replace') {
+          this.counts.replaced++
+          return
+        }
         if (reason === 'evict') this.counts.evicted++
         else if (reason === 'expire') this.counts.expired++
-        else if (reason === 'set') this.counts.replaced++
         else this.counts.deleted++
+        // Remembered for the longest record lifetime after it left (docs/protocol.md §8.3).
+        const now = this.nowSeconds()
+        const until = now + Limits.RECORD_LIFETIME_MAX
+        this.#memory.remember(e.key, e.seq, until, e.hits > 0, now)
       },
     })
   }
 
   /** Entries held, including expired ones not yet met. */
   get size(): number {
-    return this.#cache.size
+    return this.#segs.size
   }
 
-  /** Bytes charged against maxBytes. */
+  /** Entries in the protected segment. */
+  get protectedSize(): number {
+    return this.#segs.protected.size
+  }
+
+  /** Bytes charged against maxBytes: the entries and the replay memory. */
   get bytes(): number {
-    return this.#cache.calculatedSize
+    return this.#segs.bytes + this.#memory.bytes
   }
 
   get maxBytes(): number {
-    return this.#cache.maxSize
+    return this.#segs.maxBytes + this.#memory.bytes
   }
 
   get maxEntries(): number {
-    return this.#cache.max
+    return this.#segs.maxEntries
+  }
+
+  /** The replay memory: keys whose seq it can remember, and its counters. */
+  get replayMemory(): SeqMemory {
+    return this.#memory
   }
 
   /** Number of address blocks with at least one entry. */
@@ -213,10 +151,10 @@ export class ClientTable {
 
   /** The live entry under `key`, without touching its recency; undefined when none or expired. */
   peek(key: string): Entry | undefined {
-    const e = this.#cache.peek(key, { allowStale: true })
+    const e = this.#segs.peek(key)
     if (e === undefined) return undefined
     if (e.until * 1000 <= this.#clock.now()) {
-      this.#cache.delete(key)
+      this.#segs.delete(key)
       return undefined
     }
     return e
@@ -231,31 +169,37 @@ export class ClientTable {
     return this.#blocks.get(blockOf(address))?.size ?? 0
   }
 
+  /** Entries held in a wide address block (/16, /32). */
+  wideBlockCount(address: string): number {
+    return this.#wides.get(wideBlockOf(address))?.size ?? 0
+  }
+
   /**
-   * May `key` (held as `held`, or new) be stored with this observed address? Only the block cap
-   * can say no; the table's own budget evicts the least recently used entry instead. A full
-   * block is first purged of its expired entries (at most PURGE_SCAN of them looked at), so
-   * entries nobody read again cannot hold a block's places after they expire.
+   * May `key` (held as `held`, or new) be stored with this observed address? `stale` when the
+   * key is not held and `signed.seq` is not higher than the seq remembered for it (a replay, or
+   * the same record again once its entry left: only a new signature brings the key back); then
+   * `block-full` when its /24 (/48) or /16 (/32) is at its cap. A full block is first purged of
+   * its expired entries (at most PURGE_SCAN looked at). The table's own budget never refuses:
+   * it evicts from probation instead.
    */
-  admit(held: Entry | undefined, address: string): AdmitResult {
-    const id = blockOf(address)
-    if (held !== undefined && held.block.id === id) return 'ok'
-    const block = this.#blocks.get(id)
-    if (block === undefined || block.size < this.#perBlockMax) return 'ok'
-    const now = this.nowSeconds()
-    const doomed: string[] = []
-    const items = block.items
-    for (let i = 0; i < items.length && i < PURGE_SCAN; i++) {
-      const e = items[i] as Entry
-      if (e.until <= now) doomed.push(e.key)
+  admit(held: Entry | undefined, address: string, signed?: SignedRecord): AdmitResult {
+    if (held === undefined && signed !== undefined && this.isReplay(signed)) return 'stale'
+    const [id, wid] = blocksOf(address)
+    if (!this.#roomIn(this.#blocks, id, held, this.#perBlockMax)) {
+      this.counts.blockFull++
+      return 'block-full'
     }
-    for (const k of doomed) this.#cache.delete(k)
-    return (this.#blocks.get(id)?.size ?? 0) < this.#perBlockMax ? 'ok' : 'block-full'
+    if (!this.#roomIn(this.#wides, wid, held, this.#perWideMax)) {
+      this.counts.wideBlockFull++
+      return 'block-full'
+    }
+    return 'ok'
   }
 
   /**
    * Store a verified record seen from `observed` now (new or replacing a lower seq). The caller
-   * has checked the signature, the sequence, the times and `admit`.
+   * has checked the signature, the sequence, the times and `admit`; a replay the memory knows is
+   * refused here too (undefined), whatever the caller did.
    */
   insert(signed: SignedRecord, observed: Endpoint, seenMs?: number): Entry | undefined {
     const now = seenMs ?? this.#clock.now()
@@ -264,29 +208,13 @@ export class ClientTable {
     const until = Math.min(rec.expiresAt, seen + this.#maxTtl)
     const ttl = until * 1000 - this.#clock.now()
     if (ttl <= 0) return undefined
-    const text = Buffer.from(
-      signed.bytes.buffer,
-      signed.bytes.byteOffset,
-      signed.bytes.byteLength,
-    ).toString('latin1')
-    const keyLen = recordKeyLength(signed.bytes)
-    const key = text.slice(0, keyLen)
+    const text = latin1(signed.bytes)
+    const key = text.slice(0, recordKeyLength(signed.bytes))
+    const held = this.#segs.peek(key)
+    if (held === undefined && this.#remembersNewer(signed)) return undefined
     const id = bucketId(rec.network, rec.kind)
-    const bucket = this.#buckets.get(id) ?? newBucket(id)
-    const blockId = blockOf(observed.address)
-    const block = this.#blocks.get(blockId) ?? newBlock(blockId)
+    const [blockId, wideId] = blocksOf(observed.address)
     const s = rec.server
-    const server =
-      s === null
-        ? null
-        : {
-            name: s.name,
-            players: s.players,
-            maxPlayers: s.maxPlayers,
-            world: s.world,
-            version: s.version,
-            tags: s.tags,
-          }
     const entry = new Entry(
       key,
       text,
@@ -296,13 +224,35 @@ export class ClientTable {
       seen,
       observed.address,
       observed.port,
-      bucket,
-      block,
-      server,
+      this.#buckets.get(id) ?? newBucket(id),
+      this.#blocks.get(blockId) ?? newBlock(blockId),
+      this.#wides.get(wideId) ?? newWide(wideId),
+      s === null
+        ? null
+        : {
+            name: s.name,
+            players: s.players,
+            maxPlayers: s.maxPlayers,
+            world: s.world,
+            version: s.version,
+            tags: s.tags,
+          },
     )
-    this.#cache.set(key, entry, { ttl: Math.max(1, Math.ceil(ttl)) })
-    // Refused by lru-cache when larger than the whole budget: then nothing was stored.
-    return this.#cache.peek(key, { allowStale: true }) === entry ? entry : undefined
+    const ttlMs = Math.max(1, Math.ceil(ttl))
+    let stored: boolean
+    if (held === undefined) {
+      stored = this.#segs.add(entry, ttlMs)
+    } else {
+      // A higher seq of a held key is an announce of that key: it keeps its standing.
+      entry.hits = held.hits
+      entry.at = held.at
+      this.#count(entry, seen)
+      stored = this.#segs.replace(held, entry, ttlMs)
+      if (stored && !entry.prot && entry.hits >= this.#protectAfter) this.#promote(entry, ttlMs)
+    }
+    if (!stored) return undefined
+    this.#memory.forget(key, seen)
+    return entry
   }
 
   /** An identical record announced again: it becomes most recent and lives maxTtl more. */
@@ -313,14 +263,17 @@ export class ClientTable {
     e.until = Math.min(e.expiresAt, seen + this.#maxTtl)
     const ttl = e.until * 1000 - nowMs
     if (ttl <= 0) {
-      this.#cache.delete(e.key)
+      this.#segs.delete(e.key)
       return
     }
-    this.#cache.set(e.key, e, { ttl: Math.max(1, Math.ceil(ttl)) })
+    this.#count(e, seen)
+    const ttlMs = Math.max(1, Math.ceil(ttl))
+    if (!e.prot && e.hits >= this.#protectAfter) this.#promote(e, ttlMs)
+    else this.#segs.touch(e, ttlMs)
   }
 
   delete(key: string): boolean {
-    return this.#cache.delete(key)
+    return this.#segs.delete(key)
   }
 
   /** The (network, kind) index; may hold expired entries (check isLive). Empty when none. */
@@ -358,26 +311,27 @@ export class ClientTable {
       const at = Math.floor(Math.random() * items.length)
       const e = items[at]
       if (e !== undefined && e.until <= now) {
-        this.#cache.delete(e.key)
+        this.#segs.delete(e.key)
         removed++
       }
     }
     return removed
   }
 
-  /** Live entries, least recently announced first (restoring them in order keeps recency). */
+  /** Live entries, least recently announced first, probation before protected. */
   *entries(): IterableIterator<EntrySnapshot> {
     const now = this.nowSeconds()
-    for (const e of this.#cache.rvalues()) {
-      if (e === undefined || e.until <= now) continue
+    for (const e of this.#segs.rvalues()) {
+      if (e.until <= now) continue
       yield { record: e.recordBytes, observed: e.observed, lastSeen: e.seen * 1000 }
     }
   }
 
   /**
    * Put back entries from a checkpoint (a trusted local file, so signatures are not checked
-   * again). Expired, undecodable, over-block or out-of-network entries are skipped. Returns the
-   * number restored.
+   * again). Expired, undecodable, over-block or out-of-network entries are skipped. A restored
+   * entry starts in probation one counted announce short of protection. Returns the number
+   * restored.
    */
   restore(
     snapshots: Iterable<EntrySnapshot>,
@@ -398,12 +352,14 @@ export class ClientTable {
       if (Math.floor(snap.lastSeen / 1000) + this.#maxTtl <= nowSec) continue
       const observed = endpointFrom(snap.observed.address, snap.observed.port)
       if (observed === null || observed.port === 0) continue
-      const keyLen = recordKeyLength(signed.bytes)
-      const key = Buffer.from(signed.bytes.subarray(0, keyLen)).toString('latin1')
-      const held = this.#cache.peek(key)
+      const key = latin1(signed.bytes.subarray(0, recordKeyLength(signed.bytes)))
+      const held = this.peek(key)
       if (held !== undefined && held.seq >= signed.record.seq) continue
-      if (this.admit(held, observed.address) !== 'ok') continue
-      if (this.insert(signed, observed, Math.min(snap.lastSeen, now)) !== undefined) n++
+      if (this.admit(held, observed.address, signed) !== 'ok') continue
+      const e = this.insert(signed, observed, Math.min(snap.lastSeen, now))
+      if (e === undefined) continue
+      e.hits = Math.max(e.hits, this.#protectAfter - 1)
+      n++
     }
     return n
   }
@@ -411,75 +367,71 @@ export class ClientTable {
   /** Delete every entry the predicate selects (deny list applied to held entries). */
   dropWhere(pred: (e: EntryView) => boolean): number {
     const doomed: string[] = []
-    for (const e of this.#cache.values()) {
-      const record = e.recordBytes
-      const netLen = record[0] ?? 0
-      const view: EntryView = {
-        record,
-        observed: e.observed,
-        lastSeen: e.seen * 1000,
-        // The network is ASCII (§3 charset): its latin1 text is the network name.
-        network: e.rec.slice(1, 1 + netLen),
-        publicKey: record.subarray(1 + netLen, 1 + netLen + 32),
-        kind: e.server === null ? 'peer' : 'server',
-      }
-      if (pred(view)) doomed.push(e.key)
-    }
-    for (const k of doomed) this.#cache.delete(k)
+    for (const e of this.#segs.rvalues()) if (pred(viewOf(e))) doomed.push(e.key)
+    for (const k of doomed) this.#segs.delete(k)
     return doomed.length
   }
 
   clear(): void {
-    this.#cache.clear()
+    this.#segs.clear()
+    this.#memory.clear()
+  }
+
+  /** Indexes, blocks, segments and budgets recounted; [] when consistent (table-check.ts). */
+  checkInvariants(): string[] {
+    return checkTable({
+      segs: this.#segs,
+      buckets: this.#buckets,
+      blocks: this.#blocks,
+      wides: this.#wides,
+      memoryBytes: this.#memory.bytes,
+    })
   }
 
   /**
-   * Recount the indexes and block counts from lru-cache's own contents (expired entries
-   * included) and list every disagreement; [] when consistent. O(table): for tests and
-   * operators' checks, never on a request path.
+   * Is `signed` (of a key not held) a replay the memory knows: its seq not higher than the seq
+   * remembered for the key since its entry left? Counted as a refused replay when true.
    */
-  checkInvariants(): string[] {
-    const errors: string[] = []
-    const held = new Map<string, Entry>()
-    const blocks = new Map<string, number>()
-    for (const [key, { value }] of this.#cache.dump()) {
-      held.set(key, value)
-      if (value.key !== key) errors.push(`entry key differs from its table key`)
-      const b = blockOf(value.ip)
-      blocks.set(b, (blocks.get(b) ?? 0) + 1)
-      if (value.block.id !== b) errors.push(`entry in block ${value.block.id}, address in ${b}`)
-      if (value.bucket.items[value.slot] !== value) errors.push(`entry not at its slot`)
-      if (value.block.items[value.bslot] !== value) errors.push(`entry not at its block slot`)
-      if (this.#buckets.get(value.bucket.id) !== value.bucket) errors.push(`bucket not indexed`)
-      if (this.#blocks.get(value.block.id) !== value.block) errors.push(`block not indexed`)
+  isReplay(signed: SignedRecord): boolean {
+    if (!this.#remembersNewer(signed)) return false
+    this.counts.staleReplays++
+    return true
+  }
+
+  #remembersNewer(signed: SignedRecord): boolean {
+    const keyLen = recordKeyLength(signed.bytes)
+    if (keyLen < 0) return false
+    const key = latin1(signed.bytes.subarray(0, keyLen))
+    const remembered = this.#memory.recall(key, this.nowSeconds())
+    return remembered !== undefined && signed.record.seq <= remembered
+  }
+
+  #roomIn(map: Map<string, Block>, id: string, held: Entry | undefined, cap: number): boolean {
+    const block = map.get(id)
+    if (block === undefined || block.size < cap) return true
+    if (held !== undefined && (held.block === block || held.wide === block)) return true
+    const now = this.nowSeconds()
+    const doomed: string[] = []
+    const items = block.items
+    for (let i = 0; i < items.length && i < PURGE_SCAN; i++) {
+      const e = items[i] as Entry
+      if (e.until <= now) doomed.push(e.key)
     }
-    let indexed = 0
-    for (const [id, bucket] of this.#buckets) {
-      if (bucket.items.length === 0) errors.push(`empty bucket ${id} kept`)
-      bucket.items.forEach((e, i) => {
-        indexed++
-        if (e.slot !== i) errors.push(`slot ${e.slot} recorded at position ${i}`)
-        if (held.get(e.key) !== e) errors.push(`indexed entry not in the table`)
-      })
+    for (const k of doomed) this.#segs.delete(k)
+    return (map.get(id)?.size ?? 0) < cap
+  }
+
+  /** An announce of a held key counts towards protection when refreshGap after the last one. */
+  #count(e: Entry, seen: number): void {
+    if (seen - e.at >= this.#gap) {
+      if (e.hits < MAX_HITS) e.hits++
+      e.at = seen
     }
-    if (indexed !== held.size) errors.push(`indexed ${indexed}, held ${held.size}`)
-    if (held.size !== this.#cache.size) errors.push(`dump ${held.size}, size ${this.#cache.size}`)
-    if (this.#blocks.size !== blocks.size)
-      errors.push(`blocks ${this.#blocks.size} vs ${blocks.size}`)
-    for (const [b, block] of this.#blocks) {
-      if (blocks.get(b) !== block.size) {
-        errors.push(`block ${b}: counted ${block.size}, held ${blocks.get(b) ?? 0}`)
-      }
-      block.items.forEach((e, i) => {
-        if (e.bslot !== i || held.get(e.key) !== e) errors.push(`block ${b} member out of place`)
-      })
-    }
-    let bytes = 0
-    for (const e of held.values()) bytes += entryCharge(e)
-    if (bytes !== this.#cache.calculatedSize) {
-      errors.push(`bytes ${this.#cache.calculatedSize}, recounted ${bytes}`)
-    }
-    return errors
+  }
+
+  #promote(e: Entry, ttlMs: number): void {
+    if (this.#segs.promote(e, ttlMs)) this.counts.promoted++
+    else this.counts.notPromoted++
   }
 
   #link(e: Entry): void {
@@ -487,10 +439,13 @@ export class ClientTable {
     if (e.bucket.size === 1) this.#buckets.set(e.bucket.id, e.bucket)
     e.block.add(e)
     if (e.block.size === 1) this.#blocks.set(e.block.id, e.block)
+    e.wide.add(e)
+    if (e.wide.size === 1) this.#wides.set(e.wide.id, e.wide)
   }
 
   #unlink(e: Entry): void {
     if (e.bucket.remove(e) && e.bucket.size === 0) this.#buckets.delete(e.bucket.id)
     if (e.block.remove(e) && e.block.size === 0) this.#blocks.delete(e.block.id)
+    if (e.wide.remove(e) && e.wide.size === 0) this.#wides.delete(e.wide.id)
   }
 }

@@ -1,4 +1,5 @@
 import type { ClientTable, Entry, ServerFacts } from './client-table.js'
+import { compareNames, roomOf } from '../wire/collate.js'
 import type { NodeKind } from '../wire/record.js'
 import type { QuerySort } from '../wire/messages.js'
 
@@ -126,7 +127,7 @@ function facts(e: Entry): ServerFacts {
 }
 
 function room(f: ServerFacts): number {
-  return Math.max(0, f.maxPlayers - f.players)
+  return roomOf(f.players, f.maxPlayers)
 }
 
 /** Live entries passing the filters (version, tags, notFull; world unless `ignoreWorld`). */
@@ -161,9 +162,7 @@ function byKey(a: Entry, b: Entry): number {
 const COMPARE: Readonly<Record<QuerySort, (a: Entry, b: Entry) => number>> = {
   players: (a, b) => facts(b).players - facts(a).players || byKey(a, b),
   name: (a, b) => {
-    const x = facts(a).name
-    const y = facts(b).name
-    return x < y ? -1 : x > y ? 1 : byKey(a, b)
+    return compareNames(facts(a).name, facts(b).name) || byKey(a, b)
   },
   room: (a, b) => room(facts(b)) - room(facts(a)) || byKey(a, b),
 }

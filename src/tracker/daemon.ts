@@ -93,6 +93,11 @@ export class Daemon {
       maxBytes: this.options.maxBytes,
       maxTtl: this.options.maxTtl,
       perBlockMax: this.options.perBlockMax,
+      perWideBlockMax: this.options.perWideBlockMax,
+      protectAfter: this.options.protectAfter,
+      refreshGap: Math.max(1, Math.floor(this.options.announceInterval / 2)),
+      protectedShare: this.options.protectedPercent / 100,
+      replayMemory: this.options.replayMemory,
       clock: this.clock,
     })
     const t = this.table
@@ -101,6 +106,10 @@ export class Daemon {
     this.stats.gauge('table_blocks', () => t.blocks)
     this.stats.gauge('table_evicted', () => t.counts.evicted)
     this.stats.gauge('table_expired', () => t.counts.expired)
+    this.stats.gauge('table_protected', () => t.protectedSize)
+    this.stats.gauge('table_wide_block_full', () => t.counts.wideBlockFull)
+    this.stats.gauge('table_replays_refused', () => t.counts.staleReplays)
+    this.stats.gauge('table_replay_memory_dropped', () => t.replayMemory.counts.dropped)
     this.stats.gauge('udp_received', () => this.#udp.reduce((n, l) => n + l.counts.received, 0))
     this.stats.gauge('udp_queue_overflow', () =>
       this.#udp.reduce((n, l) => n + l.counts.overflow, 0),

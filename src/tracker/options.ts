@@ -22,6 +22,14 @@ export interface DaemonOptions {
   announceInterval: number
   /** Most entries per address block (/24 IPv4, /48 IPv6). */
   perBlockMax: number
+  /** Most entries per wide address block (/16 IPv4, /32 IPv6). */
+  perWideBlockMax: number
+  /** Counted announces of a key (30 s or more apart) that move its entry to the protected segment. */
+  protectAfter: number
+  /** Percent of the table (entries and bytes) the protected segment may hold. */
+  protectedPercent: number
+  /** Keys whose highest seq is remembered after their entry leaves (replay protection); 0 = off. */
+  replayMemory: number
   /** Networks served; [] = any. */
   networks: string[]
   /** Seconds during which the same asker gets the same sample. */
@@ -63,6 +71,10 @@ export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
   maxTtl: 3600,
   announceInterval: 300,
   perBlockMax: 64,
+  perWideBlockMax: 2048,
+  protectAfter: 2,
+  protectedPercent: 80,
+  replayMemory: 100_000,
   networks: [],
   sampleWindow: 30,
   tcpMaxConnections: 512,
@@ -119,6 +131,10 @@ export function resolveOptions(partial: Partial<DaemonOptions> = {}): DaemonOpti
   int('maxTtl', o.maxTtl, 1, 86_400)
   int('announceInterval', o.announceInterval, 1, 65_535)
   int('perBlockMax', o.perBlockMax, 1, 100_000_000)
+  int('perWideBlockMax', o.perWideBlockMax, 1, 100_000_000)
+  int('protectAfter', o.protectAfter, 1, 1000)
+  int('protectedPercent', o.protectedPercent, 1, 100)
+  int('replayMemory', o.replayMemory, 0, 100_000_000)
   if (!Array.isArray(o.networks)) throw bad('networks', o.networks, 'a list of network names')
   for (const n of o.networks) {
     if (typeof n !== 'string' || !isValidNetwork(n)) {

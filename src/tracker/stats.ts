@@ -36,6 +36,7 @@ export const COUNTERS = [
   'denied',
   'unknown_network',
   'block_full',
+  'table_full',
   'tcp_no_port',
   'queries',
   'queries_sample',

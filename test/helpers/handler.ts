@@ -47,6 +47,10 @@ export function harness(
     maxBytes: o.maxBytes,
     maxTtl: o.maxTtl,
     perBlockMax: o.perBlockMax,
+    perWideBlockMax: o.perWideBlockMax,
+    protectAfter: o.protectAfter,
+    protectedShare: o.protectedPercent / 100,
+    replayMemory: o.replayMemory,
     clock,
   })
   const stats = new Stats()

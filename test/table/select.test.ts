@@ -203,8 +203,12 @@ test('the same asker gets the same sample within the window, another asker or wi
   assert.equal(first.length, 10)
   h.clock.advance(29_000)
   assert.deepEqual(ask(), first, 'same window')
-  assert.notDeepEqual(ask(h.source('192.0.2.1', 5001)), first, 'another port')
+  // §8.5: the asker is its address, not its port: a new port buys no fresh sample.
+  assert.deepEqual(ask(h.source('192.0.2.1', 5001)), first, 'another port, same asker')
   assert.notDeepEqual(ask(h.source('192.0.2.2', 5000)), first, 'another address')
+  const v6 = ask(h.source('2001:db8:1:2::1', 5000))
+  assert.deepEqual(ask(h.source('2001:db8:1:2::ff', 7000)), v6, 'one IPv6 /64 is one asker')
+  assert.notDeepEqual(ask(h.source('2001:db8:1:3::1', 5000)), v6, 'another /64')
   h.clock.advance(1_000)
   assert.notDeepEqual(ask(), first, 'next window')
 })

@@ -134,7 +134,7 @@ test('EXPIRED, BAD_TIME, and entries gone once expired (ManualClock)', () => {
       cookie: new Uint8Array(12),
       network: 'testnet',
       kind: 'peer',
-      mode: 'list',
+      mode: 'sample',
       count: 100,
       offset: 0,
       sort: 'players',

@@ -93,14 +93,15 @@ export function handleAnnounce(
   const fail = (code: (typeof WireErrorCode)[keyof typeof WireErrorCode]): Reply =>
     errorReply(m.txid, code, priority)
   ctx.stats.inc('announces')
+  // §8.3: the order of checks is normative (first failure wins).
+  if (ctx.deny.deniesKey(record.publicKey)) {
+    ctx.stats.inc('denied')
+    return fail(WireErrorCode.DENIED)
+  }
   const { networks } = ctx.options
   if (networks.length > 0 && !networks.includes(record.network)) {
     ctx.stats.inc('unknown_network')
     return fail(WireErrorCode.UNKNOWN_NETWORK)
-  }
-  if (ctx.deny.deniesKey(record.publicKey)) {
-    ctx.stats.inc('denied')
-    return fail(WireErrorCode.DENIED)
   }
   const now = nowSeconds(ctx)
   if (record.expiresAt <= now) {
@@ -114,22 +115,17 @@ export function handleAnnounce(
   const bytes = m.record.bytes
   const key = latin1(bytes.subarray(0, recordKeyLength(bytes)))
   const held = ctx.table.peek(key)
-  if (held !== undefined) {
-    if (held.rec === latin1(bytes)) {
-      // Identical bytes reached here only when the fast path was skipped (TCP callers use it
-      // too, so this is a safety net): still a refresh.
-      ctx.table.refresh(held)
-      ctx.stats.inc('announces_refreshed')
-      return announceReply(ctx, m.txid, 'refreshed', held, priority)
-    }
-    if (record.seq <= held.seq) {
-      ctx.stats.inc('stale_sequence')
-      return fail(WireErrorCode.STALE_SEQUENCE)
-    }
+  if (held !== undefined && held.rec === latin1(bytes)) {
+    // Identical bytes reached here only when the fast path was skipped (TCP callers use it
+    // too, so this is a safety net): still a refresh.
+    ctx.table.refresh(held)
+    ctx.stats.inc('announces_refreshed')
+    return announceReply(ctx, m.txid, 'refreshed', held, priority)
   }
-  if (ctx.table.admit(held, src.address) === 'block-full') {
-    ctx.stats.inc('block_full')
-    return fail(WireErrorCode.BLOCK_FULL)
+  // Step 4: not higher than the held seq, or (key not held) than the seq the replay memory keeps.
+  if (held !== undefined ? record.seq <= held.seq : ctx.table.isReplay(m.record)) {
+    ctx.stats.inc('stale_sequence')
+    return fail(WireErrorCode.STALE_SEQUENCE)
   }
   ctx.stats.inc('signature_checks')
   if (!verifyRecord(m.record)) {
@@ -141,10 +137,16 @@ export function handleAnnounce(
     ctx.stats.inc('tcp_no_port')
     return fail(WireErrorCode.UNSUPPORTED)
   }
+  // Capacity only after the signature: unsigned junk cannot probe or purge address blocks.
+  if (ctx.table.admit(held, observed.address) === 'block-full') {
+    ctx.stats.inc('block_full')
+    return fail(WireErrorCode.BLOCK_FULL)
+  }
   const stored = ctx.table.insert(m.record, observed)
   if (stored === undefined) {
-    ctx.stats.inc('expired')
-    return fail(WireErrorCode.EXPIRED)
+    // The table will not store it (§8.10: TABLE_FULL, never a silent loss).
+    ctx.stats.inc('table_full')
+    return fail(WireErrorCode.TABLE_FULL)
   }
   ctx.stats.inc(held === undefined ? 'announces_new' : 'announces_replaced')
   // Amortised cleanup: a couple of random positions of the same index, expired ones deleted.

@@ -14,21 +14,23 @@ import {
 } from './context.js'
 
 /**
- * Seed of one asker's sample: HMAC(sampleKey, ip16 || port || window || network || kind ||
- * count). The same asker asking the same thing within one window gets the same sample; another
- * source (or the next window) gets another.
+ * Seed of one asker's sample (§8.5): HMAC(sampleKey, asker || window || kind || count ||
+ * network), where the asker is the source address (an IPv6 source: its /64) and never the port,
+ * so a scraper gains no fresh sample by changing ports. The same asker asking the same thing
+ * within one window gets the same sample; another address (or the next window) gets another.
  */
 export function sampleSeed(ctx: HandlerContext, q: Query, src: Source): Uint8Array {
   const window = Math.floor(nowSeconds(ctx) / ctx.options.sampleWindow)
-  const memoKey = `${src.address}|${src.port}|${window}|${q.kind}|${q.count}|${q.network}`
+  const asker = Buffer.alloc(16)
+  asker.set(src.family === 6 ? src.ip16.subarray(0, 8) : src.ip16, 0)
+  const memoKey = `${asker.toString('latin1')}|${window}|${q.kind}|${q.count}|${q.network}`
   const known = ctx.memo.seeds.get(memoKey)
   if (known !== undefined) return known
-  const head = Buffer.alloc(16 + 2 + 8 + 2)
-  head.set(src.ip16, 0)
-  head.writeUInt16BE(src.port, 16)
-  head.writeUIntBE(window, 18, 6)
-  head.writeUInt8(q.kind === 'server' ? 1 : 0, 26)
-  head.writeUInt8(q.count, 27)
+  const head = Buffer.alloc(16 + 8 + 2)
+  head.set(asker, 0)
+  head.writeUIntBE(window, 16, 6)
+  head.writeUInt8(q.kind === 'server' ? 1 : 0, 24)
+  head.writeUInt8(q.count, 25)
   const seed = createHmac('sha256', ctx.sampleKey).update(head).update(q.network).digest()
   memoSet(ctx.memo.seeds, memoKey, seed)
   return seed
@@ -56,6 +58,11 @@ export function handleQuery(
   if (networks.length > 0 && !networks.includes(q.network)) {
     ctx.stats.inc('unknown_network')
     return errorReply(q.txid, WireErrorCode.UNKNOWN_NETWORK, 'signed')
+  }
+  if (q.kind === 'peer' && q.mode !== 'sample') {
+    // §8.5: peers are handed out only as samples, never paged through as a full list.
+    ctx.stats.inc('unsupported')
+    return errorReply(q.txid, WireErrorCode.UNSUPPORTED, 'signed')
   }
   const found = select(ctx, q, src)
   const maxBytes = transport === 'udp' ? Limits.MAX_DATAGRAM : Limits.MAX_FRAME

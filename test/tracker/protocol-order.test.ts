@@ -11,13 +11,9 @@ import { testKey } from '../helpers/keys.js'
 import { makeRecord, queryMessage } from '../helpers/tracker.js'
 
 /*
- * Behaviour docs/protocol.md now settles but the tracker does not yet follow: the code lives in
- * src/tracker/handlers/ and src/table/, which were being rewritten when the text was settled.
- * Each test is marked `todo` (reported, never failing the suite); drop the mark once the code
- * follows the text.
+ * Orders and identities docs/protocol.md settles (§8.3 check order, §8.5 asker and collation,
+ * §8.10 TABLE_FULL): each of these failed before the handler and table followed the text.
  */
-
-const TODO = 'docs/protocol.md settles this; the handler does not follow it yet'
 
 type Src = ReturnType<Harness['source']>
 
@@ -39,7 +35,7 @@ function badlySigned(r: SignedRecord): SignedRecord {
   return decodeRecord(b)
 }
 
-test('§8.5: list and best of peers are refused with UNSUPPORTED', { todo: TODO }, () => {
+test('§8.5: list and best of peers are refused with UNSUPPORTED', () => {
   const h = harness()
   const src = h.source('192.0.2.1', 4000)
   const k = testKey(80)
@@ -53,7 +49,7 @@ test('§8.5: list and best of peers are refused with UNSUPPORTED', { todo: TODO 
   }
 })
 
-test('§8.3: a denied key is refused before an unknown network', { todo: TODO }, () => {
+test('§8.3: a denied key is refused before an unknown network', () => {
   const k = testKey(81)
   const deny: DenyPolicy = {
     deniesKey: key => Buffer.from(key).equals(Buffer.from(k.publicKey)),
@@ -64,7 +60,7 @@ test('§8.3: a denied key is refused before an unknown network', { todo: TODO },
   assert.equal(code(send(h, announce(r), h.source('192.0.2.1', 4000))), WireErrorCode.DENIED)
 })
 
-test('§8.3: the signature is checked before the block cap', { todo: TODO }, () => {
+test('§8.3: the signature is checked before the block cap', () => {
   const h = harness({ perBlockMax: 1 })
   const src = h.source('192.0.2.1', 4000)
   const a = testKey(82)
@@ -77,30 +73,26 @@ test('§8.3: the signature is checked before the block cap', { todo: TODO }, () 
   )
 })
 
-test(
-  '§8.10: TABLE_FULL (not EXPIRED) when the table will not store the record',
-  { todo: TODO },
-  () => {
-    const h = harness()
-    const table = new ClientTable({
-      maxEntries: 10,
-      maxBytes: 256,
-      maxTtl: 3600,
-      perBlockMax: 10,
-      clock: h.clock,
-    })
-    const ctx = { ...h.ctx, table }
-    const src = h.source('192.0.2.1', 4000)
-    const k = testKey(84)
-    const r = makeRecord(k.privateKey, k.publicKey, h.nowSeconds())
-    const bytes = encodeMessage({ type: 'announce', txid: 1, cookie: h.cookieFor(src), record: r })
-    const reply = handleRequest(ctx, bytes, src, 'udp')
-    assert.ok(reply !== null)
-    assert.equal(code(decodeMessage(reply.bytes)), WireErrorCode.TABLE_FULL)
-  },
-)
+test('§8.10: TABLE_FULL (not EXPIRED) when the table will not store the record', () => {
+  const h = harness()
+  const table = new ClientTable({
+    maxEntries: 10,
+    maxBytes: 256,
+    maxTtl: 3600,
+    perBlockMax: 10,
+    clock: h.clock,
+  })
+  const ctx = { ...h.ctx, table }
+  const src = h.source('192.0.2.1', 4000)
+  const k = testKey(84)
+  const r = makeRecord(k.privateKey, k.publicKey, h.nowSeconds())
+  const bytes = encodeMessage({ type: 'announce', txid: 1, cookie: h.cookieFor(src), record: r })
+  const reply = handleRequest(ctx, bytes, src, 'udp')
+  assert.ok(reply !== null)
+  assert.equal(code(decodeMessage(reply.bytes)), WireErrorCode.TABLE_FULL)
+})
 
-test('§8.5: the sample window identifies the asker by address, not port', { todo: TODO }, () => {
+test('§8.5: the sample window identifies the asker by address, not port', () => {
   const h = harness()
   for (let i = 0; i < 60; i++) {
     const k = testKey(200 + i)
@@ -115,7 +107,7 @@ test('§8.5: the sample window identifies the asker by address, not port', { tod
   assert.deepEqual(sample(1000), sample(2000))
 })
 
-test('§8.5: the tracker sorts names by code point (UTF-8 byte order)', { todo: TODO }, () => {
+test('§8.5: the tracker sorts names by code point (UTF-8 byte order)', () => {
   const h = harness()
   const names = ['Z😀', 'Z\u{e000}']
   names.forEach((name, i) => {

@@ -1,0 +1,186 @@
+import type { Clock } from '../clock.js'
+import type { Endpoint } from '../wire/endpoint.js'
+import type { NodeKind } from '../wire/record.js'
+import { SlotList } from './blocks.js'
+
+/** What a checkpoint saves and restores for one entry (the contract with operations). */
+export interface EntrySnapshot {
+  /** The exact signed record bytes. */
+  record: Uint8Array
+  /** The source endpoint the tracker observed. */
+  observed: Endpoint
+  /** When the tracker last received the record, ms since the epoch. */
+  lastSeen: number
+}
+
+/** An entry as predicates see it (deny list, operators' tools). */
+export interface EntryView extends EntrySnapshot {
+  network: string
+  publicKey: Uint8Array
+  kind: NodeKind
+}
+
+/** The server fields selection filters and sorts on; null for peers. */
+export interface ServerFacts {
+  name: string
+  players: number
+  maxPlayers: number
+  world: string
+  version: string
+  tags: string[]
+}
+
+/** One (network, kind) index: the entries in an array with swap-remove, so sampling is O(count). */
+export type Bucket = SlotList<Entry>
+/** The entries of one address block (/24, /48; or /16, /32), for its cap and for purging. */
+export type Block = SlotList<Entry>
+
+export const newBucket = (id: string): Bucket => new SlotList<Entry>(id, SLOT, SET_SLOT)
+export const newBlock = (id: string): Block => new SlotList<Entry>(id, BSLOT, SET_BSLOT)
+export const newWide = (id: string): Block => new SlotList<Entry>(id, WSLOT, SET_WSLOT)
+const SLOT = (e: Entry): number => e.slot
+const SET_SLOT = (e: Entry, i: number): void => {
+  e.slot = i
+}
+const BSLOT = (e: Entry): number => e.bslot
+const SET_BSLOT = (e: Entry, i: number): void => {
+  e.bslot = i
+}
+const WSLOT = (e: Entry): number => e.wslot
+const SET_WSLOT = (e: Entry, i: number): void => {
+  e.wslot = i
+}
+
+/**
+ * One held record. Kept small on purpose (see docs/benchmarks.md, bytes per entry): the record is
+ * a latin1 string (one byte per byte, on the V8 heap, no ArrayBuffer per entry), times are whole
+ * seconds (small integers), and the table key is a slice of the record string.
+ */
+export class Entry {
+  /** Position in its bucket's array. */
+  slot = -1
+  /** Position in its block's array. */
+  bslot = -1
+  /** Position in its wide block's array. */
+  wslot = -1
+  /** In the protected segment (see segments.ts). */
+  prot = false
+  /** Announces of this key counted towards protection (refreshGap apart, at most MAX_HITS). */
+  hits = 0
+  /** Unix seconds of the last counted announce. */
+  at: number
+  constructor(
+    /** u8 length, network, public key: the first bytes of the record (unique per network + key). */
+    readonly key: string,
+    /** The record bytes as a latin1 string. */
+    readonly rec: string,
+    readonly seq: number,
+    /** Record expiry, Unix seconds. */
+    readonly expiresAt: number,
+    /** Unix seconds after which the entry is gone: min(expiresAt, seen + maxTtl). */
+    public until: number,
+    /** Unix seconds of the last announce. */
+    public seen: number,
+    /** Observed source address (canonical text) and port. */
+    readonly ip: string,
+    readonly port: number,
+    readonly bucket: Bucket,
+    readonly block: Block,
+    readonly wide: Block,
+    readonly server: ServerFacts | null,
+  ) {
+    this.at = seen
+  }
+
+  get recordBytes(): Uint8Array {
+    return Buffer.from(this.rec, 'latin1')
+  }
+
+  get observed(): Endpoint {
+    return { family: this.ip.includes(':') ? 6 : 4, address: this.ip, port: this.port }
+  }
+
+  /** The node's 32-byte public key as a latin1 string (for tie-breaks and exclusion). */
+  get publicKeyText(): string {
+    return this.key.slice(this.key.length - 32)
+  }
+}
+
+export interface TableOptions {
+  maxEntries: number
+  /** Byte budget: entries (entryCharge) plus the replay memory. */
+  maxBytes: number
+  /** Seconds an entry lives after its last announce at most. */
+  maxTtl: number
+  /** Most entries per /24 (IPv4) or /48 (IPv6). */
+  perBlockMax: number
+  /** Most entries per /16 (IPv4) or /32 (IPv6); default no cap. */
+  perWideBlockMax?: number
+  /** Counted announces (refreshes or higher seqs, refreshGap apart) that protect an entry; 2. */
+  protectAfter?: number
+  /** Seconds between two counted announces; REFRESH_GAP. The daemon uses announceInterval / 2. */
+  refreshGap?: number
+  /** Share of the table the protected segment may hold; 0.8. */
+  protectedShare?: number
+  /** Keys whose highest seq is remembered after their entry leaves; 0 = none (default). */
+  replayMemory?: number
+  /** Secret of the replay memory's keyed hash (random when not given). */
+  secret?: Uint8Array
+  clock: Clock
+}
+
+/** Default seconds between two announces of a key for both to count towards protection. */
+export const REFRESH_GAP = 30
+/**
+ * Counted announces stop adding up here: an entry's standing measures how long it has been
+ * announced (up to MAX_HITS gaps), and a full protected segment admits a newly proven entry only
+ * over an entry with no more counted announces than it has.
+ */
+export const MAX_HITS = 16
+/** The replay memory never takes more than this share of maxBytes. */
+export const REPLAY_MEMORY_SHARE = 1 / 8
+
+/**
+ * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
+ * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured at
+ * 1,000,000 entries by scripts/bench-tracker-memory.ts (404 B for peers) and rounded up; see
+ * docs/benchmarks.md.
+ */
+export const ENTRY_OVERHEAD = 410
+/** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
+export const SERVER_OVERHEAD = 400
+
+/** What one entry costs against maxBytes. */
+export function entryCharge(e: Entry): number {
+  return e.rec.length + ENTRY_OVERHEAD + (e.server === null ? 0 : SERVER_OVERHEAD)
+}
+
+/** Table key of a record: its first bytes (u8 network length, network, 32-byte public key). */
+export function recordKeyLength(recordBytes: Uint8Array): number {
+  const netLen = recordBytes[0] ?? 0
+  const len = 1 + netLen + 32
+  return recordBytes.byteLength >= len ? len : -1
+}
+
+export function bucketId(network: string, kind: NodeKind): string {
+  return (kind === 'server' ? 's' : 'p') + network
+}
+
+/** An entry as predicates see it (deny list, operators' tools). */
+export function viewOf(e: Entry): EntryView {
+  const record = e.recordBytes
+  const netLen = record[0] ?? 0
+  return {
+    record,
+    observed: e.observed,
+    lastSeen: e.seen * 1000,
+    // The network is ASCII (§3 charset): its latin1 text is the network name.
+    network: e.rec.slice(1, 1 + netLen),
+    publicKey: record.subarray(1 + netLen, 1 + netLen + 32),
+    kind: e.server === null ? 'peer' : 'server',
+  }
+}
+
+export function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
