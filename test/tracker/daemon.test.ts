@@ -112,3 +112,45 @@ test('stats-request answers with the counters over UDP and TCP', async t => {
   assert.ok(err?.type === 'error')
   assert.equal(err.code, WireErrorCode.UNSUPPORTED)
 })
+
+test('pause stops reading on UDP and TCP and keeps the table', async t => {
+  const tr = await startTracker(t)
+  const a = testKey(4)
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
+  t.after(() => udp.close())
+  const rec = makeRecord(a.privateKey, a.publicKey, now())
+  const r = await udp.request({ type: 'announce', txid: 1, cookie: udp.cookie, record: rec })
+  assert.ok(r?.type === 'announce-reply')
+  const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    tcp.close()
+  })
+
+  await tr.daemon.pause()
+  await tr.daemon.pause() // idempotent
+  assert.equal(await udp.request(queryMessage({ txid: 2 }), 300), null, 'no UDP answer')
+  assert.ok(await tcp.waitClosed(5000), 'open TCP connections are dropped')
+  await assert.rejects(TcpTrackerClient.open('127.0.0.1', tr.tcp), 'no new TCP connection')
+  assert.equal(tr.daemon.table.size, 1, 'the table is kept')
+  assert.equal([...tr.daemon.table.entries()].length, 1)
+  await tr.daemon.close() // close after pause
+})
+
+test('--udp 0 --tcp 0: TCP is bound on the port UDP got, on every host', async t => {
+  for (let i = 0; i < 5; i++) {
+    const tr = await startTracker(t, { hosts: ['127.0.0.1'], udpPort: 0, tcpPort: 0 })
+    const a = tr.daemon.addresses()
+    assert.ok(a.udp !== null && a.udp > 0)
+    assert.equal(a.tcp, a.udp)
+    for (const l of a.listeners) assert.equal(l.port, a.udp, `${l.transport} ${l.host}`)
+    await tr.close()
+  }
+})
+
+test('only one of UDP and TCP on port 0: each keeps its own setting', async t => {
+  const first = await startTracker(t, { udpPort: 0, tcpPort: 0 })
+  const fixed = first.tcp
+  await first.close()
+  const tr = await startTracker(t, { udpPort: 0, tcpPort: fixed })
+  assert.equal(tr.daemon.addresses().tcp, fixed)
+})

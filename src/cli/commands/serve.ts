@@ -17,7 +17,8 @@ interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
 
 /**
  * Signals (the CLI is the only code that owns them): SIGHUP reloads the deny list, the first
- * SIGINT or SIGTERM stops (last checkpoint, then close). Resolves with the stopping signal.
+ * SIGINT or SIGTERM stops (stop reading, last checkpoint, then close: TrackerRuntime.stop).
+ * Resolves with the stopping signal.
  */
 function handleSignals(runtime: TrackerRuntime): Promise<string> {
   return new Promise(resolve => {
@@ -92,6 +93,8 @@ export function registerServe(program: Command, io: CliIo): void {
         await runtime.stop('observers failed to start')
         throw err
       })
+      // runtime.stop closes them with the tracker's own listeners, before the last checkpoint.
+      runtime.attach(observe)
       const a = runtime.daemon.addresses()
       io.out(
         JSON.stringify({
@@ -105,7 +108,6 @@ export function registerServe(program: Command, io: CliIo): void {
         }),
       )
       const signal = await stopped
-      await observe.close()
       await runtime.stop(signal)
     })
 }

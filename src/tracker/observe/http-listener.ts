@@ -1,7 +1,7 @@
-import { bound } from './bind.js'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { type Logger, silentLogger } from '../../log.js'
+import { listenOn } from './bind.js'
 import { type FloodGate, openFloodGate } from '../../throttle/types.js'
 import { endpointFrom } from '../../wire/endpoint.js'
 import { type HttpApi, type HttpReply, errorReply } from './http-api.js'
@@ -72,10 +72,7 @@ export class HttpListener {
       for (const host of opts.hosts) {
         const server = makeServer(api, opts, { ...deps, logger })
         servers.push(server)
-        server.listen({ host, port, exclusive: true })
-        await bound(server, 'http', host, port)
-        const addr = server.address()
-        if (addr !== null && typeof addr === 'object') port = addr.port
+        port = await listenOn(server, 'http', host, port, opts.hosts)
       }
     } catch (err) {
       await listener.close()

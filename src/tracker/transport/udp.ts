@@ -29,12 +29,14 @@ export class UdpListener {
     port: number,
     ctx: HandlerContext,
     egress: Egress,
+    ipv6Only = true,
   ): Promise<UdpListener> {
     const socket = await DatagramSocket.bind({
       host,
       port,
       maxDatagram: Limits.MAX_DATAGRAM,
       maxQueue: 8192,
+      ipv6Only,
     })
     return new UdpListener(socket, ctx, egress)
   }
