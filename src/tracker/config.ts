@@ -497,6 +497,7 @@ function unwrap(schema: z.core.SomeType | undefined): z.ZodRawShape | null {
   for (let i = 0; i < 4 && s !== undefined; i++) {
     if (s instanceof z.ZodObject) return s.shape
     if (s instanceof z.ZodOptional) s = s.unwrap()
+    else if (s instanceof z.ZodUnion) s = s.options.find(o => o instanceof z.ZodObject)
     else return null
   }
   return null

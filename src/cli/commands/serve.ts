@@ -54,6 +54,12 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--udp <port>', 'UDP port, 0 = any free port, off = none (default 3520)')
     .option('--tcp <port>', 'TCP port, 0 = any free port, off = none (default 3520)')
     .option('--http <port>', HTTP_FLAG_HELP)
+    .option(
+      '--http-host <address>',
+      'address for the HTTP listener, repeatable (default: every --host)',
+      collect,
+      [],
+    )
     .option('--listing <kind:port[:arg]>', LISTING_FLAG_HELP, collect, [])
     .option('--data <dir>', 'data directory (default ./metatracker-data)')
     .option('--max-entries <n>', 'most entries in the client table (default 100000)')
@@ -87,7 +93,12 @@ export function registerServe(program: Command, io: CliIo): void {
       await runtime.start()
       const observe = await startObserve(
         runtime.daemon,
-        { http: config.http, listing: config.listing, operator: config.operator },
+        {
+          http: config.http,
+          httpHosts: config.httpHosts,
+          listing: config.listing,
+          operator: config.operator,
+        },
         logger,
       ).catch(async (err: unknown) => {
         await runtime.stop('observers failed to start')
