@@ -243,7 +243,11 @@ export class TrackerRuntime {
       // Nothing may change the table once the final snapshot is taken: the listeners first.
       await Promise.all([
         this.daemon.pause(),
-        ...this.#attached.map(o => o.close().catch((err: unknown) => this.#closeFailed(err))),
+        ...this.#attached.map(o =>
+          o.close().catch((err: unknown) => {
+            this.#closeFailed(err)
+          }),
+        ),
       ])
       await this.#verified.catch(() => null)
       try {
@@ -262,8 +266,10 @@ export class TrackerRuntime {
    */
   attach(observer: Closeable): void {
     this.#attached.push(observer)
-    if (this.#stopping !== null)
-      void observer.close().catch((err: unknown) => this.#closeFailed(err))
+    if (this.#stopping === null) return
+    observer.close().catch((err: unknown) => {
+      this.#closeFailed(err)
+    })
   }
 
   #closeFailed(err: unknown): void {

@@ -9,9 +9,9 @@ import { isValidNetwork } from '../../wire/record.js'
 import { VERSION } from '../program.js'
 
 /*
- * `serve`'s observers in one place: the HTTP port, the listing ports and the operator info, as
- * the config contract names them (`http`, `listing`, `operator`). Until the configuration file
- * carries them, they come from the `--http` and `--listing` flags parsed here.
+ * `serve`'s observers in one place: the HTTP port and addresses, the listing ports and the
+ * operator info, as the configuration names them (`http`, `http.host`, `listing`, `operator`;
+ * src/tracker/config.ts reads them). The `--listing` syntax is parsed here.
  */
 
 export interface ObserveSettings {
