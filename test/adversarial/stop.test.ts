@@ -186,6 +186,9 @@ test('stop under a stream of announces: every one answered `new` survives the re
   const again = await TrackerRuntime.open(config)
   const held = new Set([...again.daemon.table.entries()].map(e => hex(recordKey(e.record))))
   const lost = [...stream.acked].filter(k => !held.has(k))
+  t.diagnostic(
+    `acknowledged ${stream.acked.size}, sent during the stop ${sentDuringStop}, lost ${lost.length}`,
+  )
   assert.equal(
     lost.length,
     0,
@@ -214,6 +217,7 @@ test('serve, SIGTERM under a stream of announces: the checkpoint holds every one
   assert.ok(loaded.status === 'loaded', loaded.status)
   const held = new Set(loaded.checkpoint.entries.map(e => hex(recordKey(e.record))))
   const lost = [...stream.acked].filter(k => !held.has(k))
+  t.diagnostic(`acknowledged ${stream.acked.size}, sent ${stream.sent}, lost ${lost.length}`)
   assert.equal(lost.length, 0, `${lost.length} of ${stream.acked.size} acknowledged announces lost`)
 })
 
