@@ -19,6 +19,8 @@ export interface DatagramSocketOptions {
   maxQueue?: number
   /** SO_RCVBUF in bytes, requested after bind when set and > 0 (0 = the kernel default). */
   receiveBufferSize?: number
+  /** For an IPv6 host: refuse IPv4 (default true); false makes `::` dual-stack. */
+  ipv6Only?: boolean
 }
 
 /**
@@ -53,7 +55,7 @@ export class DatagramSocket implements AsyncIterable<Datagram> {
 
   static async bind(options: DatagramSocketOptions): Promise<DatagramSocket> {
     const type = options.host.includes(':') ? 'udp6' : 'udp4'
-    const socket = createSocket({ type, ipv6Only: type === 'udp6' })
+    const socket = createSocket({ type, ipv6Only: type === 'udp6' && options.ipv6Only !== false })
     const ds = new DatagramSocket(socket, options)
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {

@@ -36,6 +36,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export interface TrackerConfig extends DaemonOptions {
   /** HTTP port (status page, JSON API, metrics): 0 = any free port, null = none. */
   http: number | null
+  /** Addresses the HTTP listener binds (file: `http.host`); null = the tracker's `hosts`. */
+  httpHosts: string[] | null
   egress: { bytesPerSecond: number; tcpQueueBytes: number }
   flood: { rate: number; burst: number; sources: number }
   /** Deny-list file, reloaded on SIGHUP; null = none. */
@@ -56,6 +58,7 @@ const defaults: TrackerConfig = {
   networks: [...DEFAULT_OPTIONS.networks],
   operatorAllow: [...DEFAULT_OPTIONS.operatorAllow],
   http: 3521,
+  httpHosts: null,
   egress: { bytesPerSecond: 0, tcpQueueBytes: 1024 * 1024 },
   flood: { rate: 20, burst: 40, sources: 10_000 },
   denyList: null,
@@ -111,6 +114,10 @@ const addressOrBlock = z.string({ error: 'expected an IP address or CIDR block' 
   },
   { error: 'expected an IP address or CIDR block such as 10.0.0.0/8 (host bits clear)' },
 )
+const hostList = z
+  .union([ip, z.array(ip, { error: 'expected a list of IP addresses' })])
+  .transform(h => (Array.isArray(h) ? h : [h]))
+  .refine(h => h.length > 0, { error: 'expected at least one address' })
 const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' })
 
 const listingPort = z
@@ -142,14 +149,15 @@ const section = <T extends z.ZodRawShape>(shape: T, what: string) =>
 
 export const configSchema = section(
   {
-    host: z
-      .union([ip, z.array(ip, { error: 'expected a list of IP addresses' })])
-      .transform(h => (Array.isArray(h) ? h : [h]))
-      .refine(h => h.length > 0, { error: 'expected at least one address' })
-      .optional(),
+    host: hostList.optional(),
     udp: port.optional(),
     tcp: port.optional(),
-    http: port.optional(),
+    // A port (or null), or { port, host } to bind HTTP elsewhere than the tracker's hosts.
+    http: z
+      .union([port, section({ port, host: hostList }, '{ port, host }').partial()], {
+        error: 'expected a port from 0 to 65535, null to disable, or { port, host }',
+      })
+      .optional(),
     data: path.optional(),
     maxEntries: positiveInt(100_000_000).optional(),
     maxBytes: size(
@@ -244,6 +252,7 @@ export interface ConfigFlags {
   udp?: string
   tcp?: string
   http?: string
+  httpHost?: string[]
   data?: string
   maxEntries?: string
   maxBytes?: string
@@ -273,7 +282,8 @@ const FLAGS: Readonly<Record<keyof ConfigFlags, readonly [string, readonly strin
   host: ['--host', ['host'], 'list'],
   udp: ['--udp', ['udp'], 'port'],
   tcp: ['--tcp', ['tcp'], 'port'],
-  http: ['--http', ['http'], 'port'],
+  http: ['--http', ['http', 'port'], 'port'],
+  httpHost: ['--http-host', ['http', 'host'], 'list'],
   data: ['--data', ['data'], 'text'],
   maxEntries: ['--max-entries', ['maxEntries'], 'number'],
   maxBytes: ['--max-bytes', ['maxBytes'], 'size'],
@@ -329,6 +339,9 @@ export function parseConfig(
   const merged = structuredClone(raw) as Record<string, unknown>
   // Relative paths in a file are relative to the file, not to wherever serve was started.
   if (origin.file !== undefined) rebasePaths(merged, dirname(origin.file))
+  // `http` is a port or { port, host }: the object form, so --http and --http-host each set
+  // their half.
+  if (typeof merged.http === 'number' || merged.http === null) merged.http = { port: merged.http }
   const fromFlag = new Map<string, string>()
   for (const [name, value] of Object.entries(flags) as [keyof ConfigFlags, unknown][]) {
     const spec = FLAGS[name] as (typeof FLAGS)[keyof ConfigFlags] | undefined
@@ -394,7 +407,8 @@ function fill(c: ParsedConfig): TrackerConfig {
     cookieBlockRate: c.cookieBlockRate ?? d.cookieBlockRate,
     udpRecvBuffer: c.udpRecvBuffer ?? d.udpRecvBuffer,
     operatorAllow: c.operatorAllow ?? [...d.operatorAllow],
-    http: c.http === undefined ? d.http : c.http,
+    http: httpPort(c.http, d.http),
+    httpHosts: typeof c.http === 'object' && c.http?.host !== undefined ? c.http.host : null,
     egress: {
       bytesPerSecond: c.egress?.bytesPerSecond ?? d.egress.bytesPerSecond,
       tcpQueueBytes: c.egress?.tcpQueueBytes ?? d.egress.tcpQueueBytes,
@@ -422,6 +436,12 @@ function fill(c: ParsedConfig): TrackerConfig {
     }),
     log: { level: c.log?.level ?? d.log.level },
   }
+}
+
+function httpPort(http: ParsedConfig['http'], fallback: number | null): number | null {
+  if (http === undefined) return fallback
+  if (http === null || typeof http === 'number') return http
+  return http.port === undefined ? fallback : http.port
 }
 
 /** Rules across options: something must listen, and no two TCP services share a port. */
@@ -526,6 +546,7 @@ function unwrap(schema: z.core.SomeType | undefined): z.ZodRawShape | null {
   for (let i = 0; i < 4 && s !== undefined; i++) {
     if (s instanceof z.ZodObject) return s.shape
     if (s instanceof z.ZodOptional) s = s.unwrap()
+    else if (s instanceof z.ZodUnion) s = s.options.find(o => o instanceof z.ZodObject)
     else return null
   }
   return null

@@ -17,8 +17,12 @@ import { createMemo } from './handlers/context.js'
 import { type DaemonOptions, resolveOptions } from './options.js'
 import { type DenyPolicy, allowAll } from './policy.js'
 import { Stats } from './stats.js'
-import { TcpListener } from './transport/tcp.js'
+import { addressInUse, bindOrFail, ipv6OnlyFor } from './observe/bind.js'
+import { type TcpLimits, TcpListener } from './transport/tcp.js'
 import { UdpListener } from './transport/udp.js'
+
+/** Tries at binding UDP and TCP on one free port when both are 0. */
+const PAIR_ATTEMPTS = 8
 
 /** Collaborators of a daemon; every one has a permissive default. */
 export interface DaemonDeps {
@@ -69,6 +73,7 @@ export class Daemon {
   #udp: UdpListener[] = []
   #tcp: TcpListener[] = []
   #started: Promise<void> | null = null
+  #pausing: Promise<void> | null = null
   #closing: Promise<void> | null = null
 
   constructor(options: Partial<DaemonOptions> = {}, deps: Partial<DaemonDeps> = {}) {
@@ -163,42 +168,56 @@ export class Daemon {
       maxPending: o.tcpMaxPending,
       maxWriteBuffer: o.tcpMaxBuffer,
     }
-    try {
-      let udpPort = o.udpPort
-      let tcpPort = o.tcpPort
-      for (const host of o.hosts) {
-        if (udpPort !== null) {
-          const l = await bindOrFail('udp', host, udpPort, () =>
-            UdpListener.start(host, udpPort ?? 0, ctx, this.egress, o.udpRecvBuffer),
-          )
-          this.#udp.push(l)
-          if (l.recvBufferRefused) {
-            this.logger.warn(
-              { event: 'udp_recv_buffer', host, requested: o.udpRecvBuffer, granted: l.recvBuffer },
-              'udp receive buffer request refused',
-            )
-          } else {
-            this.logger.info(
-              { event: 'udp_recv_buffer', host, requested: o.udpRecvBuffer, granted: l.recvBuffer },
-              'udp receive buffer',
-            )
-          }
-          // With port 0, later hosts take the port the first one got: one port to publish.
-          udpPort = l.port
-        }
-        if (tcpPort !== null) {
-          const l = await bindOrFail('tcp', host, tcpPort, () =>
-            TcpListener.start(host, tcpPort ?? 0, ctx, this.egress, limits),
-          )
-          this.#tcp.push(l)
-          tcpPort = l.port
-        }
+    // Both on port 0: TCP takes the port UDP got, as clients assume one port for both
+    // (docs/operations.md). Another socket may hold that TCP port: then try another pair.
+    const pair = o.udpPort === 0 && o.tcpPort === 0
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#bind(ctx, limits, pair)
+        break
+      } catch (err) {
+        await this.#closeListeners()
+        if (!pair || attempt >= PAIR_ATTEMPTS || !addressInUse(err)) throw err
+        this.logger.debug({ attempt, err: (err as Error).message }, 'port pair taken, retrying')
       }
-    } catch (err) {
-      await this.#closeListeners()
-      throw err
     }
     this.logger.info({ ...this.addresses() }, 'tracker listening')
+  }
+
+  /** One UDP and one TCP listener per host, all on one port per transport. */
+  async #bind(ctx: HandlerContext, limits: TcpLimits, pair: boolean): Promise<void> {
+    const o = this.options
+    let udpPort = o.udpPort
+    let tcpPort = o.tcpPort
+    for (const host of o.hosts) {
+      const ipv6Only = ipv6OnlyFor(host, o.hosts)
+      if (udpPort !== null) {
+        const port = udpPort
+        const l = await bindOrFail('udp', host, port, () =>
+          UdpListener.start(host, port, ctx, this.egress, o.udpRecvBuffer, ipv6Only),
+        )
+        this.#udp.push(l)
+        const fields = {
+          event: 'udp_recv_buffer',
+          host,
+          requested: o.udpRecvBuffer,
+          granted: l.recvBuffer,
+        }
+        if (l.recvBufferRefused) this.logger.warn(fields, 'udp receive buffer request refused')
+        else this.logger.info(fields, 'udp receive buffer')
+        // With port 0, later hosts take the port the first one got: one port to publish.
+        udpPort = l.port
+        if (pair) tcpPort = l.port
+      }
+      if (tcpPort !== null) {
+        const port = tcpPort
+        const l = await bindOrFail('tcp', host, port, () =>
+          TcpListener.start(host, port, ctx, this.egress, limits, ipv6Only),
+        )
+        this.#tcp.push(l)
+        tcpPort = l.port
+      }
+    }
   }
 
   addresses(): DaemonAddresses {
@@ -219,11 +238,26 @@ export class Daemon {
     }
   }
 
-  /** Idempotent: closes every listener and the egress budget. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
+  /**
+   * Stop reading, keep the state: every UDP socket stops taking datagrams (queued ones are
+   * discarded unanswered) and every TCP listener stops accepting and drops its connections
+   * (requests not yet answered stay unanswered). Once it resolves no handler runs again, so the
+   * table, the stats and the cookie secret hold exactly what was acknowledged: the moment for a
+   * last checkpoint (docs/operations.md, "Stopping"). One-way and idempotent; `close()` follows.
+   */
+  pause(): Promise<void> {
+    this.#pausing ??= (async () => {
       await this.#started?.catch(() => undefined)
       await this.#closeListeners()
+      this.logger.info({}, 'tracker paused')
+    })()
+    return this.#pausing
+  }
+
+  /** Idempotent: pauses (if not yet), then closes the egress budget. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.pause()
       await this.egress.close()
       this.logger.info({}, 'tracker closed')
     })()
@@ -235,24 +269,5 @@ export class Daemon {
     this.#udp = []
     this.#tcp = []
     await Promise.all(all.map(l => l.close()))
-  }
-}
-
-async function bindOrFail<T>(
-  transport: string,
-  host: string,
-  port: number,
-  bind: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await bind()
-  } catch (cause) {
-    throw new TrackerError(
-      'TRACKER_BIND_FAILED',
-      `cannot bind ${transport} ${host.includes(':') ? `[${host}]` : host}:${port}: ${
-        cause instanceof Error ? cause.message : String(cause)
-      }`,
-      { cause },
-    )
   }
 }

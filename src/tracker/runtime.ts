@@ -23,6 +23,11 @@ export interface RuntimeDeps {
   clock?: Clock
 }
 
+/** Something the runtime closes when it stops (observers: HTTP, listing ports). */
+export interface Closeable {
+  close(): Promise<void>
+}
+
 export type DenyReload =
   | { ok: true; keys: number; addresses: number; dropped: number }
   | { ok: false; code: string; message: string }
@@ -35,10 +40,10 @@ export function daemonOptions(c: TrackerConfig): DaemonOptions {
 }
 
 /**
- * A tracker with its operations around it (design §4): flood control and the egress budget
- * from the config, the deny list (reloadable), and warm restart — the checkpoint is loaded
- * before the Daemon binds, saved right after it binds, every `checkpoint.interval` seconds and
- * on stop. The CLI maps signals to `reloadDenyList()` (SIGHUP) and `stop()` (SIGTERM/SIGINT);
+ * A tracker with its operations around it (docs/operations.md): flood control and the egress
+ * budget from the config, the deny list (reloadable), and warm restart — the checkpoint is
+ * loaded before the Daemon binds, saved right after it binds, every `checkpoint.interval`
+ * seconds and on stop. The CLI maps signals to `reloadDenyList()` (SIGHUP) and `stop()` (SIGTERM/SIGINT);
  * nothing here touches `process`.
  */
 export class TrackerRuntime {
@@ -50,6 +55,7 @@ export class TrackerRuntime {
   #checkpointer: Checkpointer | null = null
   #stopping: Promise<void> | null = null
   #restored: CheckpointEntry[] = []
+  readonly #attached: Closeable[] = []
   readonly #abort = new AbortController()
   #verified: Promise<VerifyResult | null> = Promise.resolve(null)
 
@@ -224,11 +230,25 @@ export class TrackerRuntime {
     }
   }
 
-  /** Stop: the last checkpoint, then close every listener. Idempotent. */
+  /**
+   * Stop, in the one order that loses nothing acknowledged (docs/operations.md, "Stopping"):
+   * stop reading (the daemon's listeners and every attached observer), then the last
+   * checkpoint, then release the rest. An announce answered before the listeners stopped is in
+   * the table, so in the checkpoint; one that arrives later gets no answer. Idempotent.
+   */
   stop(reason = 'stop'): Promise<void> {
     this.#stopping ??= (async () => {
       this.#logger.info({ event: 'stopping', reason }, 'stopping')
       this.#abort.abort()
+      // Nothing may change the table once the final snapshot is taken: the listeners first.
+      await Promise.all([
+        this.daemon.pause(),
+        ...this.#attached.map(o =>
+          o.close().catch((err: unknown) => {
+            this.#closeFailed(err)
+          }),
+        ),
+      ])
       await this.#verified.catch(() => null)
       try {
         await this.#checkpointer?.stop()
@@ -237,6 +257,24 @@ export class TrackerRuntime {
       }
     })()
     return this.#stopping
+  }
+
+  /**
+   * Close `observer` (an HTTP or listing listener, say) when the tracker stops, together with
+   * its own listeners and before the last checkpoint. Attached after `stop()` began: closed at
+   * once.
+   */
+  attach(observer: Closeable): void {
+    this.#attached.push(observer)
+    if (this.#stopping === null) return
+    observer.close().catch((err: unknown) => {
+      this.#closeFailed(err)
+    })
+  }
+
+  #closeFailed(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err)
+    this.#logger.error({ event: 'observer_close_failed' }, message)
   }
 
   // Only what the core's counters do not already say (dropped_flood, rate_limited,

@@ -270,7 +270,7 @@ test('docs/operations.md documents every config key and every serve flag', () =>
     assert.ok(documented(key), `${key} in operations.md`)
   }
   for (const key of keys) {
-    if (['dataDir', 'perBlockMax'].includes(key)) continue
+    if (['dataDir', 'perBlockMax', 'httpHosts'].includes(key)) continue
     assert.ok(documented(key), `${key} in operations.md`)
   }
   for (const flag of [
@@ -318,4 +318,37 @@ test('admission options: cookieRate, cookieBlockRate, udpRecvBuffer, operatorAll
   for (const [raw, flags, re] of bad) {
     assert.throws(() => parseConfig(raw, {}, flags), refused('CONFIG_BAD_OPTION', re), String(re))
   }
+})
+
+test('http is a port, or { port, host } to bind HTTP elsewhere; --http and --http-host set each half', () => {
+  assert.equal(parseConfig({}).httpHosts, null, 'default: the tracker hosts')
+  const c = parseConfig({ http: { port: 8080, host: '127.0.0.2' } })
+  assert.equal(c.http, 8080)
+  assert.deepEqual(c.httpHosts, ['127.0.0.2'])
+  assert.deepEqual(parseConfig({ http: { host: ['::1', '127.0.0.1'] } }).httpHosts, [
+    '::1',
+    '127.0.0.1',
+  ])
+  assert.equal(parseConfig({ http: { host: '::1' } }).http, 3521)
+  const f = parseConfig({ http: 8080 }, {}, { httpHost: ['127.0.0.3'] })
+  assert.deepEqual([f.http, f.httpHosts], [8080, ['127.0.0.3']])
+  const g = parseConfig({ http: { port: 8080, host: '127.0.0.2' } }, {}, { http: '9090' })
+  assert.deepEqual([g.http, g.httpHosts], [9090, ['127.0.0.2']])
+  assert.equal(parseConfig({ http: null }, {}, { httpHost: ['::1'] }).http, null)
+  assert.throws(
+    () => parseConfig({ http: { host: 'localhost' } }),
+    refused('CONFIG_BAD_OPTION', /^http\.host: expected an IP address literal/),
+  )
+  assert.throws(
+    () => parseConfig({}, {}, { httpHost: ['nope'] }),
+    refused('CONFIG_BAD_OPTION', /^--http-host: expected an IP address literal/),
+  )
+  assert.throws(
+    () => parseConfig({ http: { port: 8080, hots: '::1' } }),
+    refused('CONFIG_UNKNOWN_OPTION', /http\.hots \(did you mean host\?\)/),
+  )
+  assert.throws(
+    () => parseConfig({ tcp: 4000, http: { port: 4000 } }),
+    refused('CONFIG_BAD_OPTION', /^http: expected a port not already used by tcp/),
+  )
 })

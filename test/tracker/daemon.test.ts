@@ -152,3 +152,38 @@ test('udpRecvBuffer is requested on every UDP listener; addresses() reports what
   const got = big.daemon.addresses().listeners.find(l => l.transport === 'udp')?.recvBuffer ?? 0
   assert.ok(base > 0 && got >= base, `${got} < ${base}`)
 })
+
+test('pause stops reading on UDP and TCP and keeps the table', async t => {
+  const tr = await startTracker(t)
+  const a = testKey(4)
+  const udp = await UdpTrackerClient.open('127.0.0.1', tr.udp)
+  t.after(() => udp.close())
+  const rec = makeRecord(a.privateKey, a.publicKey, now())
+  const r = await udp.request({ type: 'announce', txid: 1, cookie: udp.cookie, record: rec })
+  assert.ok(r?.type === 'announce-reply')
+  const tcp = await TcpTrackerClient.open('127.0.0.1', tr.tcp)
+  t.after(() => {
+    tcp.close()
+  })
+
+  await tr.daemon.pause()
+  await tr.daemon.pause() // idempotent
+  assert.equal(await udp.request(queryMessage({ txid: 2 }), 300), null, 'no UDP answer')
+  assert.ok(await tcp.waitClosed(5000), 'open TCP connections are dropped')
+  await assert.rejects(TcpTrackerClient.open('127.0.0.1', tr.tcp), 'no new TCP connection')
+  assert.equal(tr.daemon.table.size, 1, 'the table is kept')
+  assert.equal([...tr.daemon.table.entries()].length, 1)
+  await tr.daemon.close() // close after pause
+})
+
+test('--udp 0 --tcp 0: TCP is bound on the port UDP got, on every host', async t => {
+  for (let i = 0; i < 6; i++) {
+    const hosts = i % 2 === 0 ? ['127.0.0.1'] : ['127.0.0.1', '::1']
+    const tr = await startTracker(t, { hosts, udpPort: 0, tcpPort: 0 })
+    const a = tr.daemon.addresses()
+    assert.ok(a.udp !== null && a.udp > 0)
+    assert.equal(a.tcp, a.udp)
+    for (const l of a.listeners) assert.equal(l.port, a.udp, `${l.transport} ${l.host}`)
+    await tr.close()
+  }
+})

@@ -11,8 +11,8 @@ import { writeCheckpoint } from '../../src/tracker/checkpoint.js'
 import { type TrackerConfig, parseConfig } from '../../src/tracker/config.js'
 import { TrackerRuntime } from '../../src/tracker/runtime.js'
 import { WireErrorCode } from '../../src/wire/constants.js'
-import { encodeMessage } from '../../src/wire/messages.js'
-import type { SignedRecord } from '../../src/wire/record.js'
+import { decodeMessage, encodeMessage } from '../../src/wire/messages.js'
+import { type SignedRecord, decodeRecord } from '../../src/wire/record.js'
 import { harness } from '../helpers/handler.js'
 import { testKey } from '../helpers/keys.js'
 import { recordingLogger } from '../helpers/ops.js'
@@ -26,6 +26,7 @@ import {
 import { UdpProbe } from '../helpers/udp.js'
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** Teardown in reverse order of set-up (trackers stop before their directory goes). */
 function scope(t: Teardown): { dir: string; defer: (fn: () => unknown) => void } {
@@ -225,4 +226,74 @@ test('checkpoint.verify false skips the re-verification', async t => {
   const second = await running(sc, config(dir, { checkpoint: { verify: false } }))
   assert.equal(await second.rt.verified, null)
   assert.equal(second.rt.daemon.table.size, 1)
+})
+
+test('stop: announces sent once stop() began are either unanswered or in the checkpoint', async t => {
+  const sc = scope(t)
+  const c = config(sc.dir, { checkpoint: { interval: 0, verify: false } })
+  const { rt, udp } = await running(sc, c)
+  const client = await UdpTrackerClient.open('127.0.0.1', udp)
+  t.after(() => client.close())
+  const recs = Array.from({ length: 20 }, (_, i) => record(120 + i))
+  const stopping = rt.stop('test')
+  // Sent after stop() was called, while the last checkpoint is being taken.
+  for (const [i, rec] of recs.entries()) {
+    client.probe.send(
+      encodeMessage({ type: 'announce', txid: i, cookie: client.cookie, record: rec }),
+      udp,
+      '127.0.0.1',
+    )
+  }
+  await stopping
+  const acked: string[] = []
+  for (
+    let reply = await client.probe.next(300);
+    reply !== null;
+    reply = await client.probe.next(300)
+  ) {
+    const m = decodeMessage(reply)
+    if (m.type === 'announce-reply' && m.status === 'new') {
+      acked.push(hex(recs[m.txid]!.record.publicKey))
+    }
+  }
+  const again = await TrackerRuntime.open(c)
+  const held = new Set(
+    [...again.daemon.table.entries()].map(e => hex(decodeRecord(e.record).record.publicKey)),
+  )
+  assert.deepEqual(
+    acked.filter(k => !held.has(k)),
+    [],
+    `acknowledged (${acked.length}) but not in the checkpoint`,
+  )
+})
+
+test('stop order: listeners and attached observers stop before the last checkpoint', async t => {
+  const sc = scope(t)
+  const logger = recordingLogger()
+  const { rt } = await running(sc, config(sc.dir), logger)
+  rt.attach({
+    close: async () => {
+      await new Promise(r => setTimeout(r, 20))
+      logger.info({ event: 'observer_closed' }, 'observer closed')
+    },
+  })
+  await rt.stop()
+  const at = (pred: (f: Record<string, unknown>, msg: string) => boolean): number =>
+    logger.lines.findIndex(l => pred(l.fields, l.msg))
+  const paused = at((_, msg) => msg === 'tracker paused')
+  const observer = at(f => f.event === 'observer_closed')
+  const saved = at(f => f.event === 'checkpoint' && f.reason === 'stop')
+  const closed = at((_, msg) => msg === 'tracker closed')
+  assert.ok(paused >= 0 && observer >= 0 && saved >= 0 && closed >= 0, 'every step logged')
+  assert.ok(paused < saved && observer < saved, 'reading stops before the last checkpoint')
+  assert.ok(saved < closed)
+  // Attached after the stop began: closed at once.
+  let late = false
+  rt.attach({
+    close: () => {
+      late = true
+      return Promise.resolve()
+    },
+  })
+  assert.ok(late)
 })

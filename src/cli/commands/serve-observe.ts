@@ -9,14 +9,16 @@ import { isValidNetwork } from '../../wire/record.js'
 import { VERSION } from '../program.js'
 
 /*
- * `serve`'s observers in one place: the HTTP port, the listing ports and the operator info, as
- * the config contract names them (`http`, `listing`, `operator`). Until the configuration file
- * carries them, they come from the `--http` and `--listing` flags parsed here.
+ * `serve`'s observers in one place: the HTTP port and addresses, the listing ports and the
+ * operator info, as the configuration names them (`http`, `http.host`, `listing`, `operator`;
+ * src/tracker/config.ts reads them). The `--listing` syntax is parsed here.
  */
 
 export interface ObserveSettings {
   /** 0 = any free port, null = none. */
   http: number | null
+  /** Where HTTP binds; null or absent = the tracker's hosts. */
+  httpHosts?: readonly string[] | null
   listing: ListingSpec[]
   operator: OperatorInfo
 }
@@ -68,20 +70,29 @@ export function observeSettings(flags: { http?: string; listing?: string[] }): O
   }
 }
 
-/** Start the observers of a started daemon on its hosts; close them before the daemon. */
+/** Nobody is exempt from the flood budget unless the caller says so. */
+const nothingExempt = (): boolean => false
+
+/**
+ * Start the observers of a started daemon on its hosts (HTTP on `httpHosts` when given); they
+ * share the daemon's flood budget, except the operator's pages for `exempt` addresses. Close
+ * them with the daemon's listeners (TrackerRuntime.attach).
+ */
 export function startObserve(
   daemon: Daemon,
   settings: ObserveSettings,
   logger: Logger,
+  exempt: (address: string) => boolean = nothingExempt,
 ): Promise<Observers> {
   return Observers.start(
     daemonView(daemon, settings.operator),
     {
       hosts: daemon.options.hosts,
+      httpHosts: settings.httpHosts ?? null,
       http: settings.http,
       listing: settings.listing,
       version: VERSION,
     },
-    { logger, flood: daemon.flood },
+    { logger, flood: daemon.flood, exempt },
   )
 }

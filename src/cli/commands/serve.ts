@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { type ConfigFlags, loadConfig } from '../../tracker/config.js'
+import { createAddressMatcher } from '../../tracker/handlers/allow-list.js'
 import { TrackerRuntime } from '../../tracker/runtime.js'
 import type { CliIo } from '../io.js'
 import { stderrLogger } from '../logger.js'
@@ -17,7 +18,8 @@ interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
 
 /**
  * Signals (the CLI is the only code that owns them): SIGHUP reloads the deny list, the first
- * SIGINT or SIGTERM stops (last checkpoint, then close). Resolves with the stopping signal.
+ * SIGINT or SIGTERM stops (stop reading, last checkpoint, then close: TrackerRuntime.stop).
+ * Resolves with the stopping signal.
  */
 function handleSignals(runtime: TrackerRuntime): Promise<string> {
   return new Promise(resolve => {
@@ -53,6 +55,12 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--udp <port>', 'UDP port, 0 = any free port, off = none (default 3520)')
     .option('--tcp <port>', 'TCP port, 0 = any free port, off = none (default 3520)')
     .option('--http <port>', HTTP_FLAG_HELP)
+    .option(
+      '--http-host <address>',
+      'address for the HTTP listener, repeatable (default: every --host)',
+      collect,
+      [],
+    )
     .option('--listing <kind:port[:arg]>', LISTING_FLAG_HELP, collect, [])
     .option('--data <dir>', 'data directory (default ./metatracker-data)')
     .option('--max-entries <n>', 'most entries in the client table (default 100000)')
@@ -96,16 +104,26 @@ export function registerServe(program: Command, io: CliIo): void {
       })
       const logger = stderrLogger(config.log.level)
       const runtime = await TrackerRuntime.open(config, { logger })
+      // The operator allow-list exempts the status page, /healthz and /metrics from flood control.
+      const operators = createAddressMatcher(config.operatorAllow)
       const stopped = handleSignals(runtime)
       await runtime.start()
       const observe = await startObserve(
         runtime.daemon,
-        { http: config.http, listing: config.listing, operator: config.operator },
+        {
+          http: config.http,
+          httpHosts: config.httpHosts,
+          listing: config.listing,
+          operator: config.operator,
+        },
         logger,
+        address => operators.matches(address),
       ).catch(async (err: unknown) => {
         await runtime.stop('observers failed to start')
         throw err
       })
+      // runtime.stop closes them with the tracker's own listeners, before the last checkpoint.
+      runtime.attach(observe)
       const a = runtime.daemon.addresses()
       io.out(
         JSON.stringify({
@@ -119,7 +137,6 @@ export function registerServe(program: Command, io: CliIo): void {
         }),
       )
       const signal = await stopped
-      await observe.close()
       await runtime.stop(signal)
     })
 }

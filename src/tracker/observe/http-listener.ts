@@ -1,8 +1,8 @@
-import { bound } from './bind.js'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { type Logger, silentLogger } from '../../log.js'
-import { type FloodGate, openFloodGate } from '../../throttle/types.js'
+import { listenOn } from './bind.js'
+import { type FloodGate, type FloodVerdict, openFloodGate } from '../../throttle/types.js'
 import { endpointFrom } from '../../wire/endpoint.js'
 import { type HttpApi, type HttpReply, errorReply } from './http-api.js'
 import type { TrackerMetrics } from './metrics.js'
@@ -45,6 +45,23 @@ export interface HttpListenerDeps {
   logger?: Logger
   flood?: FloodGate
   metrics?: TrackerMetrics
+  /**
+   * Addresses (canonical text, IPv4-mapped given as IPv4) whose requests for the operator's
+   * pages (`OPERATOR_PATHS`) are not charged to the flood budget, so monitoring keeps working
+   * through a public flood. Default: nothing is exempt.
+   */
+  exempt?: (address: string) => boolean
+}
+
+/** The status page, health check and metrics: what an operator's monitoring polls. */
+export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/', '/healthz', '/metrics'])
+
+const nothingExempt = (): boolean => false
+
+/** The path of a request target, without its query (`/metrics?x` -> `/metrics`). */
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
 }
 
 export class HttpListener {
@@ -72,10 +89,7 @@ export class HttpListener {
       for (const host of opts.hosts) {
         const server = makeServer(api, opts, { ...deps, logger })
         servers.push(server)
-        server.listen({ host, port, exclusive: true })
-        await bound(server, 'http', host, port)
-        const addr = server.address()
-        if (addr !== null && typeof addr === 'object') port = addr.port
+        port = await listenOn(server, 'http', host, port, opts.hosts)
       }
     } catch (err) {
       await listener.close()
@@ -109,6 +123,8 @@ export class HttpListener {
     return this.#closing
   }
 }
+
+const PASS: FloodVerdict = { action: 'pass' }
 
 function makeServer(
   api: HttpApi,
@@ -157,7 +173,9 @@ async function serve(
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
   let route = 'other'
   let reply: HttpReply
-  const verdict = flood.check(address)
+  const exempt = deps.exempt ?? nothingExempt
+  const free = OPERATOR_PATHS.has(pathOf(req.url ?? '')) && exempt(address)
+  const verdict = free ? PASS : flood.check(address)
   if (verdict.action === 'drop') {
     deps.metrics?.httpRequests.inc({ route, code: 'dropped' })
     req.socket.destroy()

@@ -1,4 +1,4 @@
-import { bound } from './bind.js'
+import { listenOn } from './bind.js'
 import { reuseMs, timed } from './reuse.js'
 import { open } from 'node:fs/promises'
 import { type Server, type Socket, createServer } from 'node:net'
@@ -189,10 +189,7 @@ export class ListingListener {
             deps.metrics?.listingConnections.inc({ kind: spec.kind, outcome: 'refused' }),
           )
           entry.servers.push(server)
-          server.listen({ host, port, exclusive: true })
-          await bound(server, `listing ${spec.kind}`, host, port)
-          const addr = server.address()
-          if (addr !== null && typeof addr === 'object') port = addr.port
+          port = await listenOn(server, `listing ${spec.kind}`, host, port, opts.hosts)
         }
         logger.info({ kind: spec.kind, port, hosts: opts.hosts }, 'listing port listening')
       }

@@ -19,6 +19,8 @@ export interface ObserveOptions {
   hosts: readonly string[]
   /** HTTP port: 0 = any free port, null = no HTTP listener. */
   http: number | null
+  /** Addresses the HTTP listener binds instead of `hosts` (config `http.host`). */
+  httpHosts?: readonly string[] | null
   listing: readonly ListingSpec[]
   /** Shown on the status page and in `metatracker_info`. */
   version: string
@@ -32,8 +34,10 @@ export interface ObserveOptions {
 
 export interface ObserveDeps {
   logger?: Logger
-  /** Per-source admission for HTTP requests and listing connections (protect area). */
+  /** Per-source admission for HTTP requests and listing connections. */
   flood?: FloodGate
+  /** Addresses whose status page, /healthz and /metrics requests skip `flood` (HttpListenerDeps). */
+  exempt?: (address: string) => boolean
 }
 
 export class Observers {
@@ -79,8 +83,17 @@ export class Observers {
         })
         http = await HttpListener.start(
           api,
-          { hosts: options.hosts, port: options.http, ...options.httpListener },
-          { logger, metrics, ...(deps.flood === undefined ? {} : { flood: deps.flood }) },
+          {
+            hosts: options.httpHosts ?? options.hosts,
+            port: options.http,
+            ...options.httpListener,
+          },
+          {
+            logger,
+            metrics,
+            ...(deps.flood === undefined ? {} : { flood: deps.flood }),
+            ...(deps.exempt === undefined ? {} : { exempt: deps.exempt }),
+          },
         )
       }
       if (options.listing.length > 0) {

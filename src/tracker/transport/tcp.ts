@@ -50,6 +50,7 @@ export class TcpListener {
     ctx: HandlerContext,
     egress: Egress,
     limits: TcpLimits,
+    ipv6Only = host.includes(':'),
   ): Promise<TcpListener> {
     const server = createServer({ allowHalfOpen: false, noDelay: true })
     await new Promise<void>((resolve, reject) => {
@@ -57,7 +58,7 @@ export class TcpListener {
         reject(err)
       }
       server.once('error', onError)
-      server.listen({ host, port, ipv6Only: host.includes(':'), exclusive: true }, () => {
+      server.listen({ host, port, ipv6Only, exclusive: true }, () => {
         server.off('error', onError)
         resolve()
       })

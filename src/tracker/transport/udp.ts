@@ -30,6 +30,7 @@ export class UdpListener {
     ctx: HandlerContext,
     egress: Egress,
     recvBuffer = 0,
+    ipv6Only = true,
   ): Promise<UdpListener> {
     const socket = await DatagramSocket.bind({
       host,
@@ -37,6 +38,7 @@ export class UdpListener {
       maxDatagram: Limits.MAX_DATAGRAM,
       maxQueue: 8192,
       receiveBufferSize: recvBuffer,
+      ipv6Only,
     })
     return new UdpListener(socket, ctx, egress)
   }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { test } from 'node:test'
+import { ManualClock } from '../../../src/clock.js'
 import { verifyRecord } from '../../../src/crypto/record-sign.js'
+import { FloodControl } from '../../../src/throttle/flood.js'
 import type { FloodGate } from '../../../src/throttle/types.js'
 import type { EntryJson } from '../../../src/tracker/observe/entry-json.js'
 import { Observers } from '../../../src/tracker/observe/observers.js'
@@ -277,4 +280,82 @@ test('every host gets the same HTTP port (127.0.0.1 and ::1)', async t => {
   }
   const v6 = await rawExchange(obs.listingPorts[0]!, null, 5_000, '::1')
   assert.match(v6.text, /--- metatracker listing start ---\n/)
+})
+
+/** GET `path` from `localAddress` (a loopback address): the status, or 'dropped'. */
+function getFrom(port: number, path: string, localAddress: string): Promise<number | 'dropped'> {
+  return new Promise(resolve => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path, localAddress, agent: false, timeout: 5_000 },
+      res => {
+        res.resume()
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0)
+        })
+      },
+    )
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => {
+      resolve('dropped')
+    })
+    req.end()
+  })
+}
+
+test('exempt addresses reach the status page, /healthz and /metrics through an exhausted flood budget', async t => {
+  const clock = new ManualClock()
+  const flood = new FloodControl({ rate: 1, burst: 5, sources: 100 }, { clock })
+  const operator = '127.0.0.1'
+  const obs = await Observers.start(
+    view(),
+    { hosts: ['127.0.0.1'], http: 0, listing: [], version: '0.1.0' },
+    { flood, exempt: a => a === operator },
+  )
+  t.after(() => obs.close())
+  const port = obs.httpPort ?? 0
+  // A burst from 127.0.0.1 and from 127.0.0.2 (not exempt) exhausts both buckets.
+  for (const from of [operator, '127.0.0.2']) {
+    const seen: (number | string)[] = []
+    for (let i = 0; i < 8; i++) seen.push(await getFrom(port, '/v1/peers?network=testnet', from))
+    assert.deepEqual(seen, [200, 200, 200, 200, 200, 429, 'dropped', 'dropped'], from)
+  }
+  for (const path of ['/metrics', '/healthz', '/']) {
+    assert.equal(await getFrom(port, path, operator), 200, `${path} for the exempt address`)
+  }
+  assert.equal(
+    await getFrom(port, '/v1/peers?network=testnet', operator),
+    'dropped',
+    'API still charged',
+  )
+  assert.equal(await getFrom(port, '/metrics', '127.0.0.2'), 'dropped', 'others are not exempt')
+})
+
+test('without an exempt predicate the operator pages are charged like any request', async t => {
+  const clock = new ManualClock()
+  const flood = new FloodControl({ rate: 1, burst: 2, sources: 100 }, { clock })
+  const obs = await Observers.start(
+    view(),
+    { hosts: ['127.0.0.1'], http: 0, listing: [], version: '0.1.0' },
+    { flood },
+  )
+  t.after(() => obs.close())
+  const seen: (number | string)[] = []
+  for (let i = 0; i < 4; i++) seen.push(await getFrom(obs.httpPort ?? 0, '/metrics', '127.0.0.1'))
+  assert.deepEqual(seen, [200, 200, 429, 'dropped'])
+})
+
+test('httpHosts: HTTP binds its own addresses, the listing ports stay on the hosts', async t => {
+  const obs = await Observers.start(view(), {
+    hosts: ['127.0.0.1'],
+    httpHosts: ['127.0.0.2'],
+    http: 0,
+    listing: [{ port: 0, kind: 'text' }],
+    version: '0.1.0',
+  })
+  t.after(() => obs.close())
+  const res = await fetch(`http://127.0.0.2:${obs.httpPort}/healthz`)
+  assert.equal(res.status, 200)
+  await assert.rejects(fetch(`http://127.0.0.1:${obs.httpPort}/healthz`), 'not on the hosts')
+  const listing = await rawExchange(obs.listingPorts[0]!, null, 5_000, '127.0.0.1')
+  assert.match(listing.text, /--- metatracker listing start ---\n/)
 })
