@@ -242,8 +242,17 @@ export class TcpListener {
   }
 }
 
-/** Close with a reset (RST): the peer learns at once that it was refused, and no state lingers. */
+/**
+ * Close with a reset (RST): the peer learns at once that it was refused, and no state lingers.
+ * A socket already shutting down (the peer's FIN seen, or our end() called) is only destroyed:
+ * a reset cannot follow a shutdown (libuv refuses it, and the handle would never close).
+ */
 function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return
+  if (socket.readableEnded || socket.writableEnded || !socket.writable) {
+    socket.destroy()
+    return
+  }
   try {
     socket.resetAndDestroy()
   } catch {
