@@ -72,11 +72,17 @@ test('lock-out regression: tcpMaxConnections trickling connections from one addr
   const probes = await attack(tr.tcp, ['127.0.0.2'], 128)
   t.after(closeAll(probes))
   t.after(trickle(probes, 2000))
-  assert.ok(await waitFor(() => probes.filter(p => p.closed).length >= 120), 'refused beyond 8')
-  assert.equal(probes.filter(p => !p.closed).length, 8, 'the per-source cap holds 8')
-  assert.equal(tr.daemon.stats.get('tcp_refused_source'), 120)
+  const st = tr.daemon.stats
+  assert.ok(
+    await waitFor(() => st.get('tcp_connections') + st.get('tcp_refused_source') >= 128),
+    'every attacking connection was seen',
+  )
+  // Before the fix: 0 of 10, each failing with STATS_BAD_REPLY "closed before a reply".
   const { ok, codes } = await legitimateStats(tr.tcp, 10)
   assert.equal(ok, 10, `every stats request answered (${codes.join(', ')})`)
+  assert.ok(await waitFor(() => probes.filter(p => p.closed).length >= 120), 'refused beyond 8')
+  assert.equal(probes.filter(p => !p.closed).length, 8, 'the per-source cap holds 8')
+  assert.equal(st.get('tcp_refused_source'), 120)
   // A long answer (a TCP query) from another address gets through too.
   const tcp = new TcpTransport()
   t.after(() => tcp.close())
