@@ -110,7 +110,7 @@ test('eviction: with the cap filled from many addresses, a newcomer from another
   assert.ok(await waitFor(() => tr.daemon.stats.get('tcp_open') === 128), 'the cap is full')
   const first = await legitimateStats(tr.tcp, 5)
   assert.equal(first.ok, 5, `young frames: answered by eviction (${first.codes.join(', ')})`)
-  assert.ok(tr.daemon.stats.get('tcp_evicted') >= 5)
+  assert.ok(tr.daemon.stats.get('tcp_evicted') >= 1, 'room was made by eviction')
   // Later the attack's frames pass half their deadline (then the deadline itself): newcomers
   // still get in, by evicting the slowest frames or into the room the deadline freed.
   await new Promise(r => setTimeout(r, 2500))

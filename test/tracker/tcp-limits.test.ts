@@ -197,10 +197,11 @@ test('at the cap, the idle connection of the heaviest source goes, then the long
     await openHeld(env, '127.0.0.7', 7),
     await openHeld(env, '127.0.0.8', 8),
   ]
+  await new Promise(r => setTimeout(r, 1200)) // idle for longer than the 1 s grace
   const n1 = await env.open('127.0.0.9')
   assert.ok(await heavy[0]!.waitClosed(), 'the older idle connection of the 2-connection source')
   assert.ok(await waitFor(() => env.l.connections === 8))
-  // Now every source holds one: the longest idle goes.
+  // Now every source holds one: the longest idle goes (n1, just opened, is within its grace).
   const n2 = await env.open('127.0.0.10')
   assert.ok(await a1.waitClosed(), 'the longest idle connection')
   assert.ok(await waitFor(() => env.l.connections === 8))
@@ -230,6 +231,30 @@ test('at the cap with every connection busy, a lighter source evicts a heavier o
   assert.equal(env.h.stats.get('tcp_evicted'), 1)
   assert.equal(env.h.stats.get('tcp_refused'), 1)
   assert.ok(held.slice(1).every(p => !p.closed))
+})
+
+test('at the cap, a fresh connection is safe from a newcomer whose source holds as many', async t => {
+  const env = await listen(t, { maxConnections: 8, maxPerSource: 2, frameTimeoutMs: 10_000 })
+  const held: TcpProbe[] = []
+  for (const s of [2, 2, 3, 3, 4, 4, 5]) {
+    const p = await openHeld(env, `127.0.0.${s}`, held.length + 1)
+    await busy(p)
+    held.push(p)
+  }
+  const fresh = await openHeld(env, '127.0.0.9', 8) // idle, its request not sent yet
+  // 127.0.0.5 holds 1, as many as 127.0.0.9: it may not take the fresh connection's place,
+  // and no source holds two more: refused.
+  const again = await env.open('127.0.0.5')
+  assert.ok(await again.waitClosed(), 'refused')
+  assert.equal(env.h.stats.get('tcp_refused'), 1)
+  // A new source (holding 0) does not take it either while it is fresh: the oldest connection
+  // of a source holding 2 goes instead.
+  const other = await env.open('127.0.0.10')
+  assert.ok(await held[0]!.waitClosed(), 'the oldest connection of a source holding 2')
+  assert.equal(fresh.closed, false)
+  assert.equal(other.closed, false)
+  fresh.write(STATS_REQUEST)
+  assert.ok(await waitFor(() => fresh.frames.length === 1), 'the fresh connection is served')
 })
 
 test('close() resets every connection and the per-source map', async t => {

@@ -26,6 +26,9 @@ export interface TcpLimits {
   now?: () => number
 }
 
+/** An idle connection younger than this (since its last byte) is not evicted for a newcomer. */
+const IDLE_GRACE_MS = 1000
+
 /**
  * The most connections one source may hold: `maxPerSource`, and never more than a quarter of
  * `maxConnections` (at least 1), so that one address or /64 always leaves room for others.
@@ -57,8 +60,8 @@ export function sourceKey(src: Pick<Source, 'family' | 'address' | 'ip16'>): str
  * - a frame must be complete within `frameTimeoutMs` of its first byte, whatever the pace of
  *   its bytes; silence longer than `idleTimeoutMs` closes the connection;
  * - at `maxConnections`, a newcomer evicts (pickVictim) a connection whose frame is past half
- *   its deadline, else an idle one of the source holding the most, else the oldest connection
- *   of a source holding at least two more than the newcomer's; only when none exists is the
+ *   its deadline, else an idle one of a source holding more than the newcomer's, else the
+ *   oldest connection of a source holding at least two more; only when none exists is the
  *   newcomer refused.
  * Refusals, evictions and frame timeouts reset the connection (RST) and are counted.
  */
@@ -181,50 +184,44 @@ export class TcpListener {
   /**
    * The connection to close so that a newcomer whose source holds `held` connections gets in,
    * or null to refuse the newcomer. One pass over the open connections (at most
-   * maxConnections), only when the listener is full.
+   * maxConnections), only when the listener is full. In order:
+   * 1. the slowest frame past half its deadline (misbehaving, whoever sent it);
+   * 2. an idle connection (nothing half-received or queued, silent for IDLE_GRACE_MS at least,
+   *    so a newcomer's request has time to arrive) of a source holding at least as many as the
+   *    newcomer will: the source holding the most first, then the longest idle;
+   * 3. the oldest connection of the source holding the most, if that is at least two more than
+   *    the newcomer's (the swap makes the shares more even, never less).
    */
   #pickVictim(held: number): Connection | null {
     const now = this.#now()
     const slowAfter = this.#limits.frameTimeoutMs / 2
+    const grace = Math.min(IDLE_GRACE_MS, slowAfter)
     let slow: Connection | null = null
     let idle: Connection | null = null
-    let idleWeight = 0
+    let idleWeight = held
     let heavy: Connection | null = null
     let heavyWeight = held + 1
     for (const c of this.#connections) {
-      if (c.frameStart !== null) {
-        if (
-          now - c.frameStart >= slowAfter &&
-          (slow === null || c.frameStart < (slow.frameStart ?? 0))
-        )
-          slow = c
+      if (c.frameStart !== null && now - c.frameStart >= slowAfter) {
+        if (slow === null || c.frameStart < (slow.frameStart ?? 0)) slow = c
         continue
       }
       const weight = this.#perSource.get(c.key) ?? 0
-      if (c.quiet) {
-        // Among idle connections, the source holding the most loses first; then the longest idle.
-        if (
-          idle === null ||
-          weight > idleWeight ||
-          (weight === idleWeight && c.lastActive < idle.lastActive)
-        ) {
-          idle = c
-          idleWeight = weight
-        }
+      if (
+        c.quiet &&
+        now - c.lastActive >= grace &&
+        (weight > idleWeight ||
+          (weight === idleWeight && idle !== null && c.lastActive < idle.lastActive))
+      ) {
+        idle = c
+        idleWeight = weight
       }
-    }
-    if (slow !== null) return slow
-    if (idle !== null) return idle
-    // Everyone is busy: take the oldest connection of a source holding at least two more than
-    // the newcomer's (the swap makes the shares more even, never less).
-    for (const c of this.#connections) {
-      const weight = this.#perSource.get(c.key) ?? 0
       if (weight > heavyWeight) {
         heavy = c
         heavyWeight = weight
       }
     }
-    return heavy
+    return slow ?? idle ?? heavy
   }
 
   /** Idempotent: stops accepting, closes every connection. */
