@@ -513,9 +513,11 @@ function classify(tracker: string, err: unknown, transport: 'udp' | 'tcp'): Atte
         ? 'timeout'
         : err.code === 'CLIENT_ABORTED' || err.code === 'CLIENT_CLOSED'
           ? 'aborted'
-          : err.code === 'CLIENT_UNREACHABLE'
+          : err.code === 'CLIENT_UNREACHABLE' || err.code === 'TRANSPORT_CLOSED'
             ? 'unreachable'
-            : 'bad-reply'
+            : err.code === 'TRANSPORT_REFUSED'
+              ? 'refused'
+              : 'bad-reply'
     return { ...base, outcome, code: err.code, message: err.message }
   }
   const message = err instanceof Error ? err.message : String(err)

@@ -10,7 +10,8 @@ import { type Stat, decodeMessage, encodeMessage } from '../wire/messages.js'
  * Ask a tracker for its counters (MetaServerII's metastat, over the protocol): one framed
  * `stats-request` over TCP (protocol §8.8, §10; TCP needs no cookie), one framed `stats-reply`
  * back (§8.9), then close. Bounded by a deadline and a frame cap; every failure is a coded
- * TrackerError (STATS_*).
+ * TrackerError: STATS_*, or TRANSPORT_REFUSED / TRANSPORT_CLOSED when the tracker reset or
+ * closed the connection before its reply (§10: at its connection cap, for instance).
  */
 
 export interface StatsTarget {
@@ -82,19 +83,41 @@ export function requestStats(target: StatsTarget, options: StatsOptions = {}): P
         finish(badReply(where, err))
       }
     })
-    socket.on('error', (err: Error) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
       finish(
-        connected
-          ? badReply(where, err)
-          : new TrackerError('STATS_CONNECT_FAILED', `cannot connect to ${where}: ${err.message}`, {
-              cause: err,
-            }),
+        isReset(err)
+          ? new TrackerError(
+              'TRANSPORT_REFUSED',
+              `${where} reset the connection before its stats-reply (busy, or this address holds its share of connections): retry later`,
+              { cause: err },
+            )
+          : connected
+            ? new TrackerError(
+                'TRANSPORT_CLOSED',
+                `${where}: connection lost before the stats-reply: ${err.message}`,
+                { cause: err },
+              )
+            : new TrackerError(
+                'STATS_CONNECT_FAILED',
+                `cannot connect to ${where}: ${err.message}`,
+                { cause: err },
+              ),
       )
     })
     socket.on('close', () => {
-      finish(badReply(where, 'the connection closed before a reply'))
+      finish(
+        new TrackerError(
+          'TRANSPORT_CLOSED',
+          `${where} closed the connection before its stats-reply`,
+        ),
+      )
     })
   })
+}
+
+/** A reset by the peer (or a write into one): the tracker accepted, then refused us. */
+function isReset(err: NodeJS.ErrnoException): boolean {
+  return err.code === 'ECONNRESET' || err.code === 'EPIPE'
 }
 
 function badReply(where: string, why: unknown): TrackerError {

@@ -164,7 +164,9 @@ export class Daemon {
     const o = this.options
     const limits = {
       maxConnections: o.tcpMaxConnections,
+      maxPerSource: o.tcpMaxPerSource,
       idleTimeoutMs: o.tcpIdleTimeout * 1000,
+      frameTimeoutMs: o.tcpFrameTimeout * 1000,
       maxPending: o.tcpMaxPending,
       maxWriteBuffer: o.tcpMaxBuffer,
     }

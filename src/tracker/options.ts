@@ -36,8 +36,15 @@ export interface DaemonOptions {
   sampleWindow: number
   /** TCP: most connections at once. */
   tcpMaxConnections: number
+  /**
+   * TCP: most connections at once from one IPv4 address or one IPv6 /64 (never more than a
+   * quarter of tcpMaxConnections).
+   */
+  tcpMaxPerSource: number
   /** TCP: seconds a connection may stay silent before it is closed. */
   tcpIdleTimeout: number
+  /** TCP: seconds a frame (header and body) may take from its first byte to its last. */
+  tcpFrameTimeout: number
   /** TCP: replies waiting for the egress budget per connection before reading pauses. */
   tcpMaxPending: number
   /**
@@ -78,7 +85,9 @@ export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
   networks: [],
   sampleWindow: 30,
   tcpMaxConnections: 512,
+  tcpMaxPerSource: 8,
   tcpIdleTimeout: 30,
+  tcpFrameTimeout: 10,
   tcpMaxPending: 32,
   tcpMaxBuffer: 256 * 1024,
   cookieRate: 20_000,
@@ -143,7 +152,9 @@ export function resolveOptions(partial: Partial<DaemonOptions> = {}): DaemonOpti
   }
   int('sampleWindow', o.sampleWindow, 1, 86_400)
   int('tcpMaxConnections', o.tcpMaxConnections, 1, 1_000_000)
+  int('tcpMaxPerSource', o.tcpMaxPerSource, 1, 1_000_000)
   int('tcpIdleTimeout', o.tcpIdleTimeout, 1, 86_400)
+  int('tcpFrameTimeout', o.tcpFrameTimeout, 1, 3600)
   int('tcpMaxPending', o.tcpMaxPending, 1, 4096)
   int('tcpMaxBuffer', o.tcpMaxBuffer, 1024, 64 * 1024 * 1024)
   int('cookieRate', o.cookieRate, 1, 10_000_000)

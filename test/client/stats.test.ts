@@ -54,7 +54,7 @@ test('requestStats sends a framed stats-request and returns the reply', async t 
   assert.equal((seen as Message | null)?.type, 'stats-request')
 })
 
-test('requestStats maps every failure to a STATS_* code', async t => {
+test('requestStats maps every failure to a STATS_* or TRANSPORT_* code', async t => {
   const cases: [string, (m: Message, s: Socket) => Uint8Array | null, string][] = [
     [
       'error reply',
@@ -82,7 +82,15 @@ test('requestStats maps every failure to a STATS_* code', async t => {
         s.destroy()
         return null
       },
-      'STATS_BAD_REPLY',
+      'TRANSPORT_CLOSED',
+    ],
+    [
+      'reset',
+      (_m, s) => {
+        s.resetAndDestroy()
+        return null
+      },
+      'TRANSPORT_REFUSED',
     ],
     ['silence', () => null, 'STATS_TIMEOUT'],
   ]

@@ -144,11 +144,28 @@ export class TcpTransport {
           }
         }
       })
-      socket.on('error', cause => {
-        finish(new TrackerError('CLIENT_UNREACHABLE', `${label}: ${cause.message}`, { cause }))
+      socket.on('error', (cause: NodeJS.ErrnoException) => {
+        // §10: a tracker resets connections it refuses (connection cap, per-source share) or
+        // evicts; that is not a bad reply, and not an unreachable tracker either.
+        if (cause.code === 'ECONNRESET' || cause.code === 'EPIPE') {
+          finish(
+            new TrackerError(
+              'TRANSPORT_REFUSED',
+              `${label} reset the connection after ${replies.length} of ${txids.length} replies: retry later`,
+              { cause },
+            ),
+          )
+        } else {
+          finish(new TrackerError('CLIENT_UNREACHABLE', `${label}: ${cause.message}`, { cause }))
+        }
       })
       socket.on('close', () => {
-        finish(new TrackerError('CLIENT_BAD_REPLY', `${label} closed the connection early`))
+        finish(
+          new TrackerError(
+            'TRANSPORT_CLOSED',
+            `${label} closed the connection after ${replies.length} of ${txids.length} replies`,
+          ),
+        )
       })
       if (this.#closed) finish(new TrackerError('CLIENT_CLOSED'))
     })
