@@ -88,7 +88,7 @@ test('lock-out regression: tcpMaxConnections trickling connections from one addr
   t.after(() => tcp.close())
   const replies = await tcp.exchange(
     { host: '127.0.0.1', udp: null, tcp: tr.tcp },
-    txids => txids.map(txid => queryMessage({ txid, mode: 'list', count: 100 })),
+    txids => txids.map(txid => queryMessage({ txid, mode: 'sample', count: 100 })),
     2,
     { timeout: 5000 },
   )

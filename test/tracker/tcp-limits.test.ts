@@ -12,6 +12,7 @@ import { encodeFrame } from '../../src/wire/framing.js'
 import { decodeMessage, encodeMessage } from '../../src/wire/messages.js'
 import { harness } from '../helpers/handler.js'
 import { TcpProbe, waitFor } from '../helpers/tcp-probe.js'
+import { startTracker } from '../helpers/tracker.js'
 
 /*
  * docs/protocol.md §10 connection limits, on the listener alone (real sockets on loopback; the
@@ -265,4 +266,30 @@ test('close() resets every connection and the per-source map', async t => {
   assert.ok((await a.waitClosed()) && (await b.waitClosed()))
   assert.equal(env.l.connections, 0)
   assert.equal(env.l.sources, 0)
+})
+
+test('§10: a frame the tracker will not answer ends the connection after the replies before it', async t => {
+  // A deny list that denies 127.0.0.2: its frames get no answer (§8.10), so the tracker ends
+  // the connection instead of leaving the client to pair later replies with earlier frames.
+  const deny = {
+    deniesKey: () => false,
+    deniesAddress: (address: string) => address === '127.0.0.2',
+  }
+  const tr = await startTracker(t, {}, { deny })
+  const stats = encodeFrame(
+    encodeMessage({ type: 'stats-request', txid: 7, cookie: new Uint8Array(12) }),
+  )
+  const denied = await TcpProbe.open(tr.tcp, '127.0.0.2')
+  t.after(() => denied.socket.destroy())
+  denied.write(stats)
+  denied.write(stats)
+  assert.ok(await denied.waitClosed(5000), 'the connection ends')
+  assert.equal(denied.frames.length, 0, 'no reply is sent')
+  // Another source on the same listener is served as before.
+  const ok = await TcpProbe.open(tr.tcp, '127.0.0.1')
+  t.after(() => ok.socket.destroy())
+  ok.write(stats)
+  assert.ok(await waitFor(() => ok.frames.length === 1, 5000))
+  assert.equal(decodeMessage(ok.frames[0]!).type, 'stats-reply')
+  assert.equal(ok.closed, false)
 })

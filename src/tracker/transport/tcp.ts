@@ -268,6 +268,8 @@ class Connection {
   /** Bytes of replies waiting for the egress budget. */
   #pendingBytes = 0
   #chain: Promise<void> = Promise.resolve()
+  /** Set once a frame went unanswered: nothing more is read, the connection ends. */
+  #ending = false
   #frameTimer: NodeJS.Timeout | null = null
   /** Milliseconds the current frame had taken when reading paused (null: not paused mid-frame). */
   #frameElapsed: number | null = null
@@ -346,6 +348,7 @@ class Connection {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#ending) return
     const at = this.now()
     this.lastActive = at
     const midFrame = this.#decoder.buffered > 0
@@ -391,6 +394,7 @@ class Connection {
 
   #pump(): void {
     const { socket } = this
+    if (this.#ending) return
     while (
       this.#at < this.#backlog.length &&
       this.#pending < this.limits.maxPending &&
@@ -399,7 +403,13 @@ class Connection {
     ) {
       const frame = this.#backlog[this.#at++] as Uint8Array
       const reply = handleRequest(this.ctx, frame, this.src, 'tcp')
-      if (reply !== null) this.#send(reply.bytes, reply.priority)
+      if (reply === null) {
+        // §10: a frame the tracker will not answer (denied or flooding source) ends the
+        // connection once the replies before it are sent, so replies never shift frames.
+        this.#endAfterReplies()
+        return
+      }
+      this.#send(reply.bytes, reply.priority)
     }
     if (this.#at >= this.#backlog.length) {
       this.#backlog = []
@@ -425,6 +435,18 @@ class Connection {
       socket.resume()
       if (this.#frameElapsed !== null) this.#startFrameClock(this.now(), this.#frameElapsed)
     }
+  }
+
+  #endAfterReplies(): void {
+    const { socket } = this
+    this.#ending = true
+    this.#backlog = []
+    this.#at = 0
+    socket.pause()
+    this.#stopFrameClock()
+    this.#chain = this.#chain.then(() => {
+      if (!socket.destroyed) socket.end()
+    })
   }
 
   /** Reply bytes this connection holds: waiting for egress, or not yet taken by the kernel. */

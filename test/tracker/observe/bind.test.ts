@@ -114,14 +114,17 @@ test(':: alone is dual-stack for every listener: IPv4 clients are served too', a
   await answersOver('::1', ports)
   // An IPv4 client over the dual-stack socket is seen as IPv4, not as ::ffff:127.0.0.1.
   const key = testKey(21)
-  const record = makeRecord(key.privateKey, key.publicKey, Math.floor(Date.now() / 1000))
+  // Over TCP the port comes from the record (docs/protocol.md §8.3, observed endpoint).
+  const record = makeRecord(key.privateKey, key.publicKey, Math.floor(Date.now() / 1000), {
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 4000 }],
+  })
   const client = await TcpTrackerClient.open('127.0.0.1', tcp)
   t.after(() => {
     client.close()
   })
   const r = await client.request({ type: 'announce', txid: 1, cookie: new Uint8Array(12), record })
   assert.ok(r?.type === 'announce-reply')
-  assert.deepEqual([r.observed.family, r.observed.address], [4, '127.0.0.1'])
+  assert.deepEqual([r.observed.family, r.observed.address, r.observed.port], [4, '127.0.0.1', 4000])
 })
 
 test('127.0.0.1 and ::1 each get every listener on one port', async t => {
