@@ -48,7 +48,7 @@ export const Limits = {
   RECORD_LIFETIME_MAX: 86_400,
   /** Largest encoded record (the format's own maximum is 667 bytes). */
   RECORD_MAX: 700,
-  STATS_MAX: 64,
+  STATS_MAX: 128,
   STAT_NAME_MAX: 48,
   CHALLENGE_TOKEN_BYTES: 16,
   PUBLIC_KEY_BYTES: 32,
