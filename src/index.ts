@@ -5,7 +5,7 @@ export * from './errors.js'
 export * from './wire/index.js'
 export * from './crypto/index.js'
 export { naclVerify, naclVerifyRecord } from './crypto/nacl.js'
-export { selfCheck, type SelfCheckReport } from './selfcheck.js'
+export { selfCheck, type SelfCheckReport } from './crypto/selfcheck.js'
 // tracker core: the daemon, its options, the client table
 export {
   Daemon,
@@ -73,12 +73,12 @@ export { type Timers, type TimerHandle, systemTimers } from './client/timing.js'
 export { type Resolver, type ResolvedHost, systemResolver } from './client/resolve.js'
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
 export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
-export { runDemo, type DemoOptions, type DemoReport } from './demo/demo.js'
+export { runDemo, type DemoOptions, type DemoReport } from './cli/demo/demo.js'
 // observe (operations): status page, JSON API, metrics, listing ports, stats-request client
-export { Observers, type ObserveOptions, type ObserveDeps } from './tracker/observe/observers.js'
-export { daemonView } from './tracker/observe/daemon-view.js'
-export type { TrackerView, OperatorInfo, ViewEntry } from './tracker/observe/view.js'
-export type { ListingSpec, ListingKind } from './tracker/observe/listing-render.js'
+export { Observers, type ObserveOptions, type ObserveDeps } from './observe/observers.js'
+export { daemonView } from './ops/daemon-view.js'
+export type { TrackerView, OperatorInfo, ViewEntry } from './observe/view.js'
+export type { ListingSpec, ListingKind } from './observe/listing-render.js'
 export { requestStats, type StatsTarget, type StatsOptions } from './client/stats.js'
 // operations (protect): config file, throttles, deny list, checkpoints, the runtime around a Daemon
 export {
@@ -89,7 +89,7 @@ export {
   type LogLevel,
   loadConfig,
   parseConfig,
-} from './tracker/config.js'
+} from './ops/config.js'
 export { FloodControl, createFloodGate, floodKey, type FloodOptions } from './throttle/flood.js'
 export {
   EgressBudget,
@@ -106,8 +106,8 @@ export {
   decodeCheckpoint,
   loadCheckpoint,
   writeCheckpoint,
-} from './tracker/checkpoint.js'
-export { TrackerRuntime, type DenyReload } from './tracker/runtime.js'
+} from './ops/checkpoint.js'
+export { TrackerRuntime, type DenyReload } from './ops/runtime.js'
 // bootpage area: the signed list of trackers and its client-side acceptance
 export * from './bootpage/index.js'
 export {

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import type { Logger } from '../log.js'
-import type { LogLevel } from '../tracker/config.js'
+import type { LogLevel } from '../ops/config.js'
 
 /**
  * The library's Logger backed by pino on stderr (fd 2, synchronous so nothing is lost at exit):

@@ -8,9 +8,8 @@ import { registerSelfcheck } from './commands/selfcheck.js'
 import { registerServe } from './commands/serve.js'
 import { registerServers } from './commands/servers.js'
 import { registerStats } from './commands/stats.js'
+import { VERSION } from '../version.js'
 import type { CliIo } from './io.js'
-
-export const VERSION = '0.1.0'
 
 /** The commander program; commands write through `io` so tests can capture them. */
 export function buildProgram(io: CliIo): Command {

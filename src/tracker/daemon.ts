@@ -17,9 +17,9 @@ import { createMemo } from './handlers/context.js'
 import { type DaemonOptions, resolveOptions } from './options.js'
 import { type DenyPolicy, allowAll } from './policy.js'
 import { Stats } from './stats.js'
-import { addressInUse, bindOrFail, ipv6OnlyFor } from './observe/bind.js'
-import { type TcpLimits, TcpListener } from './transport/tcp.js'
-import { UdpListener } from './transport/udp.js'
+import { addressInUse, bindOrFail, ipv6OnlyFor } from '../net/bind.js'
+import { type TcpLimits, TcpListener } from './listeners/tcp.js'
+import { UdpListener } from './listeners/udp.js'
 
 /** Tries at binding UDP and TCP on one free port when both are 0. */
 const PAIR_ATTEMPTS = 8

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { parseListingSpec, observeSettings } from '../../src/cli/commands/serve-observe.js'
-import { LISTING_START } from '../../src/tracker/observe/listing-render.js'
+import { LISTING_START } from '../../src/observe/listing-render.js'
 import { rawExchange } from '../helpers/raw-tcp.js'
 
 const run = promisify(execFile)

@@ -3,14 +3,14 @@ import { ManualClock } from '../../src/clock.js'
 import { privateKeyFromSeed, rawPublicKey } from '../../src/crypto/ed25519.js'
 import { signRecord } from '../../src/crypto/record-sign.js'
 import { Daemon } from '../../src/tracker/daemon.js'
-import { daemonView } from '../../src/tracker/observe/daemon-view.js'
+import { daemonView } from '../../src/ops/daemon-view.js'
 import type {
   OperatorInfo,
   TableUsage,
   TrackerView,
   ViewQuery,
   ViewSelection,
-} from '../../src/tracker/observe/view.js'
+} from '../../src/observe/view.js'
 import type { Endpoint } from '../../src/wire/endpoint.js'
 import type { Stat } from '../../src/wire/messages.js'
 import type { NodeKind, ServerInfo, SignedRecord } from '../../src/wire/record.js'

@@ -21,7 +21,7 @@ import {
   encodeCheckpoint,
   loadCheckpoint,
   writeCheckpoint,
-} from '../../src/tracker/checkpoint.js'
+} from '../../src/ops/checkpoint.js'
 import { peerRecord, recordingLogger } from '../helpers/ops.js'
 
 const NOW = 1_800_000_000_000

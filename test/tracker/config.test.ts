@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isTrackerError } from '../../src/errors.js'
-import {
-  type ConfigFlags,
-  DEFAULT_CONFIG,
-  loadConfig,
-  parseConfig,
-} from '../../src/tracker/config.js'
+import { type ConfigFlags, DEFAULT_CONFIG, loadConfig, parseConfig } from '../../src/ops/config.js'
 import { DEFAULT_OPTIONS } from '../../src/tracker/options.js'
 
 const refused = (code: string, re: RegExp) => (err: unknown) => {

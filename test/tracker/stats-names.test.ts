@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { parseConfig } from '../../src/tracker/config.js'
-import { TrackerRuntime } from '../../src/tracker/runtime.js'
+import { parseConfig } from '../../src/ops/config.js'
+import { TrackerRuntime } from '../../src/ops/runtime.js'
 import { Limits } from '../../src/wire/constants.js'
 
 test('every counter and gauge of a full tracker fits one TCP stats-reply (§8.9), with names in bounds', async t => {

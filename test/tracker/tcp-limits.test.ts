@@ -7,7 +7,7 @@ import {
   TcpListener,
   perSourceCap,
   sourceKey,
-} from '../../src/tracker/transport/tcp.js'
+} from '../../src/tracker/listeners/tcp.js'
 import { encodeFrame } from '../../src/wire/framing.js'
 import { decodeMessage, encodeMessage } from '../../src/wire/messages.js'
 import { harness } from '../helpers/handler.js'

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { TrackerError } from '../../errors.js'
-import { runDemo } from '../../demo/demo.js'
+import { runDemo } from '../demo/demo.js'
 import type { CliIo } from '../io.js'
 import { intIn } from '../parse.js'
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { selfCheck } from '../../selfcheck.js'
+import { selfCheck } from '../../crypto/selfcheck.js'
 import type { CliIo } from '../io.js'
 
 export function registerSelfcheck(program: Command, io: CliIo): void {

@@ -1,17 +1,17 @@
 import { TrackerError } from '../../errors.js'
 import type { Logger } from '../../log.js'
 import type { Daemon } from '../../tracker/daemon.js'
-import { daemonView } from '../../tracker/observe/daemon-view.js'
-import { LISTING_KINDS, type ListingSpec } from '../../tracker/observe/listing-render.js'
-import { Observers } from '../../tracker/observe/observers.js'
-import { EMPTY_OPERATOR, type OperatorInfo } from '../../tracker/observe/view.js'
+import { daemonView } from '../../ops/daemon-view.js'
+import { LISTING_KINDS, type ListingSpec } from '../../observe/listing-render.js'
+import { Observers } from '../../observe/observers.js'
+import { EMPTY_OPERATOR, type OperatorInfo } from '../../observe/view.js'
 import { isValidNetwork } from '../../wire/record.js'
-import { VERSION } from '../program.js'
+import { VERSION } from '../../version.js'
 
 /*
  * `serve`'s observers in one place: the HTTP port and addresses, the listing ports and the
  * operator info, as the configuration names them (`http`, `http.host`, `listing`, `operator`;
- * src/tracker/config.ts reads them). The `--listing` syntax is parsed here.
+ * src/ops/config.ts reads them). The `--listing` syntax is parsed here.
  */
 
 export interface ObserveSettings {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
-import { type ConfigFlags, loadConfig } from '../../tracker/config.js'
+import { type ConfigFlags, loadConfig } from '../../ops/config.js'
 import { createAddressMatcher } from '../../tracker/handlers/allow-list.js'
-import { TrackerRuntime } from '../../tracker/runtime.js'
+import { TrackerRuntime } from '../../ops/runtime.js'
 import type { CliIo } from '../io.js'
 import { stderrLogger } from '../logger.js'
 import {

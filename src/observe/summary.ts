@@ -1,0 +1,72 @@
+import type { Stat } from '../wire/messages.js'
+import type { OperatorInfo, TableUsage, TrackerView } from './view.js'
+import type { RateWindow } from './rates.js'
+
+/*
+ * Which of the tracker's counters feed the status page's headline figures. Kept in one table so
+ * that renaming a counter in the tracker core means changing one line here.
+ */
+
+/** Counters summed for "announces per second". */
+export const ANNOUNCE_COUNTERS: readonly string[] = ['announces']
+/** Counters summed for "queries per second". */
+export const QUERY_COUNTERS: readonly string[] = ['queries']
+/**
+ * Stats that are levels rather than running totals (the rest only ever grow): exported as
+ * Prometheus gauges, not counters.
+ */
+export const GAUGE_STATS: ReadonlySet<string> = new Set([
+  'table_entries',
+  'table_bytes',
+  'table_blocks',
+  'tcp_open',
+  'flood_sources',
+])
+/** A drop counter is `dropped_<reason>`; the reason is the rest of the name. */
+export const DROP_PREFIX = 'dropped_'
+
+export interface Drop {
+  reason: string
+  count: number
+}
+
+/** Every non-zero drop counter, largest first, then by reason. */
+export function dropsByReason(stats: readonly Stat[]): Drop[] {
+  return stats
+    .filter(s => s.name.startsWith(DROP_PREFIX) && s.value > 0)
+    .map(s => ({ reason: s.name.slice(DROP_PREFIX.length), count: s.value }))
+    .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1))
+}
+
+/** Everything the status page shows, as plain data: the renderer is a pure function of it. */
+export interface StatusModel {
+  operator: OperatorInfo
+  /** Unix ms when the page was made. */
+  now: number
+  uptimeSeconds: number
+  table: TableUsage
+  announcesPerSecond: number
+  queriesPerSecond: number
+  drops: Drop[]
+  counters: readonly Stat[]
+  version: string
+}
+
+export function statusModel(view: TrackerView, rates: RateWindow, version: string): StatusModel {
+  const now = view.clock.now()
+  const counters = view.stats()
+  const r = rates.rates(now, counters)
+  const sum = (names: readonly string[]): number =>
+    names.reduce((acc, n) => acc + (r.get(n) ?? 0), 0)
+  return {
+    operator: view.operator,
+    now,
+    uptimeSeconds: Math.max(0, Math.floor((now - view.startedAt) / 1000)),
+    table: view.table(),
+    announcesPerSecond: sum(ANNOUNCE_COUNTERS),
+    queriesPerSecond: sum(QUERY_COUNTERS),
+    drops: dropsByReason(counters),
+    counters,
+    version,
+  }
+}
