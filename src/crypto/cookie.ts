@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { TrackerError } from '../errors.js'
+import { writeFileAtomic } from '../fs-atomic.js'
 import { Limits } from '../wire/constants.js'
 
 /*
@@ -96,26 +97,19 @@ export async function loadOrCreateCookieSecret(dataDir: string): Promise<Uint8Ar
     }
   }
   const secret = new Uint8Array(randomBytes(COOKIE_SECRET_BYTES))
-  await writeFileAtomic(path, secret)
+  await writeCookieSecret(path, secret)
   return secret
 }
 
-/** Write `data` to `path` through a temporary file (mode 0600), fsync, rename. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const dir = join(path, '..')
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+/**
+ * Write the cookie secret to `path` (mode 0600) atomically (src/fs-atomic.ts), creating its
+ * directory (mode 0700) when missing. A failure is a TRACKER_DATA_DIR.
+ */
+export async function writeCookieSecret(path: string, secret: Uint8Array): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    const fh = await open(tmp, 'wx', 0o600)
-    try {
-      await fh.writeFile(data)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+    await writeFileAtomic(path, secret, { mode: 0o600 })
   } catch (cause) {
-    await unlink(tmp).catch(() => undefined)
     throw new TrackerError('TRACKER_DATA_DIR', `cannot write ${path}`, { cause })
   }
 }

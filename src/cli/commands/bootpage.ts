@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { buildBootpage, writeFileAtomic } from '../../bootpage/build.js'
+import { buildBootpage, writeBootpageFile } from '../../bootpage/build.js'
 import { createDraft, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
 import {
   type BootpageDocument,
@@ -37,7 +37,7 @@ async function readDoc(path: string): Promise<BootpageDocument> {
 
 async function writeDoc(path: string, doc: BootpageDocument, force: boolean): Promise<void> {
   if (force) {
-    await writeFileAtomic(path, formatBootpage(doc))
+    await writeBootpageFile(path, formatBootpage(doc))
     return
   }
   try {
