@@ -49,9 +49,9 @@ export function makeCookie(
 }
 
 /**
- * True when `cookie` was issued by this secret to (ip16, port) at most COOKIE_LIFETIME seconds
- * before `now` (Unix seconds). A time in the future is refused: it would let a guessed cookie
- * live for years.
+ * True when `cookie` was issued by this secret to (ip16, port) at most `maxAge` seconds
+ * (COOKIE_LIFETIME unless given) before `now` (Unix seconds). A time in the future is refused:
+ * it would let a guessed cookie live for years.
  */
 export function checkCookie(
   secret: Uint8Array,
@@ -59,10 +59,11 @@ export function checkCookie(
   now: number,
   ip16: Uint8Array,
   port: number,
+  maxAge: number = COOKIE_LIFETIME,
 ): boolean {
   if (cookie.byteLength !== Limits.COOKIE_BYTES) return false
   const time = new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0)
-  if (time > now || now - time > COOKIE_LIFETIME) return false
+  if (time > now || now - time > maxAge) return false
   const expected = mac(secret, time, ip16, port).subarray(0, MAC_BYTES)
   return timingSafeEqual(expected, cookie.subarray(4))
 }

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import { COOKIE_LIFETIME, checkCookie, makeCookie } from '../../crypto/cookie.js'
 import { cookieTime, latin1, requestCookie } from '../../wire/layout.js'
 import { encodeMessage } from '../../wire/messages.js'
@@ -40,9 +39,6 @@ export const RENEWAL_GRACE = COOKIE_LIFETIME
 export function hasRecentCookie(ctx: HandlerContext, data: Uint8Array, src: Source): boolean {
   const cookie = requestCookie(data)
   if (cookie === null) return false
-  const time = cookieTime(cookie)
-  const now = nowSeconds(ctx)
-  if (time > now || now - time > COOKIE_LIFETIME + RENEWAL_GRACE) return false
-  const expected = makeCookie(ctx.cookieSecret, time, src.ip16, src.port)
-  return timingSafeEqual(expected, cookie)
+  const maxAge = COOKIE_LIFETIME + RENEWAL_GRACE
+  return checkCookie(ctx.cookieSecret, cookie, nowSeconds(ctx), src.ip16, src.port, maxAge)
 }
