@@ -1,18 +1,23 @@
 import { randomBytes } from 'node:crypto'
-import { open, rename, rm } from 'node:fs/promises'
+import { link, open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 export interface WriteAtomicOptions {
-  /** Mode of a newly created file; 0o600 unless given. */
+  /** Mode of the new file; 0o600 unless given. */
   mode?: number
+  /**
+   * Refuse to replace an existing `path` (the error's code is EEXIST): the new file is linked in
+   * place of renamed, which fails when the name exists, still never showing half a file.
+   */
+  exclusive?: boolean
 }
 
 /**
  * The one atomic write of the project: `data` goes to a temporary file beside `path`, which is
  * fsynced and renamed over `path`, then the directory is fsynced so the rename itself survives a
  * power failure. A crash at any point leaves either the old file or the new one, never half of
- * one; on failure the temporary file is removed and the error is rethrown as is (callers wrap it
- * into their own coded error). The directory must exist.
+ * one; the temporary file is always removed and an error is rethrown as is (callers wrap it into
+ * their own coded error). The directory must exist.
  */
 export async function writeFileAtomic(
   path: string,
@@ -29,7 +34,10 @@ export async function writeFileAtomic(
     } finally {
       await fh.close()
     }
-    await rename(tmp, path)
+    if (options.exclusive === true) {
+      await link(tmp, path)
+      await rm(tmp, { force: true })
+    } else await rename(tmp, path)
     await syncDirectory(dir)
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined)

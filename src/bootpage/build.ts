@@ -80,12 +80,17 @@ export async function ensureDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Write one page file atomically (src/fs-atomic.ts), world-readable like any published page.
- * Any failure is a BOOTPAGE_WRITE_FAILED, and the temporary file is removed.
+ * Write one page file atomically (src/fs-atomic.ts), world-readable like any published page;
+ * `exclusive`: refuse to replace an existing file. Any failure is a BOOTPAGE_WRITE_FAILED (its
+ * cause says why), and the temporary file is removed.
  */
-export async function writeBootpageFile(path: string, data: string): Promise<void> {
+export async function writeBootpageFile(
+  path: string,
+  data: string,
+  options: { exclusive?: boolean } = {},
+): Promise<void> {
   try {
-    await writeFileAtomic(path, data, { mode: 0o644 })
+    await writeFileAtomic(path, data, { mode: 0o644, exclusive: options.exclusive === true })
   } catch (cause) {
     throw writeFailed(path, cause)
   }

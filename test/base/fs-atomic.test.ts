@@ -44,3 +44,13 @@ test('writeFileAtomic: a failed rename removes the temporary file and rethrows t
   await assert.rejects(writeFileAtomic(join(dir, 'missing', 'f'), 'data'), { code: 'ENOENT' })
   assert.deepEqual(readdirSync(dir), ['target'])
 })
+
+test('writeFileAtomic exclusive: refuses an existing name (EEXIST), keeps it, leaves no temp', async () => {
+  const dir = tempDir()
+  const path = join(dir, 'draft.json')
+  await writeFileAtomic(path, 'first', { exclusive: true })
+  assert.equal(readFileSync(path, 'utf8'), 'first')
+  await assert.rejects(writeFileAtomic(path, 'second', { exclusive: true }), { code: 'EEXIST' })
+  assert.equal(readFileSync(path, 'utf8'), 'first')
+  assert.deepEqual(readdirSync(dir), ['draft.json'])
+})
