@@ -106,7 +106,7 @@ export {
   decodeCheckpoint,
   loadCheckpoint,
   writeCheckpoint,
-} from './ops/checkpoint.js'
+} from './ops/checkpoint/index.js'
 export { TrackerRuntime, type DenyReload } from './ops/runtime.js'
 // src/bootpage: the signed list of trackers and its client-side acceptance
 export * from './bootpage/index.js'
