@@ -109,7 +109,7 @@ export async function startTracker(
  * `http.host` when set). They share the daemon's flood budget, except the operator's pages
  * (status page, /healthz, /metrics) for the `operatorAllow` addresses.
  */
-export function startObservers(
+function startObservers(
   daemon: Daemon,
   config: TrackerConfig,
   logger?: Logger,
