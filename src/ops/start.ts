@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js'
 import type { Logger } from '../log.js'
 import { Observers } from '../observe/observers.js'
 import type { Daemon, ListenerAddress } from '../tracker/daemon.js'
-import { createAddressMatcher } from '../tracker/handlers/allow-list.js'
+import { type AddressMatcher, createAddressMatcher } from '../tracker/handlers/allow-list.js'
 import { VERSION } from '../version.js'
 import type { VerifyResult } from './checkpoint.js'
 import { type TrackerConfig, type configSchema, isCheckedConfig, parseConfig } from './config.js'
@@ -71,9 +71,11 @@ export async function startTracker(
   deps: TrackerDeps = {},
 ): Promise<Tracker> {
   const checked = isCheckedConfig(config) ? config : parseConfig(config)
+  // The operator's pages (status page, /healthz, /metrics) skip flood control for these.
+  const operators = createAddressMatcher(checked.operatorAllow)
   const runtime = await TrackerRuntime.open(checked, deps)
   await runtime.start()
-  const observers = await startObservers(runtime.daemon, checked, deps.logger).catch(
+  const observers = await startObservers(runtime.daemon, checked, operators, deps.logger).catch(
     async (err: unknown) => {
       await runtime.stop('observers failed to start')
       throw err
@@ -107,14 +109,14 @@ export async function startTracker(
 /**
  * The observers of a started daemon (HTTP, listing ports), on the tracker's hosts (HTTP on
  * `http.host` when set). They share the daemon's flood budget, except the operator's pages
- * (status page, /healthz, /metrics) for the `operatorAllow` addresses.
+ * (status page, /healthz, /metrics) for the `operators` addresses.
  */
 function startObservers(
   daemon: Daemon,
   config: TrackerConfig,
+  operators: AddressMatcher,
   logger?: Logger,
 ): Promise<Observers> {
-  const operators = createAddressMatcher(config.operatorAllow)
   return Observers.start(
     daemonView(daemon, config.operator),
     {
