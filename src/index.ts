@@ -73,14 +73,21 @@ export { type Timers, type TimerHandle, systemTimers } from './client/timing.js'
 export { type Resolver, type ResolvedHost, systemResolver } from './client/resolve.js'
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
 export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
-export { runDemo, type DemoOptions, type DemoReport } from './cli/demo/demo.js'
 // src/observe: status page, JSON API, metrics, listing ports, stats-request client
 export { Observers, type ObserveOptions, type ObserveDeps } from './observe/observers.js'
 export { daemonView } from './ops/daemon-view.js'
 export type { TrackerView, OperatorInfo, ViewEntry } from './observe/view.js'
 export type { ListingSpec, ListingKind } from './observe/listing-render.js'
 export { requestStats, type StatsTarget, type StatsOptions } from './client/stats.js'
-// src/ops, src/throttle: config file, throttles, deny list, checkpoints, the runtime around a Daemon
+// src/ops, src/throttle: run a tracker as `serve` does (startTracker), config file, throttles,
+// deny list, checkpoints
+export {
+  startTracker,
+  type ConfigInput,
+  type Listening,
+  type Tracker,
+  type TrackerDeps,
+} from './ops/start.js'
 export {
   DEFAULT_CONFIG,
   type TrackerConfig,
@@ -107,7 +114,7 @@ export {
   loadCheckpoint,
   writeCheckpoint,
 } from './ops/checkpoint/index.js'
-export { TrackerRuntime, type DenyReload } from './ops/runtime.js'
+export type { DenyReload } from './ops/runtime.js'
 // src/bootpage: the signed list of trackers and its client-side acceptance
 export * from './bootpage/index.js'
 export {

@@ -357,7 +357,15 @@ export function parseConfig(
   if (!result.success) throw configError(result.error.issues, fromFlag, origin)
   const config = fill(result.data)
   crossCheck(config, fromFlag, origin)
+  checked.add(config)
   return config
+}
+
+const checked = new WeakSet<object>()
+
+/** Whether `value` came out of parseConfig or loadConfig (checked, defaults filled in). */
+export function isCheckedConfig(value: unknown): value is TrackerConfig {
+  return typeof value === 'object' && value !== null && checked.has(value)
 }
 
 /** Read a JSON config file (CONFIG_READ_FAILED when it cannot be read or parsed). */

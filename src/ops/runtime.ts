@@ -46,8 +46,8 @@ export function daemonOptions(c: TrackerConfig): DaemonOptions {
  * A tracker with its operations around it (docs/operations.md): flood control and the egress
  * budget from the config, the deny list (reloadable), and warm restart — the checkpoint is
  * loaded before the Daemon binds, saved right after it binds, every `checkpoint.interval`
- * seconds and on stop. The CLI maps signals to `reloadDenyList()` (SIGHUP) and `stop()` (SIGTERM/SIGINT);
- * nothing here touches `process`.
+ * seconds and on stop. The internals of startTracker (src/ops/start.ts), which adds the
+ * observers and is what the CLI and library users run; nothing here touches `process`.
  */
 export class TrackerRuntime {
   readonly config: TrackerConfig

@@ -1,15 +1,9 @@
 import type { Command } from 'commander'
 import { type ConfigFlags, loadConfig } from '../../ops/config.js'
-import { createAddressMatcher } from '../../tracker/handlers/allow-list.js'
-import { TrackerRuntime } from '../../ops/runtime.js'
+import { type Tracker, startTracker } from '../../ops/start.js'
 import type { CliIo } from '../io.js'
 import { stderrLogger } from '../logger.js'
-import {
-  HTTP_FLAG_HELP,
-  LISTING_FLAG_HELP,
-  parseListingSpec,
-  startObserve,
-} from './serve-observe.js'
+import { HTTP_FLAG_HELP, LISTING_FLAG_HELP, parseListingSpec } from './serve-flags.js'
 
 interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
   config?: string
@@ -17,14 +11,14 @@ interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
 }
 
 /**
- * Signals (the CLI is the only code that owns them): SIGHUP reloads the deny list, the first
- * SIGINT or SIGTERM stops (stop reading, last checkpoint, then close: TrackerRuntime.stop).
- * Resolves with the stopping signal.
+ * Signals (the CLI is the only code that owns them): SIGHUP reloads the deny list of the
+ * tracker `running()` returns (none yet: ignored), the first SIGINT or SIGTERM stops (stop
+ * reading, last checkpoint, then close: Tracker.stop). Resolves with the stopping signal.
  */
-function handleSignals(runtime: TrackerRuntime): Promise<string> {
+function handleSignals(running: () => Tracker | null): Promise<string> {
   return new Promise(resolve => {
     const hup = (): void => {
-      void runtime.reloadDenyList()
+      void running()?.reloadDenyList()
     }
     const stop = (signal: string): void => {
       process.off('SIGINT', stop)
@@ -102,41 +96,10 @@ export function registerServe(program: Command, io: CliIo): void {
         ...rest,
         ...(listing.length > 0 ? { listing: listing.map(parseListingSpec) } : {}),
       })
-      const logger = stderrLogger(config.log.level)
-      const runtime = await TrackerRuntime.open(config, { logger })
-      // The operator allow-list exempts the status page, /healthz and /metrics from flood control.
-      const operators = createAddressMatcher(config.operatorAllow)
-      const stopped = handleSignals(runtime)
-      await runtime.start()
-      const observe = await startObserve(
-        runtime.daemon,
-        {
-          http: config.http,
-          httpHosts: config.httpHosts,
-          listing: config.listing,
-          operator: config.operator,
-        },
-        logger,
-        address => operators.matches(address),
-      ).catch(async (err: unknown) => {
-        await runtime.stop('observers failed to start')
-        throw err
-      })
-      // runtime.stop closes them with the tracker's own listeners, before the last checkpoint.
-      runtime.attach(observe)
-      const a = runtime.daemon.addresses()
-      io.out(
-        JSON.stringify({
-          event: 'listening',
-          udp: a.udp,
-          tcp: a.tcp,
-          http: observe.httpPort,
-          hosts: a.hosts,
-          listing: observe.listingPorts,
-          listeners: a.listeners,
-        }),
-      )
-      const signal = await stopped
-      await runtime.stop(signal)
+      let tracker: Tracker | null = null
+      const stopped = handleSignals(() => tracker)
+      tracker = await startTracker(config, { logger: stderrLogger(config.log.level) })
+      io.out(JSON.stringify(tracker.listening))
+      await tracker.stop(await stopped)
     })
 }

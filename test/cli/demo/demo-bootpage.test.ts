@@ -21,10 +21,10 @@ test('the demo publishes its three trackers in a signed bootpage and uses the ve
   assert.match(readFileSync(bp.html, 'utf8'), /Trackers \(3\)/)
   assert.deepEqual(
     net.addresses,
-    net.daemons.map((d, i) => ({
+    net.trackers.map((t, i) => ({
       host: '127.0.0.1',
-      udp: d.addresses().udp,
-      tcp: d.addresses().tcp,
+      udp: t.listening.udp,
+      tcp: t.listening.tcp,
       name: ['alpha', 'bravo', 'charlie'][i],
     })),
   )

@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { parseListingSpec, observeSettings } from '../../src/cli/commands/serve-observe.js'
+import { parseListingSpec } from '../../src/cli/commands/serve-flags.js'
 import { LISTING_START } from '../../src/observe/listing-render.js'
 import { rawExchange } from '../helpers/raw-tcp.js'
 
 const run = promisify(execFile)
 const main = new URL('../../src/cli/main.ts', import.meta.url).pathname
 
-test('--http and --listing specs parse; bad ones name the flag', () => {
+test('--listing specs parse; bad ones name the flag', () => {
   assert.deepEqual(parseListingSpec('text:3522:quake.example'), {
     port: 3522,
     kind: 'text',
@@ -30,13 +30,6 @@ test('--http and --listing specs parse; bad ones name the flag', () => {
       { code: 'CONFIG_BAD_OPTION', message: /^--listing/ },
       bad,
     )
-  assert.equal(observeSettings({}).http, 3521)
-  assert.equal(observeSettings({ http: 'off' }).http, null)
-  assert.equal(observeSettings({ http: '0' }).http, 0)
-  assert.throws(() => observeSettings({ http: 'x' }), {
-    code: 'CONFIG_BAD_OPTION',
-    message: /^--http/,
-  })
 })
 
 test('serve with --http and --listing: the listening line, the page, the listing, stats --json', async t => {
