@@ -87,7 +87,7 @@ export function startObserve(
   return Observers.start(
     daemonView(daemon, settings.operator),
     {
-      hosts: daemon.options.hosts,
+      hosts: daemon.options.host,
       httpHosts: settings.httpHosts ?? null,
       http: settings.http,
       listing: settings.listing,

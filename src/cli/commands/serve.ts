@@ -111,8 +111,8 @@ export function registerServe(program: Command, io: CliIo): void {
       const observe = await startObserve(
         runtime.daemon,
         {
-          http: config.http,
-          httpHosts: config.httpHosts,
+          http: config.http.port,
+          httpHosts: config.http.host,
           listing: config.listing,
           operator: config.operator,
         },

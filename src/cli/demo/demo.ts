@@ -156,10 +156,10 @@ export async function startDemoTrackers(
       dirs.push(dataDir)
       daemons.push(
         await Daemon.start({
-          hosts: ['127.0.0.1'],
-          udpPort: 0,
-          tcpPort: 0,
-          dataDir,
+          host: ['127.0.0.1'],
+          udp: 0,
+          tcp: 0,
+          data: dataDir,
           announceInterval,
         }),
       )
