@@ -254,38 +254,6 @@ test('docs/metatracker.example.json is a valid config using every section', asyn
   assert.equal(c.listing.length, 4)
 })
 
-test('docs/operations.md documents every config key and every serve flag', () => {
-  const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8')
-  const keys = [
-    ...Object.keys(parseConfig({})).filter(k => !['hosts', 'udpPort', 'tcpPort'].includes(k)),
-  ]
-  const documented = (name: string): boolean =>
-    doc.includes(`\`${name}\``) || doc.includes(`\`${name}.`)
-  for (const key of ['host', 'udp', 'tcp', 'data', 'perBlock', 'egress.bytesPerSecond']) {
-    assert.ok(documented(key), `${key} in operations.md`)
-  }
-  for (const key of keys) {
-    if (['dataDir', 'perBlockMax', 'httpHosts'].includes(key)) continue
-    assert.ok(documented(key), `${key} in operations.md`)
-  }
-  for (const flag of [
-    '--host',
-    '--udp',
-    '--tcp',
-    '--http',
-    '--data',
-    '--max-entries',
-    '--max-bytes',
-    '--config',
-    '--deny-list',
-    '--log-level',
-    '--egress',
-    '--checkpoint-interval',
-  ]) {
-    assert.ok(doc.includes(`\`${flag}`), `${flag} in operations.md`)
-  }
-})
-
 test('admission options: cookieRate, cookieBlockRate, udpRecvBuffer, operatorAllow', () => {
   const d = parseConfig({})
   assert.equal(d.cookieRate, 20_000)
