@@ -25,7 +25,7 @@ export function showDefault(read: string, value: unknown): string {
     const unit = UNITS.find(([n]) => value % n === 0)
     if (unit !== undefined) return `${value / unit[0]}${unit[1]}`
   }
-  return String(value)
+  return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
 /** Register a flag for every option row on `command` (repeatable rows collect a list). */

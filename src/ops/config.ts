@@ -12,12 +12,7 @@ import {
   show,
 } from '../tracker/option-table.js'
 import { NO_LISTENER } from '../tracker/options.js'
-import {
-  type ListingPort,
-  OPTION_ROWS,
-  OPTION_SHORTHANDS,
-  type TrackerConfig,
-} from './options.js'
+import { type ListingPort, OPTION_ROWS, OPTION_SHORTHANDS, type TrackerConfig } from './options.js'
 
 export type { ListingKind, ListingPort, LogLevel, TrackerConfig } from './options.js'
 

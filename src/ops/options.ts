@@ -171,7 +171,7 @@ export const OPS_OPTION_ROWS = {
       rule: z.enum(['debug', 'info', 'warn', 'error'], {
         error: 'expected one of debug, info, warn, error',
       }),
-      default: 'info' as LogLevel,
+      default: 'info',
       read: 'text',
       arg: '<level>',
       doc: 'debug, info, warn or error',

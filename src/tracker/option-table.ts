@@ -18,7 +18,7 @@ export type FlagRead = 'port' | 'number' | 'text' | 'list' | 'size' | 'bool' | '
 export interface OptionRow<T = unknown> {
   /** The rule, whose error texts read "expected ..."; its output is the option's value. */
   readonly rule: z.ZodType<T>
-  readonly default: T
+  readonly default: NoInfer<T>
   /** One line: `serve --help` shows it, docs/operations.md documents it (a test compares). */
   readonly doc: string
   /** How the flag's text is read. */

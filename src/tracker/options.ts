@@ -26,7 +26,8 @@ export const MAX_UDP_RECV_BUFFER = 1024 ** 3
 /** Smallest byte budget accepted: a handful of the largest entries. */
 export const MIN_MAX_BYTES = 64 * 1024
 
-const seconds = (min: number, max: number) => int(min, max, `a number of seconds from ${min} to ${max}`)
+const seconds = (min: number, max: number) =>
+  int(min, max, `a number of seconds from ${min} to ${max}`)
 
 /**
  * The protocol engine's options, one row each (docs/operations.md, "Configuration"): the Daemon
@@ -225,8 +226,7 @@ export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze(
 const daemonSchema = schemaOf(DAEMON_OPTION_ROWS, {}, false)
 
 /** The rule across the engine's options: something must listen. */
-export const NO_LISTENER =
-  'a port (udp and tcp cannot both be off: the tracker needs a listener)'
+export const NO_LISTENER = 'a port (udp and tcp cannot both be off: the tracker needs a listener)'
 
 /**
  * Defaults filled in and every value checked by the rows' rules (for a Daemon built directly;
