@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { LISTING_KINDS, type ListingKind, type ListingSpec } from '../observe/listing-render.js'
 import { DAEMON_OPTION_ROWS } from '../tracker/options.js'
 import {
   type OptionValues,
@@ -21,16 +22,9 @@ import {
  * the defaults and the flags from it; docs/operations.md documents it (a test compares).
  */
 
-export type ListingKind = 'text' | 'verbose' | 'json' | 'info'
-
-export interface ListingPort {
-  port: number
-  kind: ListingKind
-  /** Only entries of this network (text, verbose, json); all networks when absent. */
-  network?: string
-  /** The file an `info` port sends. */
-  file?: string
-}
+/** A listing port as the config holds it (the observers' ListingSpec). */
+export type ListingPort = ListingSpec
+export type { ListingKind }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
@@ -38,9 +32,7 @@ const listingPort = z
   .object(
     {
       port: int(0, 65535, 'a port from 0 to 65535'),
-      kind: z.enum(['text', 'verbose', 'json', 'info'], {
-        error: 'expected one of text, verbose, json, info',
-      }),
+      kind: z.enum(LISTING_KINDS, { error: `expected one of ${LISTING_KINDS.join(', ')}` }),
       network: network.optional(),
       file: path.optional(),
     },
