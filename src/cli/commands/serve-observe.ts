@@ -25,10 +25,6 @@ export interface ObserveSettings {
 
 export const DEFAULT_HTTP_PORT = 3521
 
-export const HTTP_FLAG_HELP = `HTTP port (status page, JSON API, /metrics), 0 = any free port, off = none (default ${DEFAULT_HTTP_PORT})`
-export const LISTING_FLAG_HELP =
-  'a listing port KIND:PORT[:ARG], repeatable; KIND text|verbose|json (ARG: a network) or info (ARG: a file)'
-
 function bad(option: string, value: string, rule: string): TrackerError {
   return new TrackerError(
     'CONFIG_BAD_OPTION',
