@@ -4,9 +4,10 @@
  * Plain ES2017 with no build step: `metatracker bootpage build` inlines this file, after
  * tweetnacl's nacl-fast.min.js, into index.html. ESLint skips bootpage/**\/*.js (see
  * eslint.config.js): the project's rules are type-aware TypeScript rules that do not apply to
- * a browser script. It is tested instead: test/bootpage/verify-js.test.ts runs its
- * canonicalisation, verification and row builders in Node against the TypeScript versions,
- * and test/bootpage/browser.test.ts runs the built page in headless Chromium.
+ * a browser script. It is tested instead: test/bootpage/{canonical,verify,render,weak-keys}
+ * .test.ts load it in Node (test/helpers/verify-js.ts) and hold its canonicalisation,
+ * verification and row builders to the TypeScript versions, and test/bootpage/browser.test.ts
+ * runs the built page in headless Chromium.
  *
  * What it does: fetch bootpage.json next to the page (the only request), check its shape,
  * verify every Ed25519 signature over u8(len(domain)) || domain || JCS(page), count the

@@ -16,7 +16,7 @@ import {
   encodeCheckpoint,
   loadCheckpoint,
   writeCheckpoint,
-} from '../src/ops/checkpoint.js'
+} from '../src/ops/checkpoint/index.js'
 
 const arg = process.argv.indexOf('--entries')
 const count = arg > 0 ? Number(process.argv[arg + 1]) : 100_000

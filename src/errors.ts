@@ -1,10 +1,12 @@
 /**
- * Every error metatracker raises carries a stable string `code` from this registry.
- * Match on `code`, never on the message. Codes are documented in docs/errors.md (a test
- * keeps the two in step) and a retired code is never reused.
+ * Every operational or configuration error metatracker raises carries a stable string `code`
+ * from this registry; `TypeError`/`RangeError` are for programmer misuse only (docs/errors.md,
+ * "Which errors carry a code"). Match on `code`, never on the message. Codes are documented in
+ * docs/errors.md (a test keeps the two in step and pins their number) and a retired code is
+ * never reused.
  */
 export const ERROR_CODES = {
-  // wire/: decoding and encoding of protocol bytes
+  // src/wire: decoding and encoding of protocol bytes
   WIRE_TRUNCATED: 'a field runs past the end of the message',
   WIRE_TRAILING_BYTES: 'bytes remain after the last field',
   WIRE_BAD_VERSION: 'the protocol version in the first byte is not 1',
@@ -18,17 +20,17 @@ export const ERROR_CODES = {
   WIRE_MESSAGE_TOO_LARGE: 'the message exceeds its size cap',
   WIRE_FRAME_TOO_LARGE: 'a TCP frame declares a length above the frame cap',
   WIRE_FRAME_EMPTY: 'a TCP frame declares a length of 0',
-  // crypto/: keys and signatures
+  // src/crypto: keys and signatures
   KEY_READ_FAILED: 'the key file cannot be read',
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
-  // tracker core (src/table, src/tracker, serve): options, data directory, listeners
+  // src/table, src/tracker, src/net: options, data directory, listeners
   CONFIG_BAD_OPTION: 'an option has a value outside its allowed range (the message names it)',
   CONFIG_READ_FAILED: 'the configuration file cannot be read or is not valid JSON',
   TRACKER_DATA_DIR: 'the data directory or a file in it cannot be read or written',
   TRACKER_BIND_FAILED: 'a listener cannot bind its address and port',
-  // operations (protect): config file, deny list, checkpoint, egress budget
+  // src/ops, src/throttle: config file, deny list, checkpoint, egress budget
   CONFIG_UNKNOWN_OPTION: 'the configuration names an option that does not exist',
   DENY_READ_FAILED: 'the deny-list file cannot be read',
   DENY_BAD_LINE: 'a deny-list line is not a public key, an IP address or a CIDR block',
@@ -39,7 +41,7 @@ export const ERROR_CODES = {
   CHECKPOINT_READ_FAILED: 'the checkpoint file exists but cannot be read',
   EGRESS_QUEUE_FULL: 'the TCP egress queue is full: the reply is refused and the connection closed',
   EGRESS_CLOSED: 'the egress budget was closed while a reply waited for it',
-  // bootpage/ and client/bootpage-*: the signed static list of trackers (docs/bootpage.md)
+  // src/bootpage, src/client/bootpage-source.ts: the signed list of trackers (docs/bootpage.md)
   BOOTPAGE_TOO_LARGE: 'the bootpage exceeds its size cap',
   BOOTPAGE_BAD_JSON: 'the bootpage is not UTF-8 JSON',
   BOOTPAGE_BAD_SHAPE: 'a bootpage field is missing, of the wrong type, out of range or over a cap',
@@ -62,7 +64,7 @@ export const ERROR_CODES = {
   BOOTPAGE_PAGES_DIFFER: 'the drafts to merge are not the same page',
   BOOTPAGE_BAD_TEMPLATE: 'the page template or an inlined asset is unusable',
   BOOTPAGE_WRITE_FAILED: 'the bootpage or the built page cannot be written to its destination',
-  // client/ (client area): announcer, querier, transports, tracker lists
+  // src/client: announcer, querier, transports, tracker lists
   CLIENT_BAD_TRACKER: 'a tracker address is not HOST:PORT or [IPv6]:PORT',
   CLIENT_BAD_OPTION: 'a client option is missing or out of range',
   CLIENT_TIMEOUT: 'the tracker did not answer in time',
@@ -75,11 +77,13 @@ export const ERROR_CODES = {
   TRANSPORT_REFUSED:
     'the tracker reset the TCP connection (at its connection cap, this address over its share, or a frame too slow): retry later',
   TRANSPORT_CLOSED: 'the tracker closed the TCP connection before sending every reply',
-  // cli/ (client area): commands that talk to trackers
+  // src/cli: the commands
   CLI_NO_TRACKERS:
     'no tracker given: use --tracker HOST:PORT (repeatable) or --bootpage FILE|URL --pin KEYS',
   CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
-  // observe (operations): HTTP status/API/metrics, listing ports, `stats` command
+  SELFCHECK_FAILED:
+    'the protocol self-check failed: a sign, encode, decode or verify step disagreed',
+  // src/observe: HTTP status/API/metrics, listing ports; the `stats` command
   HTTP_NOT_FOUND: 'no such path',
   HTTP_METHOD_NOT_ALLOWED: 'only GET and HEAD are served',
   HTTP_URL_TOO_LONG: 'the request URL exceeds its cap',

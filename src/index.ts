@@ -6,7 +6,7 @@ export * from './wire/index.js'
 export * from './crypto/index.js'
 export { naclVerify, naclVerifyRecord } from './crypto/nacl.js'
 export { selfCheck, type SelfCheckReport } from './crypto/selfcheck.js'
-// tracker core: the daemon, its options, the client table
+// src/tracker, src/table: the protocol engine (the Daemon, its options) and the client table
 export {
   Daemon,
   type DaemonDeps,
@@ -28,7 +28,7 @@ export {
   type TableOptions,
 } from './table/client-table.js'
 export { Stats } from './tracker/stats.js'
-// client area: announce to every tracker, query one at random with failover, verify everything
+// src/client: announce to every tracker, query one at random with failover, verify everything
 export {
   Announcer,
   type AnnouncerOptions,
@@ -76,13 +76,13 @@ export { type Resolver, type ResolvedHost, systemResolver } from './client/resol
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
 export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
 export { runDemo, type DemoOptions, type DemoReport } from './cli/demo/demo.js'
-// observe (operations): status page, JSON API, metrics, listing ports, stats-request client
+// src/observe: status page, JSON API, metrics, listing ports, stats-request client
 export { Observers, type ObserveOptions, type ObserveDeps } from './observe/observers.js'
 export { daemonView } from './ops/daemon-view.js'
 export type { TrackerView, OperatorInfo, ViewEntry } from './observe/view.js'
 export type { ListingSpec, ListingKind } from './observe/listing-render.js'
 export { requestStats, type StatsTarget, type StatsOptions } from './client/stats.js'
-// operations (protect): config file, throttles, deny list, checkpoints, the runtime around a Daemon
+// src/ops, src/throttle: config file, throttles, deny list, checkpoints, the runtime around a Daemon
 export {
   DEFAULT_CONFIG,
   type TrackerConfig,
@@ -109,9 +109,9 @@ export {
   decodeCheckpoint,
   loadCheckpoint,
   writeCheckpoint,
-} from './ops/checkpoint.js'
+} from './ops/checkpoint/index.js'
 export { TrackerRuntime, type DenyReload } from './ops/runtime.js'
-// bootpage area: the signed list of trackers and its client-side acceptance
+// src/bootpage: the signed list of trackers and its client-side acceptance
 export * from './bootpage/index.js'
 export {
   type BootpageSourceOptions,

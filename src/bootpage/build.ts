@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TrackerError } from '../errors.js'
+import { writeFileAtomic } from '../fs-atomic.js'
 import { type PageAssets, renderBootpageHtml } from './render.js'
 import { type BootpageDocument, formatBootpage } from './schema.js'
 
@@ -80,16 +80,18 @@ export async function ensureDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Write a file through a temporary name and a rename, so readers never see half of it. Any
- * failure is a BOOTPAGE_WRITE_FAILED, and the temporary file is removed.
+ * Write one page file atomically (src/fs-atomic.ts), world-readable like any published page;
+ * `exclusive`: refuse to replace an existing file. Any failure is a BOOTPAGE_WRITE_FAILED (its
+ * cause says why), and the temporary file is removed.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+export async function writeBootpageFile(
+  path: string,
+  data: string,
+  options: { exclusive?: boolean } = {},
+): Promise<void> {
   try {
-    await writeFile(tmp, data, { flag: 'wx' })
-    await rename(tmp, path)
+    await writeFileAtomic(path, data, { mode: 0o644, exclusive: options.exclusive === true })
   } catch (cause) {
-    await rm(tmp, { force: true }).catch(() => undefined)
     throw writeFailed(path, cause)
   }
 }
@@ -104,7 +106,7 @@ export async function buildBootpage(
   await ensureDirectory(outDir)
   const jsonPath = join(outDir, 'bootpage.json')
   const htmlPath = join(outDir, 'index.html')
-  await writeFileAtomic(jsonPath, formatBootpage(doc))
-  await writeFileAtomic(htmlPath, html)
+  await writeBootpageFile(jsonPath, formatBootpage(doc))
+  await writeBootpageFile(htmlPath, html)
   return { json: jsonPath, html: htmlPath }
 }

@@ -93,26 +93,34 @@ export function parseBootpageTrackerSpec(spec: string, defaultOperator?: string)
     if (fields.has(k)) throw new TrackerError('BOOTPAGE_BAD_SPEC', `tracker field ${k} given twice`)
     fields.set(k, v)
   }
-  const out: Partial<Record<string, string | number>> = {}
-  for (const [k, v] of fields) {
-    if (PORT_FIELDS.has(k)) {
-      if (!/^[0-9]{1,5}$/.test(v))
-        throw new TrackerError('BOOTPAGE_BAD_SPEC', `tracker ${k} must be a port number`)
-      const n = Number(v)
-      if (k === 'port') {
-        out.udp ??= n
-        out.tcp ??= n
-      } else out[k] = n
-    } else out[k] = v
+  const ports: Partial<Record<'udp' | 'tcp' | 'http', number>> = {}
+  for (const k of PORT_FIELDS) {
+    const v = fields.get(k)
+    if (v === undefined) continue
+    if (!/^[0-9]{1,5}$/.test(v))
+      throw new TrackerError('BOOTPAGE_BAD_SPEC', `tracker ${k} must be a port number`)
   }
-  if (out.name === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', 'a tracker needs name=')
-  if (out.host === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', 'a tracker needs host=')
-  if (out.operator === undefined) {
-    if (defaultOperator === undefined)
-      throw new TrackerError('BOOTPAGE_BAD_SPEC', `tracker ${String(out.name)} needs operator=`)
-    out.operator = defaultOperator
+  const port = (k: string): number | undefined => {
+    const v = fields.get(k)
+    return v === undefined ? undefined : Number(v)
   }
-  return out as unknown as BootpageTracker
+  for (const k of ['udp', 'tcp', 'http'] as const) {
+    const n = port(k) ?? (k === 'http' ? undefined : port('port'))
+    if (n !== undefined) ports[k] = n
+  }
+  const name = fields.get('name')
+  const host = fields.get('host')
+  if (name === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', 'a tracker needs name=')
+  if (host === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', 'a tracker needs host=')
+  const operator = fields.get('operator') ?? defaultOperator
+  if (operator === undefined)
+    throw new TrackerError('BOOTPAGE_BAD_SPEC', `tracker ${name} needs operator=`)
+  const out: BootpageTracker = { name, operator, host, ...ports }
+  for (const k of ['key', 'location', 'contact', 'notes'] as const) {
+    const v = fields.get(k)
+    if (v !== undefined) out[k] = v
+  }
+  return out
 }
 
 /**

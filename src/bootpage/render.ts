@@ -3,6 +3,7 @@ import { TrackerError } from '../errors.js'
 import type { BootpageDocument, BootpagePage, BootpageTracker } from './schema.js'
 import { pageDigest } from './sign.js'
 import { isoTime } from './verify.js'
+import { escapeHtml } from '../html.js'
 
 /**
  * The pure HTML renderer of bootpage/README.md's page contract. Every value from the page is
@@ -22,19 +23,6 @@ export interface PageAssets {
   verifier: string
   /** tweetnacl's nacl-fast.min.js */
   nacl: string
-}
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-}
-
-/** Escape text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, c => ESCAPES[c] ?? c)
 }
 
 function hostPort(host: string, port: number): string {

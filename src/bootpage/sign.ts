@@ -2,6 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import { signBytes } from '../crypto/ed25519.js'
 import { toHex } from '../crypto/keys.js'
 import { TrackerError } from '../errors.js'
+import { signingInput } from '../wire/signing.js'
 import { canonicalBytes, canonicalize } from './canonical.js'
 import type { BootpageDocument, BootpagePage, BootpageSignature } from './schema.js'
 
@@ -9,17 +10,11 @@ import type { BootpageDocument, BootpagePage, BootpageSignature } from './schema
 export const BOOTPAGE_SIGNING_DOMAIN = 'metatracker/v1/bootpage'
 
 /**
- * The bytes an operator signs: u8(len(domain)) || domain || JCS(page), the same framing as a
- * node record's signing input (docs/protocol.md §7) with the bootpage's own domain.
+ * The bytes an operator signs: u8(len(domain)) || domain || JCS(page), the framing of a node
+ * record's signing input (src/wire/signing.ts) with the bootpage's own domain.
  */
 export function bootpageSigningInput(page: BootpagePage): Uint8Array {
-  const domain = new TextEncoder().encode(BOOTPAGE_SIGNING_DOMAIN)
-  const body = canonicalBytes(page)
-  const out = new Uint8Array(1 + domain.byteLength + body.byteLength)
-  out[0] = domain.byteLength
-  out.set(domain, 1)
-  out.set(body, 1 + domain.byteLength)
-  return out
+  return signingInput(BOOTPAGE_SIGNING_DOMAIN, canonicalBytes(page))
 }
 
 /** SHA-256 of the signing input, hex: names one page independently of its signatures. */

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander'
 import { isTrackerError } from '../errors.js'
 
-/** Exit codes, documented in docs/cli.md. */
+/** Exit codes, documented in docs/errors.md ("CLI exit codes"). */
 export const ExitCode = {
   OK: 0,
   FAILURE: 1,
@@ -9,7 +9,7 @@ export const ExitCode = {
   INVALID: 3,
 } as const
 
-// bootpage area: a verification that said no exits 3; a malformed bootpage spec is a usage error.
+// A bootpage verification that said no exits 3; a malformed bootpage spec is a usage error.
 const INVALID_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_NOT_VALID'])
 const USAGE_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_BAD_SPEC'])
 
@@ -18,7 +18,7 @@ export function describeError(err: unknown): { message: string; exitCode: number
   if (err instanceof CommanderError)
     return { message: '', exitCode: err.exitCode === 0 ? 0 : ExitCode.USAGE }
   if (isTrackerError(err)) {
-    // A bad deny-list file at start is a configuration error too (operations).
+    // A bad deny-list file at start is a configuration error too.
     const usage = /^(CONFIG|CLI|DENY)_/.test(err.code) || USAGE_CODES.has(err.code)
     return {
       message: `error ${err.code}: ${err.message}`,

@@ -34,7 +34,7 @@ export function buildProgram(io: CliIo): Command {
   registerSelfcheck(program, io)
   registerServe(program, io)
   registerBootpage(program, io)
-  // client area
+  // Commands that talk to trackers
   registerAnnounce(program, io)
   registerPeers(program, io)
   registerServers(program, io)

@@ -17,7 +17,7 @@ import { readKeyList } from './key-list.js'
 /** The options addTrackerOptions() declares, as commander hands them to an action. */
 export interface TrackerSourceOptions {
   tracker: TrackerAddress[]
-  // bootpage area: a signed list of trackers (docs/bootpage.md §6)
+  // A signed list of trackers instead (docs/bootpage.md §6)
   bootpage?: string
   pin?: string[]
   pinThreshold?: number

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, rename, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, open } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { type Clock, systemClock } from '../clock.js'
 import { isTrackerError, TrackerError } from '../errors.js'
+import { writeFileAtomic } from '../fs-atomic.js'
 import {
   type BootpageDocument,
   BootpageLimits,
@@ -188,9 +189,7 @@ async function readCache(path: string, maxBytes: number): Promise<BootpageDocume
 
 async function writeCache(path: string, doc: BootpageDocument): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  await writeFile(tmp, formatBootpage(doc), { mode: 0o644 })
-  await rename(tmp, path)
+  await writeFileAtomic(path, formatBootpage(doc), { mode: 0o644 })
 }
 
 export interface ReadSourceOptions {

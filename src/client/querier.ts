@@ -1,12 +1,27 @@
 import { EventEmitter } from 'node:events'
 import { type Clock, systemClock } from '../clock.js'
-import { type ErrorCode, TrackerError } from '../errors.js'
+import { TrackerError } from '../errors.js'
+import { type Logger, silentLogger } from '../log.js'
 import { Limits } from '../wire/constants.js'
-import type { Introductions, Query, QueryMode, QuerySort } from '../wire/messages.js'
-import type { NodeKind } from '../wire/record.js'
+import type { Introductions } from '../wire/messages.js'
 import { abortedError, withDeadline } from './deadline.js'
-import { TrackerRefusedError, expectReply } from './replies.js'
-import type { Resolver } from './resolve.js'
+import { integer, positive } from './options.js'
+import { QueryFailedError, classify, queryMessage } from './query-attempt.js'
+import type {
+  Attempt,
+  BestQuery,
+  BestResult,
+  CallOptions,
+  OneAnswer,
+  PeerQuery,
+  QuerierEvents,
+  QuerierOptions,
+  QueryResult,
+  ServerQuery,
+  Spec,
+  TransportChoice,
+} from './query-types.js'
+import { expectReply } from './replies.js'
 import { type Timers, systemTimers } from './timing.js'
 import { type TrackerAddress, randomOrder, trackerId, trackerLabel } from './trackers.js'
 import { TCP_COOKIE, TCP_MAX_REQUESTS, TcpTransport } from './transport/tcp.js'
@@ -23,138 +38,20 @@ import {
   verifyEntries,
 } from './verify.js'
 
-export interface QuerierOptions {
-  trackers: readonly TrackerAddress[]
-  /** Milliseconds one tracker gets to answer before the next is asked (default 2000). */
-  timeout?: number
-  /** Milliseconds one call may take in all, failover included (default 10000). */
-  deadline?: number
-  /**
-   * How many trackers must answer before a call returns (default 1: ask one, fail over on
-   * error). With more, answers are merged (highest seq per key wins).
-   */
-  answers?: number
-  /** 'random' (default) asks trackers in a fresh random order per call; 'given' in list order. */
-  order?: 'random' | 'given'
-  clock?: Clock
-  timers?: Timers
-  random?: () => number
-  resolve?: Resolver
-  /** Share a transport with other clients; otherwise the Querier opens (and closes) its own. */
-  udp?: UdpTransport
-  tcp?: TcpTransport
-}
-
-export type TransportChoice = 'auto' | 'udp' | 'tcp'
-
-export interface CallOptions {
-  signal?: AbortSignal
-  /**
-   * 'auto' (default): UDP, then TCP from the same tracker when the reply says more matched than
-   * fit in the datagram and more were asked for. 'udp': never TCP. 'tcp': TCP only.
-   */
-  transport?: TransportChoice
-}
-
-export interface PeerQuery {
-  network: string
-  /** 1–100 (default 20). */
-  count?: number
-  /** The asker's own public key, left out of the answer. */
-  exclude?: Uint8Array | null
-}
-
-export interface ServerQuery extends ServerFilter {
-  network: string
-  /** 1–1000 (default 100); above what one UDP reply holds, TCP pages are used. */
-  count?: number
-  sort?: QuerySort
-  exclude?: Uint8Array | null
-}
-
-export interface BestQuery {
-  network: string
-  /** The world the asker wants to join. */
-  world: string
-  version?: string
-  tags?: readonly string[]
-  exclude?: Uint8Array | null
-}
-
-export type AttemptOutcome =
-  'ok' | 'timeout' | 'refused' | 'rate-limited' | 'unreachable' | 'bad-reply' | 'aborted'
-
-/** What asking one tracker came to. */
-export interface Attempt {
-  tracker: string
-  outcome: AttemptOutcome
-  transport: 'udp' | 'tcp' | 'udp+tcp'
-  /** Entries received and kept after verification (ok only). */
-  entries?: number
-  /** Error code when the attempt failed. */
-  code?: ErrorCode
-  message?: string
-  /** Wire error code (§6) when the tracker refused. */
-  wireCode?: number
-  /** Seconds the tracker asked us to wait (rate-limited). */
-  retryAfter?: number
-  /** True when the tracker was not asked because its retryAfter had not passed (§8.7). */
-  skipped?: boolean
-}
-
-export interface QueryResult {
-  entries: VerifiedEntry[]
-  /** How many entries the answering tracker(s) said matched in all. */
-  total: number
-  /** Labels of the trackers whose answers were used. */
-  answeredBy: string[]
-  /** Every tracker asked, in order. */
-  attempts: Attempt[]
-  /** Entries dropped by the client's own checks. */
-  dropped: DropCounts
-}
-
-export interface BestResult extends QueryResult {
-  best: VerifiedEntry | null
-}
-
-/** No tracker answered (CLIENT_ALL_FAILED); `attempts` says what each one did. */
-export class QueryFailedError extends TrackerError {
-  readonly attempts: Attempt[]
-
-  constructor(attempts: Attempt[], why: string) {
-    super('CLIENT_ALL_FAILED', `no tracker answered (${why})`)
-    this.name = 'QueryFailedError'
-    this.attempts = attempts
-  }
-}
-
-export interface QuerierEvents {
-  /** About to ask a tracker. */
-  ask: [{ tracker: string; transport: 'udp' | 'tcp' }]
-  /** A tracker answered or failed. */
-  attempt: [Attempt]
-}
-
-interface Spec {
-  network: string
-  kind: NodeKind
-  mode: QueryMode
-  count: number
-  sort: QuerySort
-  filter: ServerFilter | undefined
-  world: string
-  version: string
-  tags: readonly string[]
-  notFull: boolean
-  exclude: Uint8Array | null
-}
-
-interface OneAnswer {
-  entries: VerifiedEntry[]
-  total: number
-  transport: 'udp' | 'tcp' | 'udp+tcp'
-}
+export { QueryFailedError } from './query-attempt.js'
+export type {
+  Attempt,
+  AttemptOutcome,
+  BestQuery,
+  BestResult,
+  CallOptions,
+  PeerQuery,
+  QuerierEvents,
+  QuerierOptions,
+  QueryResult,
+  ServerQuery,
+  TransportChoice,
+} from './query-types.js'
 
 /** Most entries a `servers` call may ask for (pages of 100 over one TCP connection). */
 export const SERVER_COUNT_MAX = 1000
@@ -176,6 +73,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
   readonly #clock: Clock
   readonly #timers: Timers
   readonly #random: () => number
+  readonly #logger: Logger
   readonly #udp: UdpTransport
   readonly #tcp: TcpTransport
   readonly #ownUdp: boolean
@@ -196,6 +94,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
     this.#clock = options.clock ?? systemClock
     this.#timers = options.timers ?? systemTimers
     this.#random = options.random ?? Math.random
+    this.#logger = options.logger ?? silentLogger
     const shared = {
       timers: this.#timers,
       clock: this.#clock,
@@ -209,7 +108,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
 
   /** A random sample of live peers of `network` (§8.5 `sample`). */
   async peers(q: PeerQuery, options: CallOptions = {}): Promise<QueryResult> {
-    const count = ranged(q.count ?? 20, 1, Limits.QUERY_COUNT_MAX, 'count')
+    const count = integer(q.count ?? 20, 1, Limits.QUERY_COUNT_MAX, 'count')
     const result = await this.#run(
       {
         network: q.network,
@@ -232,7 +131,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
 
   /** Servers of `network` matching the filters, sorted (§8.5 `list`). */
   async servers(q: ServerQuery, options: CallOptions = {}): Promise<QueryResult> {
-    const count = ranged(q.count ?? 100, 1, SERVER_COUNT_MAX, 'count')
+    const count = integer(q.count ?? 100, 1, SERVER_COUNT_MAX, 'count')
     const sort = q.sort ?? 'players'
     const result = await this.#run(
       {
@@ -300,7 +199,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
               this.#report(attempts, {
                 tracker: label,
                 outcome: 'rate-limited',
-                transport: tracker.udp === null ? 'tcp' : 'udp',
+                transport: transportFor(tracker, transport),
                 retryAfter: Math.ceil(waitMs / 1000),
                 message: 'not asked: its retryAfter has not passed',
                 skipped: true,
@@ -308,20 +207,12 @@ export class Querier extends EventEmitter<QuerierEvents> {
               continue
             }
             const callDrops = emptyDrops()
+            let answer: OneAnswer
             try {
-              const answer = await this.#askOne(tracker, spec, transport, signal, callDrops)
-              addDrops(drops, callDrops)
-              answers.push({ label, answer })
-              this.#report(attempts, {
-                tracker: label,
-                outcome: 'ok',
-                transport: answer.transport,
-                entries: answer.entries.length,
-              })
-              if (answers.length >= this.#answers) break
+              answer = await this.#askOne(tracker, spec, transport, signal, callDrops)
             } catch (err) {
               addDrops(drops, callDrops)
-              const attempt = classify(label, err, tracker.udp === null ? 'tcp' : 'udp')
+              const attempt = classify(label, err, transportFor(tracker, transport))
               if (attempt.outcome === 'rate-limited' || (attempt.retryAfter ?? 0) > 0) {
                 const wait = Math.max(1, attempt.retryAfter ?? 0) * 1000
                 this.#notBefore.set(trackerId(tracker), this.#clock.now() + wait)
@@ -329,7 +220,18 @@ export class Querier extends EventEmitter<QuerierEvents> {
               this.#report(attempts, attempt)
               // The caller's own cancellation ends the call at once.
               if (options.signal?.aborted === true) throw abortedError(options.signal)
+              continue
             }
+            // Outside the try: what listeners do with the report cannot fail this tracker.
+            addDrops(drops, callDrops)
+            answers.push({ label, answer })
+            this.#report(attempts, {
+              tracker: label,
+              outcome: 'ok',
+              transport: answer.transport,
+              entries: answer.entries.length,
+            })
+            if (answers.length >= this.#answers) break
           }
         },
         'query',
@@ -353,7 +255,16 @@ export class Querier extends EventEmitter<QuerierEvents> {
 
   #report(attempts: Attempt[], a: Attempt): void {
     attempts.push(a)
-    this.emit('attempt', a)
+    this.#guard('attempt', () => this.emit('attempt', a))
+  }
+
+  #guard(event: keyof QuerierEvents, emit: () => void): void {
+    try {
+      emit()
+    } catch (err) {
+      // A throwing listener is the host program's bug; it must not change what a tracker did.
+      this.#logger.error({ err, event }, 'querier listener threw')
+    }
   }
 
   /** Fresh random order; trackers still inside a RATE_LIMITED hint go last. */
@@ -396,12 +307,12 @@ export class Querier extends EventEmitter<QuerierEvents> {
         },
         drops,
       )
-    if (transport === 'tcp' || tracker.udp === null) {
+    if (transportFor(tracker, transport) === 'tcp') {
       const intros = await this.#viaTcp(tracker, spec, spec.count, signal)
       const entries = mergeEntries(intros.map(verify))
       return { entries, total: Math.max(0, ...intros.map(i => i.total)), transport: 'tcp' }
     }
-    this.emit('ask', { tracker: label, transport: 'udp' })
+    this.#guard('ask', () => this.emit('ask', { tracker: label, transport: 'udp' }))
     const reply = await this.#udp.request(
       tracker,
       (cookie, txid) => queryMessage(spec, cookie, txid, 0, Math.min(spec.count, 100)),
@@ -439,7 +350,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
     signal: AbortSignal,
   ): Promise<Introductions[]> {
     const label = trackerLabel(tracker)
-    this.emit('ask', { tracker: label, transport: 'tcp' })
+    this.#guard('ask', () => this.emit('ask', { tracker: label, transport: 'tcp' }))
     const pageSize = Limits.QUERY_COUNT_MAX
     const pages = spec.mode === 'list' ? Math.min(TCP_MAX_REQUESTS, Math.ceil(want / pageSize)) : 1
     const replies = await this.#tcp.exchange(
@@ -470,73 +381,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
   }
 }
 
-function queryMessage(
-  spec: Spec,
-  cookie: Uint8Array,
-  txid: number,
-  offset: number,
-  count: number,
-): Query {
-  return {
-    type: 'query',
-    txid,
-    cookie,
-    network: spec.network,
-    kind: spec.kind,
-    mode: spec.mode,
-    count: Math.max(1, count),
-    offset,
-    sort: spec.sort,
-    notFull: spec.notFull,
-    world: spec.world,
-    version: spec.version,
-    tags: spec.tags.slice(),
-    exclude: spec.exclude,
-  }
-}
-
-function classify(tracker: string, err: unknown, transport: 'udp' | 'tcp'): Attempt {
-  const base = { tracker, transport }
-  if (err instanceof TrackerRefusedError) {
-    return {
-      ...base,
-      outcome: err.rateLimited ? 'rate-limited' : 'refused',
-      code: err.code,
-      message: err.message,
-      wireCode: err.wireCode,
-      retryAfter: err.retryAfter,
-    }
-  }
-  if (err instanceof TrackerError) {
-    const outcome: AttemptOutcome =
-      err.code === 'CLIENT_TIMEOUT'
-        ? 'timeout'
-        : err.code === 'CLIENT_ABORTED' || err.code === 'CLIENT_CLOSED'
-          ? 'aborted'
-          : err.code === 'CLIENT_UNREACHABLE' || err.code === 'TRANSPORT_CLOSED'
-            ? 'unreachable'
-            : err.code === 'TRANSPORT_REFUSED'
-              ? 'refused'
-              : 'bad-reply'
-    return { ...base, outcome, code: err.code, message: err.message }
-  }
-  const message = err instanceof Error ? err.message : String(err)
-  return { ...base, outcome: 'bad-reply', message }
-}
-
-function positive(n: number, name: string): number {
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new TrackerError('CLIENT_BAD_OPTION', `${name} must be a positive number, got ${n}`)
-  }
-  return n
-}
-
-function ranged(n: number, min: number, max: number, name: string): number {
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new TrackerError(
-      'CLIENT_BAD_OPTION',
-      `${name} must be an integer ${min}-${max}, got ${n}`,
-    )
-  }
-  return n
+/** The transport a tracker is asked over first: TCP when forced or when it has no UDP port. */
+function transportFor(tracker: TrackerAddress, choice: TransportChoice): 'udp' | 'tcp' {
+  return choice === 'tcp' || tracker.udp === null ? 'tcp' : 'udp'
 }

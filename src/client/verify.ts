@@ -1,6 +1,7 @@
 import { toHex } from '../crypto/keys.js'
 import { compareNames, roomOf } from '../wire/collate.js'
 import { verifyRecord } from '../crypto/record-sign.js'
+import { WireError } from '../errors.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import type { IntroEntry, QuerySort } from '../wire/messages.js'
 import { type NodeKind, type NodeRecord, decodeRecord } from '../wire/record.js'
@@ -88,7 +89,9 @@ export function verifyEntries(
     let signed
     try {
       signed = decodeRecord(e.record)
-    } catch {
+    } catch (err) {
+      // A bad record is the tracker's fault and is dropped; anything else is a bug (docs/errors.md).
+      if (!(err instanceof WireError)) throw err
       drops.malformed++
       continue
     }

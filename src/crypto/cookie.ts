@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { TrackerError } from '../errors.js'
+import { writeFileAtomic } from '../fs-atomic.js'
 import { Limits } from '../wire/constants.js'
 
 /*
@@ -48,9 +49,9 @@ export function makeCookie(
 }
 
 /**
- * True when `cookie` was issued by this secret to (ip16, port) at most COOKIE_LIFETIME seconds
- * before `now` (Unix seconds). A time in the future is refused: it would let a guessed cookie
- * live for years.
+ * True when `cookie` was issued by this secret to (ip16, port) at most `maxAge` seconds
+ * (COOKIE_LIFETIME unless given) before `now` (Unix seconds). A time in the future is refused:
+ * it would let a guessed cookie live for years.
  */
 export function checkCookie(
   secret: Uint8Array,
@@ -58,10 +59,11 @@ export function checkCookie(
   now: number,
   ip16: Uint8Array,
   port: number,
+  maxAge: number = COOKIE_LIFETIME,
 ): boolean {
   if (cookie.byteLength !== Limits.COOKIE_BYTES) return false
   const time = new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0)
-  if (time > now || now - time > COOKIE_LIFETIME) return false
+  if (time > now || now - time > maxAge) return false
   const expected = mac(secret, time, ip16, port).subarray(0, MAC_BYTES)
   return timingSafeEqual(expected, cookie.subarray(4))
 }
@@ -96,26 +98,19 @@ export async function loadOrCreateCookieSecret(dataDir: string): Promise<Uint8Ar
     }
   }
   const secret = new Uint8Array(randomBytes(COOKIE_SECRET_BYTES))
-  await writeFileAtomic(path, secret)
+  await writeCookieSecret(path, secret)
   return secret
 }
 
-/** Write `data` to `path` through a temporary file (mode 0600), fsync, rename. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const dir = join(path, '..')
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+/**
+ * Write the cookie secret to `path` (mode 0600) atomically (src/fs-atomic.ts), creating its
+ * directory (mode 0700) when missing. A failure is a TRACKER_DATA_DIR.
+ */
+export async function writeCookieSecret(path: string, secret: Uint8Array): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    const fh = await open(tmp, 'wx', 0o600)
-    try {
-      await fh.writeFile(data)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+    await writeFileAtomic(path, secret, { mode: 0o600 })
   } catch (cause) {
-    await unlink(tmp).catch(() => undefined)
     throw new TrackerError('TRACKER_DATA_DIR', `cannot write ${path}`, { cause })
   }
 }

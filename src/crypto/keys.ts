@@ -1,6 +1,7 @@
 import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto'
-import { chmod, open, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { TrackerError } from '../errors.js'
+import { writeFileAtomic } from '../fs-atomic.js'
 import { rawPublicKey } from './ed25519.js'
 
 export interface KeyPair {
@@ -40,30 +41,25 @@ export function privateKeyFromPem(pem: string): KeyObject {
 }
 
 /**
- * Write a private key file with mode 0600. Refuses to replace an existing file unless
- * `overwrite` is set, and tightens the mode even when the file existed.
+ * Write a private key file with mode 0600, atomically (src/fs-atomic.ts). Refuses to replace an
+ * existing file (KEY_EXISTS) unless `overwrite` is set; a replaced file gets the new mode too.
  */
 export async function writePrivateKeyFile(
   path: string,
   key: KeyObject,
   options: { overwrite?: boolean } = {},
 ): Promise<void> {
-  let fh
   try {
-    fh = await open(path, options.overwrite === true ? 'w' : 'wx', 0o600)
+    await writeFileAtomic(path, privateKeyToPem(key), {
+      mode: 0o600,
+      exclusive: options.overwrite !== true,
+    })
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new TrackerError('KEY_EXISTS', `refusing to overwrite ${path}`, { cause })
     }
     throw cause
   }
-  try {
-    await fh.writeFile(privateKeyToPem(key))
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await chmod(path, 0o600)
 }
 
 export async function readPrivateKeyFile(path: string): Promise<KeyObject> {

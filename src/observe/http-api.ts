@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { type ErrorCode, ERROR_CODES } from '../errors.js'
+import { type ErrorCode, ERROR_CODES, TrackerError, isTrackerError } from '../errors.js'
 import { Limits } from '../wire/constants.js'
 import type { QuerySort } from '../wire/messages.js'
 import { isValidNetwork } from '../wire/record.js'
@@ -93,7 +93,10 @@ export function errorReply(
   return reply
 }
 
-class QueryError extends Error {}
+/** A bad query string: HTTP_BAD_QUERY, answered 400 with the message naming the parameter. */
+function badQuery(message: string): TrackerError {
+  return new TrackerError('HTTP_BAD_QUERY', message)
+}
 
 /** Strict reader of a query string: every parameter known, each once (unless repeatable). */
 class QueryReader {
@@ -107,7 +110,7 @@ class QueryReader {
   all(name: string, max: number): string[] {
     this.#used.add(name)
     const v = this.#params.getAll(name)
-    if (v.length > max) throw new QueryError(`${name} may be given at most ${max} times`)
+    if (v.length > max) throw badQuery(`${name} may be given at most ${max} times`)
     return v
   }
 
@@ -119,7 +122,7 @@ class QueryReader {
   network(): string {
     const v = this.one('network')
     if (v === undefined || !isValidNetwork(v))
-      throw new QueryError('network is required: 1-32 characters of a-z 0-9 . _ - ')
+      throw badQuery('network is required: 1-32 characters of a-z 0-9 . _ - ')
     return v
   }
 
@@ -127,7 +130,7 @@ class QueryReader {
     const v = this.one(name)
     if (v === undefined) return fallback
     if (!/^[0-9]{1,6}$/.test(v) || Number(v) < min || Number(v) > max)
-      throw new QueryError(`${name} must be an integer ${min}-${max}`)
+      throw badQuery(`${name} must be an integer ${min}-${max}`)
     return Number(v)
   }
 
@@ -135,20 +138,20 @@ class QueryReader {
     const v = this.one(name)
     if (v === undefined || v === '0' || v === 'false') return false
     if (v === '1' || v === 'true' || v === '') return true
-    throw new QueryError(`${name} must be 1, 0, true or false`)
+    throw badQuery(`${name} must be 1, 0, true or false`)
   }
 
   text(name: string, maxBytes: number): string {
     const v = this.one(name) ?? ''
     if (Buffer.byteLength(v) > maxBytes || hasControl(v))
-      throw new QueryError(`${name} must be at most ${maxBytes} bytes of text`)
+      throw badQuery(`${name} must be at most ${maxBytes} bytes of text`)
     return v
   }
 
   /** Refuse any parameter no reader asked for (a typo would otherwise be ignored silently). */
   done(): void {
     for (const k of this.#params.keys()) {
-      if (!this.#used.has(k)) throw new QueryError('unknown query parameter')
+      if (!this.#used.has(k)) throw badQuery('unknown query parameter')
     }
   }
 }
@@ -231,8 +234,8 @@ export class HttpApi {
           return { route: 'other', reply: errorReply('HTTP_NOT_FOUND') }
       }
     } catch (err) {
-      if (err instanceof QueryError)
-        return { route, reply: errorReply('HTTP_BAD_QUERY', err.message) }
+      if (isTrackerError(err) && err.code === 'HTTP_BAD_QUERY')
+        return { route, reply: errorReply(err.code, err.message) }
       throw err
     }
   }
@@ -309,14 +312,14 @@ export class HttpApi {
     }
     for (const t of filter.tags) {
       if (t === '' || Buffer.byteLength(t) > Limits.TAG_MAX || hasControl(t))
-        throw new QueryError(`tag must be 1-${Limits.TAG_MAX} bytes of text`)
+        throw badQuery(`tag must be 1-${Limits.TAG_MAX} bytes of text`)
     }
     const best = q.flag('best')
     const count = q.int('count', 1, Limits.QUERY_COUNT_MAX, Limits.QUERY_COUNT_MAX)
     const offset = q.int('offset', 0, 0xffff, 0)
     const sortText = q.one('sort') ?? 'players'
     const sort = SORTS.find(s => s === sortText)
-    if (sort === undefined) throw new QueryError('sort must be players, name or room')
+    if (sort === undefined) throw badQuery('sort must be players, name or room')
     q.done()
     // The same query is answered from the cache for cacheMs, or longer when it was costly
     // (reuse.ts), so a busy client costs at most a small share of the event loop.

@@ -8,6 +8,7 @@ import {
   plainText,
 } from './format.js'
 import type { StatusModel } from './summary.js'
+import { escapeHtml } from '../html.js'
 
 /*
  * The status page for people: one self-contained HTML document (no script, no external asset),
@@ -35,19 +36,6 @@ export const STATUS_STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).d
 
 /** The Content-Security-Policy the status page is served with. */
 export const STATUS_CSP = `default-src 'none'; style-src ${STATUS_STYLE_HASH}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-}
-
-/** Escape text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string | number): string {
-  return String(value).replace(/[&<>"']/g, c => ESCAPES[c] ?? c)
-}
 
 function text(value: string, fallback: string): string {
   return value === ''

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Clock, systemClock } from '../clock.js'
-import { COOKIE_SECRET_FILE, writeFileAtomic } from '../crypto/cookie.js'
+import { COOKIE_SECRET_FILE, writeCookieSecret } from '../crypto/cookie.js'
 import { isTrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import { EgressBudget, createEgress } from '../throttle/egress.js'
@@ -9,10 +9,13 @@ import { FloodControl, createFloodGate } from '../throttle/flood.js'
 import {
   type CheckpointEntry,
   Checkpointer,
+  type RestoredEntry,
   type VerifyResult,
+  dropInvalid,
   loadCheckpoint,
+  restoreEntries,
   verifyEntries,
-} from './checkpoint.js'
+} from './checkpoint/index.js'
 import type { TrackerConfig } from './options.js'
 import { Daemon, type DaemonDeps } from '../tracker/daemon.js'
 import { DenyList, entryDenied, loadDenyList } from '../tracker/deny-list.js'
@@ -46,7 +49,7 @@ export class TrackerRuntime {
   readonly #clock: Clock
   #checkpointer: Checkpointer | null = null
   #stopping: Promise<void> | null = null
-  #restored: CheckpointEntry[] = []
+  #restored: RestoredEntry[] = []
   readonly #attached: Closeable[] = []
   readonly #abort = new AbortController()
   #verified: Promise<VerifyResult | null> = Promise.resolve(null)
@@ -73,7 +76,7 @@ export class TrackerRuntime {
     // Signatures are re-checked after binding (verifyRestored), not here: at tens of seconds
     // per 100,000 entries, checking first would keep a restarted tracker dark that long.
     const loaded = await loadCheckpoint(config.data, { clock, verify: false })
-    let entries: CheckpointEntry[] = []
+    let entries: RestoredEntry[] = []
     if (loaded.status === 'corrupt') {
       logger.error(
         { event: 'checkpoint_refused', code: loaded.error.code, keptAs: loaded.keptAs },
@@ -85,7 +88,7 @@ export class TrackerRuntime {
       // the file is gone, so cookies issued before the restart stay valid.
       const secretFile = join(config.data, COOKIE_SECRET_FILE)
       if (!(await exists(secretFile))) {
-        await writeFileAtomic(secretFile, loaded.checkpoint.cookieSecret)
+        await writeCookieSecret(secretFile, loaded.checkpoint.cookieSecret)
       }
       logger.info(
         {
@@ -109,7 +112,7 @@ export class TrackerRuntime {
     const daemon = new Daemon(config, daemonDeps)
     const quiet = deny.quiet
     const allowed = entries.filter(e => !entryDenied(quiet, e))
-    const restored = daemon.table.restore(allowed, clock.now(), config.networks)
+    const restored = restoreEntries(daemon.table, allowed, clock.now(), config.networks)
     if (entries.length > 0) {
       logger.info(
         { event: 'restored', restored, denied: entries.length - allowed.length },
@@ -154,13 +157,9 @@ export class TrackerRuntime {
 
   // Cheap insurance: the checkpoint is our own checksummed file, but a record that no longer
   // verifies must not be served. Runs in slices while the tracker serves.
-  async #verifyRestored(entries: CheckpointEntry[]): Promise<VerifyResult> {
+  async #verifyRestored(entries: RestoredEntry[]): Promise<VerifyResult> {
     const result = await verifyEntries(entries, { signal: this.#abort.signal })
-    let dropped = 0
-    if (result.invalid.length > 0) {
-      const bad = new Set(result.invalid.map(e => latin1(e.record)))
-      dropped = this.daemon.table.dropWhere(e => bad.has(latin1(e.record)))
-    }
+    const dropped = dropInvalid(this.daemon.table, result.invalid)
     const fields = {
       event: 'checkpoint_verified',
       checked: result.checked,
@@ -283,10 +282,6 @@ export class TrackerRuntime {
       stats.gauge('egress_dropped_cookie', () => dropped.cookie)
     }
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import { Limits } from '../wire/constants.js'
-import { type Endpoint, endpointFrom } from '../wire/endpoint.js'
-import { type NodeKind, type SignedRecord, decodeRecord } from '../wire/record.js'
+import type { Endpoint } from '../wire/endpoint.js'
+import { latin1, recordKeyLength } from '../wire/layout.js'
+import type { NodeKind, SignedRecord } from '../wire/record.js'
 import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
   type Block,
@@ -9,7 +11,6 @@ import {
   Entry,
   type EntrySnapshot,
   type EntryView,
-  latin1,
   REPLAY_MEMORY_SHARE,
   MAX_HITS,
   REFRESH_GAP,
@@ -19,11 +20,19 @@ import {
   newBlock,
   newBucket,
   newWide,
-  recordKeyLength,
   viewOf,
 } from './entry.js'
 import { Segments } from './segments.js'
-import { type Asker, type SelectQuery, type Selection, best, list, sample } from './select.js'
+import {
+  type Asker,
+  type SelectIndex,
+  type SelectQuery,
+  type Selection,
+  best,
+  list,
+  sample,
+  seededRandom,
+} from './select.js'
 import { SEQ_SLOT_BYTES, SeqMemory } from './seq-memory.js'
 import { checkTable } from './table-check.js'
 import type { QueryMode } from '../wire/messages.js'
@@ -46,7 +55,7 @@ const PURGE_SCAN = 1024
  * hooks, so every way an entry leaves (evict, expire, delete, replace) keeps them consistent; a
  * key leaving remembers its seq in the replay memory (seq-memory.ts).
  */
-export class ClientTable {
+export class ClientTable implements SelectIndex {
   readonly #segs: Segments<Entry>
   readonly #memory: SeqMemory
   readonly #buckets = new Map<string, Bucket>()
@@ -58,6 +67,7 @@ export class ClientTable {
   readonly #perWideMax: number
   readonly #protectAfter: number
   readonly #gap: number
+  readonly #random: () => number
   /** Counters the daemon's stats read. */
   readonly counts = {
     evicted: 0,
@@ -81,6 +91,7 @@ export class ClientTable {
     this.#perWideMax = o.perWideBlockMax ?? Infinity
     this.#protectAfter = Math.max(1, o.protectAfter ?? 2)
     this.#gap = o.refreshGap ?? REFRESH_GAP
+    this.#random = o.random ?? seededRandom(randomBytes(16))
     const cap = Math.floor((o.maxBytes * REPLAY_MEMORY_SHARE) / SEQ_SLOT_BYTES)
     this.#memory = new SeqMemory(Math.min(o.replayMemory ?? 0, cap), o.secret)
     this.#segs = new Segments<Entry>({
@@ -308,7 +319,7 @@ export class ClientTable {
     const now = this.nowSeconds()
     let removed = 0
     for (let i = 0; i < n && items.length > 0; i++) {
-      const at = Math.floor(Math.random() * items.length)
+      const at = Math.floor(this.#random() * items.length)
       const e = items[at]
       if (e !== undefined && e.until <= now) {
         this.#segs.delete(e.key)
@@ -328,40 +339,22 @@ export class ClientTable {
   }
 
   /**
-   * Put back entries from a checkpoint (a trusted local file, so signatures are not checked
-   * again). Expired, undecodable, over-block or out-of-network entries are skipped. A restored
-   * entry starts in probation one counted announce short of protection. Returns the number
-   * restored.
+   * Put back one already decoded record from a trusted source (a checkpoint: its signature is
+   * checked later, in the background). The restore policy (expiry, networks, deny list) is the
+   * caller's (src/ops/checkpoint/restore.ts); the table still refuses a held key of an equal or
+   * higher seq, a replay it remembers and a full block. The entry starts in probation one counted
+   * announce short of protection. True when stored.
    */
-  restore(
-    snapshots: Iterable<EntrySnapshot>,
-    now: number,
-    networks: readonly string[] = [],
-  ): number {
-    let n = 0
-    const nowSec = Math.floor(now / 1000)
-    for (const snap of snapshots) {
-      let signed: SignedRecord
-      try {
-        signed = decodeRecord(snap.record)
-      } catch {
-        continue
-      }
-      if (networks.length > 0 && !networks.includes(signed.record.network)) continue
-      if (signed.record.expiresAt <= nowSec) continue
-      if (Math.floor(snap.lastSeen / 1000) + this.#maxTtl <= nowSec) continue
-      const observed = endpointFrom(snap.observed.address, snap.observed.port)
-      if (observed === null || observed.port === 0) continue
-      const key = latin1(signed.bytes.subarray(0, recordKeyLength(signed.bytes)))
-      const held = this.peek(key)
-      if (held !== undefined && held.seq >= signed.record.seq) continue
-      if (this.admit(held, observed.address, signed) !== 'ok') continue
-      const e = this.insert(signed, observed, Math.min(snap.lastSeen, now))
-      if (e === undefined) continue
-      e.hits = Math.max(e.hits, this.#protectAfter - 1)
-      n++
-    }
-    return n
+  insertTrusted(signed: SignedRecord, observed: Endpoint, seenMs: number): boolean {
+    const keyLen = recordKeyLength(signed.bytes)
+    if (keyLen < 0) return false
+    const held = this.peek(latin1(signed.bytes.subarray(0, keyLen)))
+    if (held !== undefined && held.seq >= signed.record.seq) return false
+    if (this.admit(held, observed.address, signed) !== 'ok') return false
+    const e = this.insert(signed, observed, Math.min(seenMs, this.#clock.now()))
+    if (e === undefined) return false
+    e.hits = Math.max(e.hits, this.#protectAfter - 1)
+    return true
   }
 
   /** Delete every entry the predicate selects (deny list applied to held entries). */

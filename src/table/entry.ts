@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js'
 import type { Endpoint } from '../wire/endpoint.js'
+import { keyPublicKeyText, recordNetworkText, recordPublicKey } from '../wire/layout.js'
 import type { NodeKind } from '../wire/record.js'
 import { SlotList } from './blocks.js'
 
@@ -102,7 +103,7 @@ export class Entry {
 
   /** The node's 32-byte public key as a latin1 string (for tie-breaks and exclusion). */
   get publicKeyText(): string {
-    return this.key.slice(this.key.length - 32)
+    return keyPublicKeyText(this.key)
   }
 }
 
@@ -126,6 +127,8 @@ export interface TableOptions {
   replayMemory?: number
   /** Secret of the replay memory's keyed hash (random when not given). */
   secret?: Uint8Array
+  /** Uniform in [0, 1): where `sweep` looks (a generator seeded from node:crypto when not given). */
+  random?: () => number
   clock: Clock
 }
 
@@ -155,13 +158,6 @@ export function entryCharge(e: Entry): number {
   return e.rec.length + ENTRY_OVERHEAD + (e.server === null ? 0 : SERVER_OVERHEAD)
 }
 
-/** Table key of a record: its first bytes (u8 network length, network, 32-byte public key). */
-export function recordKeyLength(recordBytes: Uint8Array): number {
-  const netLen = recordBytes[0] ?? 0
-  const len = 1 + netLen + 32
-  return recordBytes.byteLength >= len ? len : -1
-}
-
 export function bucketId(network: string, kind: NodeKind): string {
   return (kind === 'server' ? 's' : 'p') + network
 }
@@ -169,18 +165,12 @@ export function bucketId(network: string, kind: NodeKind): string {
 /** An entry as predicates see it (deny list, operators' tools). */
 export function viewOf(e: Entry): EntryView {
   const record = e.recordBytes
-  const netLen = record[0] ?? 0
   return {
     record,
     observed: e.observed,
     lastSeen: e.seen * 1000,
-    // The network is ASCII (§3 charset): its latin1 text is the network name.
-    network: e.rec.slice(1, 1 + netLen),
-    publicKey: record.subarray(1 + netLen, 1 + netLen + 32),
+    network: recordNetworkText(e.rec),
+    publicKey: recordPublicKey(record),
     kind: e.server === null ? 'peer' : 'server',
   }
-}
-
-export function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }

@@ -1,7 +1,18 @@
-import type { ClientTable, Entry, ServerFacts } from './client-table.js'
+import type { Entry, ServerFacts } from './entry.js'
+import { recordKeyText } from '../wire/layout.js'
 import { compareNames, roomOf } from '../wire/collate.js'
 import type { NodeKind } from '../wire/record.js'
 import type { QuerySort } from '../wire/messages.js'
+
+/**
+ * What selection reads from the table (ClientTable implements it): the (network, kind) index,
+ * the time, and the deletion of expired entries met on the way.
+ */
+export interface SelectIndex {
+  bucket(network: string, kind: NodeKind): readonly Entry[]
+  nowSeconds(): number
+  delete(key: string): boolean
+}
 
 /** Who is asking: left out of samples by source address and port. */
 export interface Asker {
@@ -62,16 +73,6 @@ export function seededRandom(seed: Uint8Array): () => number {
   return next
 }
 
-/** The table key a public key has in a network (u8 length, network, key), as latin1 text. */
-export function excludeKey(network: string, publicKey: Uint8Array | null): string | null {
-  if (publicKey === null || publicKey.byteLength !== 32) return null
-  return (
-    String.fromCharCode(network.length) +
-    network +
-    Buffer.from(publicKey.buffer, publicKey.byteOffset, 32).toString('latin1')
-  )
-}
-
 /**
  * `sample`: up to `count` random live entries of the network and kind, leaving out the asker
  * (by source address and port, and by `exclude`). `random` is seeded per asker and window by the
@@ -79,7 +80,7 @@ export function excludeKey(network: string, publicKey: Uint8Array | null): strin
  * positions are drawn from the index array, never the whole table.
  */
 export function sample(
-  table: ClientTable,
+  table: SelectIndex,
   q: Pick<SelectQuery, 'network' | 'kind' | 'count' | 'exclude'>,
   asker: Asker,
   random: () => number,
@@ -87,7 +88,7 @@ export function sample(
   const items = table.bucket(q.network, q.kind)
   const n = items.length
   const now = table.nowSeconds()
-  const skipKey = excludeKey(q.network, q.exclude)
+  const skipKey = recordKeyText(q.network, q.exclude)
   const expired: string[] = []
   const ok = (e: Entry): boolean => {
     if (e.until <= now) {
@@ -131,10 +132,10 @@ function room(f: ServerFacts): number {
 }
 
 /** Live entries passing the filters (version, tags, notFull; world unless `ignoreWorld`). */
-function matching(table: ClientTable, q: SelectQuery, ignoreWorld: boolean): Entry[] {
+function matching(table: SelectIndex, q: SelectQuery, ignoreWorld: boolean): Entry[] {
   const items = table.bucket(q.network, q.kind)
   const now = table.nowSeconds()
-  const skipKey = excludeKey(q.network, q.exclude)
+  const skipKey = recordKeyText(q.network, q.exclude)
   const out: Entry[] = []
   const expired: string[] = []
   for (const e of items) {
@@ -168,7 +169,7 @@ const COMPARE: Readonly<Record<QuerySort, (a: Entry, b: Entry) => number>> = {
 }
 
 /** `list`: entries matching the filters, sorted by `sort` (ties by key), paged by offset/count. */
-export function list(table: ClientTable, q: SelectQuery): Selection {
+export function list(table: SelectIndex, q: SelectQuery): Selection {
   const found = matching(table, q, false)
   const top = firstSorted(found, q.offset + q.count, COMPARE[q.sort])
   return { total: found.length, entries: top.slice(q.offset, q.offset + q.count) }
@@ -204,7 +205,7 @@ export function firstSorted<T>(items: T[], k: number, cmp: (a: T, b: T) => numbe
  * hosting it has room, the matching server with the most room. A server with room always beats
  * a full one, so a full server is returned only when every candidate is full.
  */
-export function best(table: ClientTable, q: SelectQuery): Selection {
+export function best(table: SelectIndex, q: SelectQuery): Selection {
   const found = matching(table, q, true)
   let top: Entry | undefined
   let topRank: [number, number, number] = [-1, -1, -1]

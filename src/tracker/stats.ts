@@ -80,7 +80,7 @@ export class Stats {
     this.#gauges.set(name, read)
   }
 
-  /** Add a counter under a name other areas own (snake_case). */
+  /** Add a counter under a name another module owns (snake_case). */
   counter(name: string): { inc: (n?: number) => void } {
     if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new TypeError(`bad stat name ${name}`)
     if (!this.#counters.has(name)) this.#counters.set(name, 0)

@@ -3,6 +3,7 @@ import { Limits, RECORD_SIGNING_DOMAIN } from './constants.js'
 import { type Endpoint, readEndpoint, writeEndpoint } from './endpoint.js'
 import { Reader } from './reader.js'
 import { Writer } from './writer.js'
+import { signingInput } from './signing.js'
 
 /** §5: live information a game server adds to its record. */
 export interface ServerInfo {
@@ -147,18 +148,13 @@ export function decodeRecord(input: Uint8Array): SignedRecord {
   }
 }
 
-const DOMAIN = new TextEncoder().encode(RECORD_SIGNING_DOMAIN)
-
 /**
- * §7: the bytes an Ed25519 signature covers: u8 length of the domain, the domain, then the
- * record body exactly as encoded (the record bytes without the trailing 64-byte signature).
+ * §7: the bytes an Ed25519 signature covers: the record signing domain framed by `signingInput`
+ * (src/wire/signing.ts), then the record body exactly as encoded (the record bytes without the
+ * trailing 64-byte signature).
  */
 export function recordSigningInput(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + DOMAIN.byteLength + body.byteLength)
-  out[0] = DOMAIN.byteLength
-  out.set(DOMAIN, 1)
-  out.set(body, 1 + DOMAIN.byteLength)
-  return out
+  return signingInput(RECORD_SIGNING_DOMAIN, body)
 }
 
 /** The signed body of an encoded record: its bytes without the signature. */

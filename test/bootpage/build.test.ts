@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { buildBootpage, ensureDirectory, writeFileAtomic } from '../../src/bootpage/build.js'
+import { buildBootpage, ensureDirectory, writeBootpageFile } from '../../src/bootpage/build.js'
 import { formatBootpage } from '../../src/bootpage/schema.js'
 import { isTrackerError } from '../../src/errors.js'
 import { makePage } from '../helpers/bootpage.js'
@@ -81,13 +81,13 @@ test('ensureDirectory: creates missing levels, accepts existing ones, refuses fi
   await Promise.all([ensureDirectory(join(dir, 'x', 'y')), ensureDirectory(join(dir, 'x', 'y'))])
 })
 
-test('writeFileAtomic: a failed write is coded and leaves no temporary file', async () => {
+test('writeBootpageFile: a failed write is coded and leaves no temporary file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mt-atomic-'))
   await ensureDirectory(join(dir, 'target'))
   // Renaming a file over a directory fails after the temporary file was written.
-  await assert.rejects(writeFileAtomic(join(dir, 'target'), 'data'), isWriteFailed)
+  await assert.rejects(writeBootpageFile(join(dir, 'target'), 'data'), isWriteFailed)
   assert.deepEqual(readdirSync(dir), ['target'])
-  await assert.rejects(writeFileAtomic(join(dir, 'missing', 'f.json'), 'data'), isWriteFailed)
+  await assert.rejects(writeBootpageFile(join(dir, 'missing', 'f.json'), 'data'), isWriteFailed)
 })
 
 test('buildBootpage writes both files into a new nested folder', async () => {

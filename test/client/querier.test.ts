@@ -306,3 +306,61 @@ test('a sample never returns more peers than asked for, even after a TCP follow-
   assert.equal(r.attempts[0]?.transport, 'udp+tcp')
   assert.equal(r.entries.length, 25)
 })
+
+test('a listener that throws on attempt or ask changes nothing: the first answer stands', async t => {
+  const [first, second] = await fakes(t, 2)
+  assert.ok(first && second)
+  first.hold(makeRecord(1))
+  second.hold(makeRecord(2))
+  const errors: string[] = []
+  const logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (fields: Record<string, unknown>, msg: string) => {
+      errors.push(`${String(fields.event)}: ${msg}`)
+    },
+  }
+  const q = querier(t, [first, second], { order: 'given', logger })
+  q.on('attempt', () => {
+    throw new Error('listener bug')
+  })
+  q.on('ask', () => {
+    throw new Error('listener bug')
+  })
+  const r = await q.peers({ network: 'testnet' })
+  assert.deepEqual(
+    r.attempts.map(a => a.outcome),
+    ['ok'],
+  )
+  assert.equal(second.count('query'), 0, 'the next tracker is not asked')
+  assert.deepEqual(
+    r.entries.map(e => e.key),
+    [toHex(makeRecord(1).record.publicKey)],
+  )
+  assert.deepEqual(errors, ['ask: querier listener threw', 'attempt: querier listener threw'])
+})
+
+test('a failed attempt names the transport used: forced TCP is tcp, not udp', async t => {
+  const [refusing, good] = await fakes(t, 2)
+  assert.ok(refusing && good)
+  refusing.behaviour.error = { code: WireErrorCode.OVERLOADED, retryAfter: 0 }
+  good.hold(makeRecord(1))
+  const q = querier(t, [refusing, good], { order: 'given' })
+  const tcp = await q.peers({ network: 'testnet' }, { transport: 'tcp' })
+  assert.deepEqual(
+    tcp.attempts.map(a => [a.outcome, a.transport]),
+    [
+      ['refused', 'tcp'],
+      ['ok', 'tcp'],
+    ],
+  )
+  const udp = await q.peers({ network: 'testnet' }, { transport: 'udp' })
+  assert.deepEqual(
+    udp.attempts.map(a => [a.outcome, a.transport]),
+    [
+      ['refused', 'udp'],
+      ['ok', 'udp'],
+    ],
+  )
+})

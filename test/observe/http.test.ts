@@ -189,6 +189,11 @@ test('bad requests get coded JSON errors and do not disturb the server', async t
   }
   await expectError(await fetch(`${base}/v1/peers?network=x&count=500`), 400, 'HTTP_BAD_QUERY')
   await expectError(await fetch(`${base}/metrics?x=1`), 400, 'HTTP_BAD_QUERY')
+  // The 400 body names the parameter (the HTTP_BAD_QUERY TrackerError's message).
+  const badCount = await fetch(`${base}/v1/peers?network=x&count=500`)
+  assert.deepEqual(await badCount.json(), {
+    error: { code: 'HTTP_BAD_QUERY', message: 'count must be an integer 1-100' },
+  })
   await expectError(await fetch(`${base}/?${'a'.repeat(3000)}`), 414, 'HTTP_URL_TOO_LONG')
 
   // Raw requests Node refuses before any handler runs: still coded JSON.

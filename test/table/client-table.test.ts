@@ -10,6 +10,7 @@ import {
   type TableOptions,
 } from '../../src/table/client-table.js'
 import type { Endpoint } from '../../src/wire/endpoint.js'
+import { decodeRecord } from '../../src/wire/record.js'
 import { T0, fakeKey, fakeRecord } from '../helpers/records.js'
 
 const ep = (address: string, port = 1000): Endpoint => ({
@@ -148,7 +149,7 @@ test('per-block cap: admit says block-full, and expired members free their place
   assert.deepEqual(t.checkInvariants(), [])
 })
 
-test('entries() and restore() round-trip; restore skips expired and lower sequences', () => {
+test('entries() and insertTrusted() round-trip; expired and lower sequences are refused', () => {
   const { t, clock } = table()
   for (let i = 0; i < 20; i++) t.insert(fakeRecord(i, { seq: 5 }), ep(`10.0.${i}.1`, 2000 + i))
   t.insert(fakeRecord(99, { expiresAt: T0 + 10 }), ep('10.9.9.9'))
@@ -157,8 +158,10 @@ test('entries() and restore() round-trip; restore skips expired and lower sequen
   clock.advance(20_000)
   const { t: u } = table({ clock })
   u.insert(fakeRecord(3, { seq: 9 }), ep('10.5.5.5'))
-  const restored = u.restore(snaps, clock.now())
-  assert.equal(restored, 19, 'the expired one and the lower seq are skipped')
+  let restored = 0
+  for (const s of snaps)
+    if (u.insertTrusted(decodeRecord(s.record), s.observed, s.lastSeen)) restored++
+  assert.equal(restored, 19, 'the expired one and the lower seq are refused')
   assert.equal(u.size, 20)
   assert.equal(u.peek(keyOf(3))?.seq, 9)
   assert.equal(u.peek(keyOf(4))?.port, 2004)
@@ -168,6 +171,26 @@ test('entries() and restore() round-trip; restore skips expired and lower sequen
   assert.equal(dropped, 10 + 1)
   assert.equal(u.size, 9)
   assert.deepEqual(u.checkInvariants(), [])
+})
+
+test('sweep looks where the injected random points: no Math.random in the table', () => {
+  let draws = 0
+  const { t, clock } = table({
+    random: () => {
+      draws++
+      return 0
+    },
+  })
+  t.insert(fakeRecord(1, { expiresAt: T0 + 10 }), ep('10.0.0.1'))
+  t.insert(fakeRecord(2, { expiresAt: T0 + 1000 }), ep('10.0.1.1'))
+  clock.advance(20_000)
+  // Position 0 is the expired entry (inserted first): a random of 0 always finds it.
+  assert.equal(t.sweep('testnet', 'peer', 1), 1)
+  assert.equal(draws, 1)
+  assert.equal(t.size, 1)
+  assert.equal(t.sweep('testnet', 'peer', 3), 0, 'the live entry stays')
+  assert.equal(draws, 4)
+  assert.deepEqual(t.checkInvariants(), [])
 })
 
 test('model: indexes, blocks and budgets stay consistent under random operations', () => {

@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { Announcer, type TrackerStatus } from '../../client/announcer.js'
-import { parseTrackerSpec } from '../../client/trackers.js'
+import { type TrackerAddress, parseTrackerSpec } from '../../client/trackers.js'
 import { readPrivateKeyFile, toHex } from '../../crypto/keys.js'
-import { TrackerError, WireError } from '../../errors.js'
+import { TrackerError, WireError, isTrackerError } from '../../errors.js'
 import { type Endpoint, endpointToString } from '../../wire/endpoint.js'
 import type { ServerInfo } from '../../wire/record.js'
 import type { CliIo } from '../io.js'
@@ -30,14 +30,19 @@ interface AnnounceFlags extends TrackerSourceOptions {
 }
 
 function endpointArg(value: string, previous: Endpoint[]): Endpoint[] {
+  const bad = (): InvalidArgumentError =>
+    new InvalidArgumentError('expected ADDRESS:PORT or [IPv6]:PORT (an address literal)')
+  let t: TrackerAddress
   try {
-    const t = parseTrackerSpec(value)
-    const family = t.host.includes(':') ? 6 : 4
-    if (!/^[0-9a-f.:]+$/.test(t.host)) throw new Error('an address literal is needed')
-    return [...previous, { family, address: t.host, port: t.udp ?? 0 }]
-  } catch {
-    throw new InvalidArgumentError('expected ADDRESS:PORT or [IPv6]:PORT (an address literal)')
+    t = parseTrackerSpec(value)
+  } catch (err) {
+    if (isTrackerError(err)) throw bad()
+    throw err
   }
+  // A host name parses as a tracker address but cannot be announced: an address literal only.
+  if (!/^[0-9a-f.:]+$/.test(t.host)) throw bad()
+  const family = t.host.includes(':') ? 6 : 4
+  return [...previous, { family, address: t.host, port: t.udp ?? 0 }]
 }
 
 /** One line per tracker state, e.g. "127.0.0.1:3520  up  new, next in 300 s, seen as …". */

@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { buildBootpage, writeFileAtomic } from '../../bootpage/build.js'
+import { buildBootpage, writeBootpageFile } from '../../bootpage/build.js'
 import { createDraft, parseBootpageTrackerSpec } from '../../bootpage/draft.js'
 import {
   type BootpageDocument,
@@ -36,19 +36,13 @@ async function readDoc(path: string): Promise<BootpageDocument> {
 }
 
 async function writeDoc(path: string, doc: BootpageDocument, force: boolean): Promise<void> {
-  if (force) {
-    await writeFileAtomic(path, formatBootpage(doc))
-    return
-  }
   try {
-    await writeFile(path, formatBootpage(doc), { flag: 'wx' })
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code
-    if (code === 'EEXIST')
+    await writeBootpageFile(path, formatBootpage(doc), { exclusive: !force })
+  } catch (err) {
+    const cause = err instanceof Error ? err.cause : undefined
+    if ((cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST')
       throw new TrackerError('BOOTPAGE_BAD_SPEC', `${path} exists (use --force)`, { cause })
-    throw new TrackerError('BOOTPAGE_WRITE_FAILED', `cannot write ${path} (${code ?? 'error'})`, {
-      cause,
-    })
+    throw err
   }
 }
 

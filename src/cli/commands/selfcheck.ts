@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { selfCheck } from '../../crypto/selfcheck.js'
+import { TrackerError } from '../../errors.js'
 import type { CliIo } from '../io.js'
 
 export function registerSelfcheck(program: Command, io: CliIo): void {
@@ -11,6 +12,6 @@ export function registerSelfcheck(program: Command, io: CliIo): void {
       const report = selfCheck()
       if (opts.json) io.out(JSON.stringify(report))
       else for (const line of report.lines) io.out(line)
-      if (!report.ok) throw new Error('protocol self-check failed')
+      if (!report.ok) throw new TrackerError('SELFCHECK_FAILED')
     })
 }

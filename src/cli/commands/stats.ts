@@ -37,7 +37,7 @@ export function registerStats(program: Command, io: CliIo): void {
     })
 }
 
-/** The client area's HOST:PORT parser; a bad address is a usage error (exit 2). */
+/** The client's HOST:PORT parser (src/client/trackers.ts); a bad address is a usage error (exit 2). */
 function parseTracker(text: string): TrackerAddress {
   try {
     return parseTrackerSpec(text)

@@ -20,6 +20,8 @@ export interface UdpTransportOptions {
   /** Local addresses to bind, per family (default: any address, any port). */
   bindHost4?: string
   bindHost6?: string
+  /** The reply decoder; tests substitute a faulty one (default: decodeMessage). */
+  decode?: (bytes: Uint8Array) => Message
 }
 
 /** A request to send once a cookie is known. The txid is chosen by the transport. */
@@ -51,6 +53,8 @@ export interface UdpTransportCounts {
   dropped: number
   cookieFetches: number
   cookieRefreshes: number
+  /** Replies whose decoding failed with something other than a WireError (a bug). */
+  internalErrors: number
 }
 
 /**
@@ -68,6 +72,7 @@ export class UdpTransport {
   readonly #resolve: Resolver
   readonly #cookieMaxAge: number
   readonly #bind: Record<4 | 6, string>
+  readonly #decode: (bytes: Uint8Array) => Message
   readonly #sockets = new Map<4 | 6, Promise<DatagramSocket>>()
   readonly #loops: Promise<void>[] = []
   readonly #pending = new Map<number, Pending>()
@@ -80,6 +85,7 @@ export class UdpTransport {
     dropped: 0,
     cookieFetches: 0,
     cookieRefreshes: 0,
+    internalErrors: 0,
   }
 
   constructor(options: UdpTransportOptions = {}) {
@@ -88,6 +94,7 @@ export class UdpTransport {
     this.#resolve = options.resolve ?? systemResolver
     this.#cookieMaxAge = options.cookieMaxAge ?? 60_000
     this.#bind = { 4: options.bindHost4 ?? '0.0.0.0', 6: options.bindHost6 ?? '::' }
+    this.#decode = options.decode ?? decodeMessage
   }
 
   get closed(): boolean {
@@ -97,7 +104,9 @@ export class UdpTransport {
   /**
    * Send the request `build` makes to `tracker` and resolve with its reply (which may be an
    * `error` message: see expectReply). Rejects with CLIENT_TIMEOUT, CLIENT_ABORTED,
-   * CLIENT_CLOSED, CLIENT_UNREACHABLE or CLIENT_BAD_REPLY; never with anything else.
+   * CLIENT_CLOSED, CLIENT_UNREACHABLE or CLIENT_BAD_REPLY. A reply that fails to decode with
+   * anything but a WireError is a bug, not a bad datagram: the request rejects with that error
+   * (docs/errors.md) and `counts.internalErrors` counts it.
    */
   async request(
     tracker: TrackerAddress,
@@ -292,10 +301,17 @@ export class UdpTransport {
       }
       let m: Message
       try {
-        m = decodeMessage(d.data)
-      } catch {
-        // Only WireError by contract; either way a bad datagram is dropped, never thrown.
-        this.counts.dropped++
+        m = this.#decode(d.data)
+      } catch (err) {
+        if (err instanceof WireError) {
+          // A bad datagram is dropped: the request waits for a good reply or its timeout.
+          this.counts.dropped++
+          continue
+        }
+        // A decoder bug surfaces to the caller instead of looking like a silent tracker; the
+        // loop goes on serving the other requests.
+        this.counts.internalErrors++
+        pending.fail(err instanceof Error ? err : new Error(String(err)))
         continue
       }
       pending.deliver(m)

@@ -1,5 +1,6 @@
 import { WireError } from '../../errors.js'
 import { Limits, MessageType, PROTOCOL_VERSION, WireErrorCode } from '../../wire/constants.js'
+import { COOKIE_REPLY_BYTES, HEADER_BYTES } from '../../wire/layout.js'
 import { decodeMessage, peekTxid } from '../../wire/messages.js'
 import {
   type HandlerContext,
@@ -30,9 +31,6 @@ const COOKIE_CARRYING: ReadonlySet<number> = new Set([
   MessageType.STATS_REQUEST,
 ])
 
-/** Smallest request that may get a cookie reply (17 bytes): a reply never exceeds its request. */
-const COOKIE_REPLY_BYTES = 5 + Limits.COOKIE_BYTES
-
 /**
  * Admission of one request, in one fixed order (docs/protocol.md §8.2):
  *
@@ -62,7 +60,7 @@ export function admit(
   const answer = (reply: Reply): Admission => ({ admitted: false, reply })
 
   // 1. Size.
-  if (data.byteLength < 5) {
+  if (data.byteLength < HEADER_BYTES) {
     ctx.stats.inc('dropped_short')
     return udp ? silence : answer(errorReply(0, WireErrorCode.MALFORMED, 'signed'))
   }
@@ -102,6 +100,7 @@ export function admit(
     }
     if (!hasValidCookie(ctx, data, src)) {
       ctx.stats.inc('cookies_invalid')
+      // A reply never exceeds its request: a shorter one cannot get a cookie reply.
       if (data.byteLength < COOKIE_REPLY_BYTES) {
         ctx.stats.inc('dropped_unvalidated')
         return silence

@@ -1,10 +1,10 @@
 import { verifyRecord } from '../../crypto/record-sign.js'
-import { recordKeyLength } from '../../table/client-table.js'
 import type { Priority } from '../../throttle/types.js'
 import { Limits, WireErrorCode } from '../../wire/constants.js'
 import type { Endpoint } from '../../wire/endpoint.js'
+import { announceRecord, latin1, recordKeyLength, recordPublicKey } from '../../wire/layout.js'
 import type { Announce, AnnounceStatus } from '../../wire/messages.js'
-import { encodeAnnounceReply } from './encode.js'
+import { encodeAnnounceReply } from '../../wire/fast-replies.js'
 import {
   type HandlerContext,
   type Reply,
@@ -16,9 +16,6 @@ import {
 
 /** §8.3: a record issued more than this many seconds in the future is refused (BAD_TIME). */
 export const MAX_CLOCK_SKEW = 300
-
-/** Offset of the record inside an announce: type, txid, cookie. */
-const RECORD_AT = 5 + Limits.COOKIE_BYTES
 
 function announceReply(
   ctx: HandlerContext,
@@ -39,10 +36,6 @@ function announceReply(
   }
 }
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-}
-
 /**
  * A refresh: the announce carries exactly the bytes of the held record. Compared on the raw
  * bytes before any decoding, so the common case costs a string compare and no signature check.
@@ -54,14 +47,14 @@ export function tryRefresh(
   txid: number,
   src: Source,
 ): Reply | null {
-  const recBytes = data.subarray(RECORD_AT)
+  const recBytes = announceRecord(data)
   const keyLen = recordKeyLength(recBytes)
   if (keyLen < 0 || recBytes.byteLength > Limits.RECORD_MAX) return null
   const held = ctx.table.peek(latin1(recBytes.subarray(0, keyLen)))
   if (held?.rec.length !== recBytes.byteLength || held.rec !== latin1(recBytes)) return null
   const priority: Priority = held.server !== null ? 'server' : 'signed'
   ctx.stats.inc('announces')
-  const publicKey = recBytes.subarray(keyLen - Limits.PUBLIC_KEY_BYTES, keyLen)
+  const publicKey = recordPublicKey(recBytes)
   if (ctx.deny.deniesKey(publicKey)) {
     ctx.table.delete(held.key)
     ctx.stats.inc('denied')

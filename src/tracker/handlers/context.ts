@@ -33,21 +33,24 @@ export interface HandlerContext {
 }
 
 /**
- * Bounded memos for the two HMACs of the hot path (node:crypto's createHmac costs several µs,
- * more than the rest of a refresh). Each map is cleared when it reaches MEMO_MAX entries: O(1)
- * per request, bounded memory, and a flood of distinct sources only costs the HMACs again.
+ * Bounded memos, one set per daemon: for the two HMACs of the hot path (node:crypto's createHmac
+ * costs several µs, more than the rest of a refresh) and for parsed source addresses. Each map
+ * is cleared when it reaches MEMO_MAX entries: O(1) per request, bounded memory, and a flood of
+ * distinct sources only costs the HMACs again.
  */
 export interface HandlerMemo {
   /** cookie bytes + source → the cookie's time, for cookies already verified once. */
   readonly cookies: Map<string, number>
   /** asker + window + question → sample seed. */
   readonly seeds: Map<string, Uint8Array>
+  /** Addresses as sockets report them → their normalised forms (parsing costs µs per packet). */
+  readonly sources: Map<string, Omit<Source, 'port'>>
 }
 
 export const MEMO_MAX = 16_384
 
 export function createMemo(): HandlerMemo {
-  return { cookies: new Map(), seeds: new Map() }
+  return { cookies: new Map(), seeds: new Map(), sources: new Map() }
 }
 
 /** Set in a bounded memo map (cleared when full). */
@@ -88,20 +91,22 @@ export function nowSeconds(ctx: HandlerContext): number {
 
 /**
  * A Source from what a socket reports; null when the address is not a literal IP or the port is
- * not 1..65535 (a reply could not be sent there).
+ * not 1..65535 (a reply could not be sent there). Parsed forms are kept in `memo.sources`, the
+ * daemon's own (without a memo every call parses).
  */
-export function sourceFrom(address: string | undefined, port: number | undefined): Source | null {
+export function sourceFrom(
+  address: string | undefined,
+  port: number | undefined,
+  memo?: Pick<HandlerMemo, 'sources'>,
+): Source | null {
   if (address === undefined || port === undefined || port < 1 || port > 0xffff) return null
-  let base = parsedSources.get(address)
+  let base = memo?.sources.get(address)
   if (base === undefined) {
     const ep = endpointFrom(address, port)
     const raw = ep === null ? null : parseIp(ep.address)
     if (ep === null || raw === null) return null
     base = { family: ep.family, address: ep.address, ip16: ip16From(raw) }
-    memoSet(parsedSources, address, base)
+    if (memo !== undefined) memoSet(memo.sources, address, base)
   }
   return { family: base.family, address: base.address, port, ip16: base.ip16 }
 }
-
-/** Addresses as sockets report them → their normalised forms (parsing costs µs per packet). */
-const parsedSources = new Map<string, Omit<Source, 'port'>>()

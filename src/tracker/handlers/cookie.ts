@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto'
 import { COOKIE_LIFETIME, checkCookie, makeCookie } from '../../crypto/cookie.js'
-import { Limits } from '../../wire/constants.js'
+import { cookieTime, latin1, requestCookie } from '../../wire/layout.js'
 import { encodeMessage } from '../../wire/messages.js'
 import { type HandlerContext, type Reply, type Source, memoSet, nowSeconds } from './context.js'
 
@@ -17,18 +16,14 @@ export function cookieReply(ctx: HandlerContext, txid: number, src: Source): Rep
  * checked again on every use.
  */
 export function hasValidCookie(ctx: HandlerContext, data: Uint8Array, src: Source): boolean {
-  if (data.byteLength < 5 + Limits.COOKIE_BYTES) return false
-  const cookie = data.subarray(5, 5 + Limits.COOKIE_BYTES)
+  const cookie = requestCookie(data)
+  if (cookie === null) return false
   const now = nowSeconds(ctx)
-  const key =
-    Buffer.from(cookie.buffer, cookie.byteOffset, Limits.COOKIE_BYTES).toString('latin1') +
-    src.address +
-    '|' +
-    String(src.port)
+  const key = latin1(cookie) + src.address + '|' + String(src.port)
   const time = ctx.memo.cookies.get(key)
   if (time !== undefined) return time <= now && now - time <= COOKIE_LIFETIME
   if (!checkCookie(ctx.cookieSecret, cookie, now, src.ip16, src.port)) return false
-  memoSet(ctx.memo.cookies, key, new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0))
+  memoSet(ctx.memo.cookies, key, cookieTime(cookie))
   return true
 }
 
@@ -42,11 +37,8 @@ export const RENEWAL_GRACE = COOKIE_LIFETIME
  * budget, so a forged flood that drains that budget cannot stop validated clients from renewing.
  */
 export function hasRecentCookie(ctx: HandlerContext, data: Uint8Array, src: Source): boolean {
-  if (data.byteLength < 5 + Limits.COOKIE_BYTES) return false
-  const cookie = data.subarray(5, 5 + Limits.COOKIE_BYTES)
-  const time = new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0)
-  const now = nowSeconds(ctx)
-  if (time > now || now - time > COOKIE_LIFETIME + RENEWAL_GRACE) return false
-  const expected = makeCookie(ctx.cookieSecret, time, src.ip16, src.port)
-  return timingSafeEqual(expected, cookie)
+  const cookie = requestCookie(data)
+  if (cookie === null) return false
+  const maxAge = COOKIE_LIFETIME + RENEWAL_GRACE
+  return checkCookie(ctx.cookieSecret, cookie, nowSeconds(ctx), src.ip16, src.port, maxAge)
 }

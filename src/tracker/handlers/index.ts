@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto'
 import { WireError } from '../../errors.js'
 import { MessageType, WireErrorCode } from '../../wire/constants.js'
 import { type Message, decodeMessage, peekTxid } from '../../wire/messages.js'
@@ -19,10 +18,7 @@ export type { HandlerContext, Reply, Source, Transport } from './context.js'
 export { type Admission, type RequestType, admit } from './admission.js'
 export { type AddressMatcher, DEFAULT_OPERATOR_ALLOW, createAddressMatcher } from './allow-list.js'
 
-/** Derive the per-asker sample key from the cookie secret (a separate use, a separate key). */
-export function deriveSampleKey(cookieSecret: Uint8Array): Uint8Array {
-  return createHmac('sha256', cookieSecret).update('metatracker/v1/sample-seed').digest()
-}
+export { deriveSampleKey } from '../../crypto/sample-seed.js'
 
 /**
  * The transport-free request handler: bytes and a source in, at most one reply out. It never

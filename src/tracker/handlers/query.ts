@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto'
+import { sampleAsker, sampleSeed as seedOf } from '../../crypto/sample-seed.js'
 import { WireErrorCode, Limits } from '../../wire/constants.js'
 import type { Query } from '../../wire/messages.js'
-import { encodeIntroductions } from './encode.js'
+import { encodeIntroductions } from '../../wire/fast-replies.js'
 import { type Selection, seededRandom } from '../../table/select.js'
 import {
   type HandlerContext,
@@ -14,24 +14,23 @@ import {
 } from './context.js'
 
 /**
- * Seed of one asker's sample (§8.5): HMAC(sampleKey, asker || window || kind || count ||
- * network), where the asker is the source address (an IPv6 source: its /64) and never the port,
- * so a scraper gains no fresh sample by changing ports. The same asker asking the same thing
- * within one window gets the same sample; another address (or the next window) gets another.
+ * Seed of one asker's sample (src/crypto/sample-seed.ts), memoised: the asker is the source
+ * address (an IPv6 source: its /64) and never the port.
  */
 export function sampleSeed(ctx: HandlerContext, q: Query, src: Source): Uint8Array {
   const window = Math.floor(nowSeconds(ctx) / ctx.options.sampleWindow)
-  const asker = Buffer.alloc(16)
-  asker.set(src.family === 6 ? src.ip16.subarray(0, 8) : src.ip16, 0)
-  const memoKey = `${asker.toString('latin1')}|${window}|${q.kind}|${q.count}|${q.network}`
+  const asker = sampleAsker(src.ip16, src.family).toString('latin1')
+  const memoKey = `${asker}|${window}|${q.kind}|${q.count}|${q.network}`
   const known = ctx.memo.seeds.get(memoKey)
   if (known !== undefined) return known
-  const head = Buffer.alloc(16 + 8 + 2)
-  head.set(asker, 0)
-  head.writeUIntBE(window, 16, 6)
-  head.writeUInt8(q.kind === 'server' ? 1 : 0, 24)
-  head.writeUInt8(q.count, 25)
-  const seed = createHmac('sha256', ctx.sampleKey).update(head).update(q.network).digest()
+  const seed = seedOf(ctx.sampleKey, {
+    ip16: src.ip16,
+    family: src.family,
+    window,
+    kind: q.kind,
+    count: q.count,
+    network: q.network,
+  })
   memoSet(ctx.memo.seeds, memoKey, seed)
   return seed
 }

@@ -147,7 +147,7 @@ export class TcpListener {
   #accept(socket: Socket): void {
     const stats = this.#ctx.stats
     socket.on('error', () => undefined)
-    const src = sourceFrom(socket.remoteAddress, socket.remotePort)
+    const src = sourceFrom(socket.remoteAddress, socket.remotePort, this.#ctx.memo)
     if (this.#closing !== null || src === null) {
       socket.destroy()
       return

@@ -78,7 +78,7 @@ export class UdpListener {
         await new Promise(setImmediate)
       }
       try {
-        const src = sourceFrom(d.address, d.port)
+        const src = sourceFrom(d.address, d.port, this.#ctx.memo)
         if (src === null) {
           stats.inc('dropped_source_port')
           continue

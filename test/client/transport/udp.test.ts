@@ -110,3 +110,28 @@ test('a host name that does not resolve is CLIENT_UNREACHABLE for that tracker o
     { code: 'CLIENT_REFUSED' },
   )
 })
+
+test('a decoder bug is not a bad datagram: the request rejects with it and it is counted', async t => {
+  const tracker = await scripted(t, (txid, port, address, sock) => {
+    sock.send(
+      encodeMessage({ type: 'cookie-reply', txid, cookie: new Uint8Array(12) }),
+      port,
+      address,
+    )
+  })
+  const bug = new TypeError('decoder bug')
+  const udp = new UdpTransport({
+    decode: () => {
+      throw bug
+    },
+  })
+  t.after(() => udp.close())
+  await assert.rejects(
+    udp.request({ host: '127.0.0.1', udp: tracker.port, tcp: null }, cookieReq.build, {
+      timeout: 2000,
+    }),
+    err => err === bug,
+  )
+  assert.equal(udp.counts.internalErrors, 1)
+  assert.equal(udp.counts.dropped, 0)
+})

@@ -3,8 +3,9 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { ManualClock } from '../../src/clock.js'
 import { ClientTable } from '../../src/table/client-table.js'
-import { encodeAnnounceReply, encodeIntroductions } from '../../src/tracker/handlers/encode.js'
+import { isTrackerError } from '../../src/errors.js'
 import { Limits } from '../../src/wire/constants.js'
+import { encodeAnnounceReply, encodeIntroductions } from '../../src/wire/fast-replies.js'
 import { encodeMessage, fitIntroductions } from '../../src/wire/messages.js'
 import { endpoint } from '../helpers/arbitraries.js'
 import { T0, fakeRecord } from '../helpers/records.js'
@@ -93,4 +94,50 @@ test('encodeIntroductions matches the codec (fitIntroductions) byte for byte', (
     ),
     { numRuns: 200 },
   )
+})
+
+const badEndpoint = (err: unknown): boolean =>
+  isTrackerError(err) && err.code === 'WIRE_BAD_ENDPOINT'
+
+test('the fast encoders throw on an address that does not parse, never encode a made-up one', () => {
+  const bad = [
+    '',
+    'not-an-ip',
+    '2001:db8::zz',
+    ':::',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '1..2.3',
+    '01.2.3.4',
+    '1.2.3.4 ',
+    '1234.1.1.1',
+  ]
+  for (const address of bad) {
+    // The codec refuses each one too: the two encoders agree on what an address is.
+    const family = address.includes(':') ? (6 as const) : (4 as const)
+    assert.throws(
+      () =>
+        encodeMessage({
+          type: 'announce-reply',
+          txid: 1,
+          status: 'new',
+          interval: 60,
+          observed: { family, address, port: 1 },
+        }),
+      badEndpoint,
+      address,
+    )
+    assert.throws(() => encodeAnnounceReply(1, 'new', 60, address, 1), badEndpoint, address)
+    const held = { ip: address, port: 1, seen: T0, rec: 'x' }
+    assert.throws(
+      () => encodeIntroductions(1, 1, [held], T0, Limits.MAX_DATAGRAM),
+      badEndpoint,
+      address,
+    )
+  }
+  // The boundaries of the IPv4 scan still encode.
+  for (const address of ['0.0.0.0', '255.255.255.255', '10.0.0.1', '::', '2001:db8::1']) {
+    assert.doesNotThrow(() => encodeAnnounceReply(1, 'new', 60, address, 1), address)
+  }
 })

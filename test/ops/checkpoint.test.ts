@@ -21,7 +21,7 @@ import {
   encodeCheckpoint,
   loadCheckpoint,
   writeCheckpoint,
-} from '../../src/ops/checkpoint.js'
+} from '../../src/ops/checkpoint/index.js'
 import { peerRecord, recordingLogger } from '../helpers/ops.js'
 
 const NOW = 1_800_000_000_000
@@ -110,7 +110,17 @@ test('loadCheckpoint drops expired records and any whose signature fails', async
   assert.equal(result.status, 'loaded')
   assert.equal(result.expired, 1)
   assert.equal(result.invalid, 1)
-  assert.deepEqual(result.checkpoint.entries, [c.entries[0], c.entries[3]])
+  const stored = result.checkpoint.entries.map(({ record, observed, lastSeen }) => ({
+    record,
+    observed,
+    lastSeen,
+  }))
+  assert.deepEqual(stored, [c.entries[0], c.entries[3]])
+  // Each kept entry carries its record decoded (once), and the public key the deny list reads.
+  for (const e of result.checkpoint.entries) {
+    assert.deepEqual(e.signed.bytes, e.record)
+    assert.deepEqual(e.publicKey, e.signed.record.publicKey)
+  }
   assert.deepEqual(result.checkpoint.cookieSecret, c.cookieSecret)
   // Without verification the forged record is kept (the operator chose speed).
   const fast = await loadCheckpoint(dir, { clock: new ManualClock(NOW), verify: false })

@@ -1,0 +1,137 @@
+import type { Clock } from '../clock.js'
+import type { ErrorCode } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { QueryMode, QuerySort } from '../wire/messages.js'
+import type { NodeKind } from '../wire/record.js'
+import type { Resolver } from './resolve.js'
+import type { Timers } from './timing.js'
+import type { TrackerAddress } from './trackers.js'
+import type { TcpTransport } from './transport/tcp.js'
+import type { UdpTransport } from './transport/udp.js'
+import type { DropCounts, ServerFilter, VerifiedEntry } from './verify.js'
+
+/* The Querier's options, queries, results and events (src/client/querier.ts). */
+
+export interface QuerierOptions {
+  trackers: readonly TrackerAddress[]
+  /** Milliseconds one tracker gets to answer before the next is asked (default 2000). */
+  timeout?: number
+  /** Milliseconds one call may take in all, failover included (default 10000). */
+  deadline?: number
+  /**
+   * How many trackers must answer before a call returns (default 1: ask one, fail over on
+   * error). With more, answers are merged (highest seq per key wins).
+   */
+  answers?: number
+  /** 'random' (default) asks trackers in a fresh random order per call; 'given' in list order. */
+  order?: 'random' | 'given'
+  clock?: Clock
+  timers?: Timers
+  random?: () => number
+  resolve?: Resolver
+  /** Where a throwing event listener is reported (it never changes an attempt's outcome). */
+  logger?: Logger
+  /** Share a transport with other clients; otherwise the Querier opens (and closes) its own. */
+  udp?: UdpTransport
+  tcp?: TcpTransport
+}
+
+export type TransportChoice = 'auto' | 'udp' | 'tcp'
+
+export interface CallOptions {
+  signal?: AbortSignal
+  /**
+   * 'auto' (default): UDP, then TCP from the same tracker when the reply says more matched than
+   * fit in the datagram and more were asked for. 'udp': never TCP. 'tcp': TCP only.
+   */
+  transport?: TransportChoice
+}
+
+export interface PeerQuery {
+  network: string
+  /** 1–100 (default 20). */
+  count?: number
+  /** The asker's own public key, left out of the answer. */
+  exclude?: Uint8Array | null
+}
+
+export interface ServerQuery extends ServerFilter {
+  network: string
+  /** 1–1000 (default 100); above what one UDP reply holds, TCP pages are used. */
+  count?: number
+  sort?: QuerySort
+  exclude?: Uint8Array | null
+}
+
+export interface BestQuery {
+  network: string
+  /** The world the asker wants to join. */
+  world: string
+  version?: string
+  tags?: readonly string[]
+  exclude?: Uint8Array | null
+}
+
+export type AttemptOutcome =
+  'ok' | 'timeout' | 'refused' | 'rate-limited' | 'unreachable' | 'bad-reply' | 'aborted'
+
+/** What asking one tracker came to. */
+export interface Attempt {
+  tracker: string
+  outcome: AttemptOutcome
+  transport: 'udp' | 'tcp' | 'udp+tcp'
+  /** Entries received and kept after verification (ok only). */
+  entries?: number
+  /** Error code when the attempt failed. */
+  code?: ErrorCode
+  message?: string
+  /** Wire error code (§6) when the tracker refused. */
+  wireCode?: number
+  /** Seconds the tracker asked us to wait (rate-limited). */
+  retryAfter?: number
+  /** True when the tracker was not asked because its retryAfter had not passed (§8.7). */
+  skipped?: boolean
+}
+
+export interface QueryResult {
+  entries: VerifiedEntry[]
+  /** How many entries the answering tracker(s) said matched in all. */
+  total: number
+  /** Labels of the trackers whose answers were used. */
+  answeredBy: string[]
+  /** Every tracker asked, in order. */
+  attempts: Attempt[]
+  /** Entries dropped by the client's own checks. */
+  dropped: DropCounts
+}
+
+export interface BestResult extends QueryResult {
+  best: VerifiedEntry | null
+}
+
+export interface QuerierEvents {
+  /** About to ask a tracker. */
+  ask: [{ tracker: string; transport: 'udp' | 'tcp' }]
+  /** A tracker answered or failed. */
+  attempt: [Attempt]
+}
+
+export interface Spec {
+  network: string
+  kind: NodeKind
+  mode: QueryMode
+  count: number
+  sort: QuerySort
+  filter: ServerFilter | undefined
+  world: string
+  version: string
+  tags: readonly string[]
+  notFull: boolean
+  exclude: Uint8Array | null
+}
+
+export interface OneAnswer {
+  entries: VerifiedEntry[]
+  total: number
+  transport: 'udp' | 'tcp' | 'udp+tcp'
+}
