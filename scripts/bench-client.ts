@@ -40,7 +40,7 @@ async function rate(
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'mt-bench-client-'))
-const daemon = await Daemon.start({ hosts: ['127.0.0.1'], udpPort: 0, tcpPort: 0, dataDir })
+const daemon = await Daemon.start({ host: ['127.0.0.1'], udp: 0, tcp: 0, data: dataDir })
 const a = daemon.addresses()
 const tracker: TrackerAddress = { host: '127.0.0.1', udp: a.udp, tcp: a.tcp }
 const announcers = Array.from(

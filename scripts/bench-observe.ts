@@ -43,13 +43,13 @@ async function rate(name: string, fn: () => unknown): Promise<{ name: string; pe
 const clock = new ManualClock(Date.now())
 const daemon = new Daemon(
   {
-    hosts: ['127.0.0.1'],
-    udpPort: 0,
-    tcpPort: 0,
-    dataDir: '/nonexistent',
+    host: ['127.0.0.1'],
+    udp: 0,
+    tcp: 0,
+    data: '/nonexistent',
     maxEntries: SERVERS + PEERS + 10,
     maxBytes: 1024 * 1024 * 1024,
-    perBlockMax: 1_000_000,
+    perBlock: 1_000_000,
   },
   { clock },
 )

@@ -101,7 +101,7 @@ async function loopback(): Promise<Record<string, unknown>> {
   // Clients and flooder share 127.0.0.1, so the bucket must hold the clients' own rate.
   const flood = new FloodControl({ rate: 1000, burst: 2000, sources: 10_000 })
   const daemon = await Daemon.start(
-    { hosts: ['127.0.0.1'], udpPort: 0, tcpPort: null, dataDir },
+    { host: ['127.0.0.1'], udp: 0, tcp: null, data: dataDir },
     { flood },
   )
   const port = daemon.addresses().udp ?? 0

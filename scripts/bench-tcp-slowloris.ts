@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const everyMs = opt('--every', 5000)
   const spread = argv.includes('--spread')
   const dataDir = await mkdtemp(join(tmpdir(), 'mt-slowloris-'))
-  const daemon = new Daemon({ hosts: ['127.0.0.1'], udpPort: 0, tcpPort: 0, dataDir })
+  const daemon = new Daemon({ host: ['127.0.0.1'], udp: 0, tcp: 0, data: dataDir })
   await daemon.start()
   const port = daemon.addresses().tcp ?? 0
   const fds = (): number => readdirSync('/proc/self/fd').length

@@ -37,12 +37,12 @@ echo.on('message', (msg, rinfo) => {
 await new Promise<void>(resolve => echo.bind(0, '127.0.0.1', resolve))
 const dir = await mkdtemp(join(tmpdir(), 'mt-bench-'))
 const daemon = await Daemon.start({
-  udpPort: 0,
-  tcpPort: null,
-  dataDir: dir,
+  udp: 0,
+  tcp: null,
+  data: dir,
   maxEntries: 1_000_000,
   maxBytes: 1024 ** 3,
-  perBlockMax: 10_000_000,
+  perBlock: 10_000_000,
 })
 // 10,000 held peers for the sample queries (filled directly: their signatures are not measured).
 for (let i = 0; i < 10_000; i++) {

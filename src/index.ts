@@ -14,11 +14,13 @@ export {
   type ListenerAddress,
 } from './tracker/daemon.js'
 export {
+  DAEMON_OPTION_ROWS,
   DEFAULT_OPTIONS,
   type DaemonOptions,
   resolveOptions,
   parseSize,
 } from './tracker/options.js'
+export { type OptionRow, type OptionValues } from './tracker/option-table.js'
 export {
   ClientTable,
   type EntrySnapshot,
@@ -97,6 +99,7 @@ export {
   loadConfig,
   parseConfig,
 } from './ops/config.js'
+export { OPTION_ROWS } from './ops/options.js'
 export { FloodControl, createFloodGate, floodKey, type FloodOptions } from './throttle/flood.js'
 export {
   EgressBudget,

@@ -16,10 +16,9 @@ import {
   restoreEntries,
   verifyEntries,
 } from './checkpoint/index.js'
-import type { TrackerConfig } from './config.js'
+import type { TrackerConfig } from './options.js'
 import { Daemon, type DaemonDeps } from '../tracker/daemon.js'
 import { DenyList, entryDenied, loadDenyList } from '../tracker/deny-list.js'
-import { DEFAULT_OPTIONS, type DaemonOptions } from '../tracker/options.js'
 
 export interface RuntimeDeps {
   logger?: Logger
@@ -34,13 +33,6 @@ export interface Closeable {
 export type DenyReload =
   | { ok: true; keys: number; addresses: number; dropped: number }
   | { ok: false; code: string; message: string }
-
-/** The Daemon's options out of a full config. */
-export function daemonOptions(c: TrackerConfig): DaemonOptions {
-  const out = {} as Record<string, unknown>
-  for (const key of Object.keys(DEFAULT_OPTIONS)) out[key] = c[key as keyof TrackerConfig]
-  return out as unknown as DaemonOptions
-}
 
 /**
  * A tracker with its operations around it (docs/operations.md): flood control and the egress
@@ -83,7 +75,7 @@ export class TrackerRuntime {
 
     // Signatures are re-checked after binding (verifyRestored), not here: at tens of seconds
     // per 100,000 entries, checking first would keep a restarted tracker dark that long.
-    const loaded = await loadCheckpoint(config.dataDir, { clock, verify: false })
+    const loaded = await loadCheckpoint(config.data, { clock, verify: false })
     let entries: RestoredEntry[] = []
     if (loaded.status === 'corrupt') {
       logger.error(
@@ -94,7 +86,7 @@ export class TrackerRuntime {
       entries = loaded.checkpoint.entries
       // The cookie secret file is the source of truth; the checkpoint's copy restores it when
       // the file is gone, so cookies issued before the restart stay valid.
-      const secretFile = join(config.dataDir, COOKIE_SECRET_FILE)
+      const secretFile = join(config.data, COOKIE_SECRET_FILE)
       if (!(await exists(secretFile))) {
         await writeCookieSecret(secretFile, loaded.checkpoint.cookieSecret)
       }
@@ -117,7 +109,7 @@ export class TrackerRuntime {
       flood: createFloodGate(config.flood, { clock, logger }),
       egress: createEgress(config.egress, { clock }),
     }
-    const daemon = new Daemon(daemonOptions(config), daemonDeps)
+    const daemon = new Daemon(config, daemonDeps)
     const quiet = deny.quiet
     const allowed = entries.filter(e => !entryDenied(quiet, e))
     const restored = restoreEntries(daemon.table, allowed, clock.now(), config.networks)
@@ -137,7 +129,7 @@ export class TrackerRuntime {
   async start(): Promise<void> {
     await this.daemon.start()
     const cp = new Checkpointer(
-      { dir: this.config.dataDir, intervalSeconds: this.config.checkpoint.interval },
+      { dir: this.config.data, intervalSeconds: this.config.checkpoint.interval },
       { logger: this.#logger, clock: this.#clock, snapshot: () => this.snapshot() },
     )
     this.#checkpointer = cp

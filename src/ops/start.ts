@@ -120,9 +120,9 @@ function startObservers(
   return Observers.start(
     daemonView(daemon, config.operator),
     {
-      hosts: config.hosts,
-      httpHosts: config.httpHosts,
-      http: config.http,
+      hosts: config.host,
+      httpHosts: config.http.host,
+      http: config.http.port,
       listing: config.listing,
       version: VERSION,
     },

@@ -137,11 +137,13 @@ export class EgressBudget implements Egress {
   }
 
   constructor(options: EgressOptions, deps: EgressDeps = {}) {
+    // The ranges are the option table's (egress.* in src/ops/options.ts); this only catches a
+    // caller passing something that is not a usable number at all.
     if (!(options.bytesPerSecond > 0) || !Number.isFinite(options.bytesPerSecond)) {
-      throw new RangeError('egress bytesPerSecond must be a positive number')
+      throw new TypeError('egress bytesPerSecond must be a finite positive number')
     }
-    if (!Number.isInteger(options.tcpQueueBytes) || options.tcpQueueBytes < 0) {
-      throw new RangeError('egress tcpQueueBytes must be a non-negative integer')
+    if (!(options.tcpQueueBytes >= 0) || !Number.isFinite(options.tcpQueueBytes)) {
+      throw new TypeError('egress tcpQueueBytes must be a finite number, 0 or more')
     }
     this.#bytesPerSecond = options.bytesPerSecond
     this.#tcpQueueBytes = options.tcpQueueBytes

@@ -112,14 +112,12 @@ export class FloodControl implements FloodGate {
   #suppressed = 0
 
   constructor(options: FloodOptions, deps: FloodDeps = {}) {
-    if (!(options.rate > 0) || !Number.isFinite(options.rate)) {
-      throw new RangeError('flood rate must be a positive number')
-    }
-    if (!(options.burst >= 1) || !Number.isFinite(options.burst)) {
-      throw new RangeError('flood burst must be at least 1')
-    }
-    if (!Number.isInteger(options.sources) || options.sources < 1) {
-      throw new RangeError('flood sources must be a positive integer')
+    // The ranges are the option table's (flood.* in src/ops/options.ts); this only catches a
+    // caller passing something that is not a usable number at all.
+    for (const name of ['rate', 'burst', 'sources'] as const) {
+      if (!(options[name] > 0) || !Number.isFinite(options[name])) {
+        throw new TypeError(`flood ${name} must be a finite positive number`)
+      }
     }
     this.#rate = options.rate
     this.#burst = options.burst

@@ -97,8 +97,8 @@ export class Daemon {
       maxEntries: this.options.maxEntries,
       maxBytes: this.options.maxBytes,
       maxTtl: this.options.maxTtl,
-      perBlockMax: this.options.perBlockMax,
-      perWideBlockMax: this.options.perWideBlockMax,
+      perBlockMax: this.options.perBlock,
+      perWideBlockMax: this.options.perWideBlock,
       protectAfter: this.options.protectAfter,
       refreshGap: Math.max(1, Math.floor(this.options.announceInterval / 2)),
       protectedShare: this.options.protectedPercent / 100,
@@ -146,7 +146,7 @@ export class Daemon {
   }
 
   async #start(): Promise<void> {
-    this.#secret ??= await loadOrCreateCookieSecret(this.options.dataDir)
+    this.#secret ??= await loadOrCreateCookieSecret(this.options.data)
     const ctx: HandlerContext = {
       options: this.options,
       table: this.table,
@@ -172,7 +172,7 @@ export class Daemon {
     }
     // Both on port 0: TCP takes the port UDP got, as clients assume one port for both
     // (docs/operations.md). Another socket may hold that TCP port: then try another pair.
-    const pair = o.udpPort === 0 && o.tcpPort === 0
+    const pair = o.udp === 0 && o.tcp === 0
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#bind(ctx, limits, pair)
@@ -189,10 +189,10 @@ export class Daemon {
   /** One UDP and one TCP listener per host, all on one port per transport. */
   async #bind(ctx: HandlerContext, limits: TcpLimits, pair: boolean): Promise<void> {
     const o = this.options
-    let udpPort = o.udpPort
-    let tcpPort = o.tcpPort
-    for (const host of o.hosts) {
-      const ipv6Only = ipv6OnlyFor(host, o.hosts)
+    let udpPort = o.udp
+    let tcpPort = o.tcp
+    for (const host of o.host) {
+      const ipv6Only = ipv6OnlyFor(host, o.host)
       if (udpPort !== null) {
         const port = udpPort
         const l = await bindOrFail('udp', host, port, () =>
@@ -235,7 +235,7 @@ export class Daemon {
     return {
       udp: this.#udp[0]?.port ?? null,
       tcp: this.#tcp[0]?.port ?? null,
-      hosts: [...this.options.hosts],
+      hosts: [...this.options.host],
       listeners,
     }
   }

@@ -1,100 +1,24 @@
+import { z } from 'zod'
 import { TrackerError } from '../errors.js'
-import { isValidNetwork } from '../wire/record.js'
-import { createAddressMatcher } from './handlers/allow-list.js'
+import {
+  type OptionValues,
+  addressOrBlock,
+  defaultsOf,
+  fill,
+  hostList,
+  int,
+  label,
+  network,
+  option,
+  path,
+  port,
+  positiveInt,
+  schemaOf,
+  show,
+  size,
+} from './option-table.js'
 
-/** What one tracker daemon is told to do. Every field has a default in DEFAULT_OPTIONS. */
-export interface DaemonOptions {
-  /** Literal addresses to listen on; each gets a UDP and a TCP listener. */
-  hosts: string[]
-  /** UDP port; 0 = any free port; null = no UDP listener. */
-  udpPort: number | null
-  /** TCP port; 0 = any free port; null = no TCP listener. */
-  tcpPort: number | null
-  /** Where the cookie secret (and later checkpoints) live. */
-  dataDir: string
-  /** Most entries the client table holds. */
-  maxEntries: number
-  /** Byte budget of the client table (record bytes + per-entry overhead). */
-  maxBytes: number
-  /** Seconds: an entry lives at most this long after its last announce, whatever its expiry. */
-  maxTtl: number
-  /** Seconds: the announce interval suggested in announce replies. */
-  announceInterval: number
-  /** Most entries per address block (/24 IPv4, /48 IPv6). */
-  perBlockMax: number
-  /** Most entries per wide address block (/16 IPv4, /32 IPv6). */
-  perWideBlockMax: number
-  /** Counted announces of a key (30 s or more apart) that move its entry to the protected segment. */
-  protectAfter: number
-  /** Percent of the table (entries and bytes) the protected segment may hold. */
-  protectedPercent: number
-  /** Keys whose highest seq is remembered after their entry leaves (replay protection); 0 = off. */
-  replayMemory: number
-  /** Networks served; [] = any. */
-  networks: string[]
-  /** Seconds during which the same asker gets the same sample. */
-  sampleWindow: number
-  /** TCP: most connections at once. */
-  tcpMaxConnections: number
-  /**
-   * TCP: most connections at once from one IPv4 address or one IPv6 /64 (never more than a
-   * quarter of tcpMaxConnections).
-   */
-  tcpMaxPerSource: number
-  /** TCP: seconds a connection may stay silent before it is closed. */
-  tcpIdleTimeout: number
-  /** TCP: seconds a frame (header and body) may take from its first byte to its last. */
-  tcpFrameTimeout: number
-  /** TCP: replies waiting for the egress budget per connection before reading pauses. */
-  tcpMaxPending: number
-  /**
-   * TCP: bytes of replies one connection may hold (waiting or unsent) before reading pauses.
-   * Worst-case TCP memory is about tcpMaxConnections x (tcpMaxBuffer + one 64 KiB read chunk).
-   */
-  tcpMaxBuffer: number
-  /**
-   * UDP: cookie replies per second to unvalidated sources, all together (a token bucket with a
-   * one-second burst). Over it, cookie requests are dropped silently (`dropped_cookie_budget`).
-   */
-  cookieRate: number
-  /** UDP: cookie replies per second per /24 (IPv4) or /48 (IPv6) block; 0 = no per-block share. */
-  cookieBlockRate: number
-  /**
-   * UDP: receive buffer (SO_RCVBUF) requested for each UDP socket, bytes; 0 = the kernel default.
-   * Linux doubles the request and caps it at net.core.rmem_max; the granted size is reported.
-   */
-  udpRecvBuffer: number
-  /** IPs and CIDR blocks whose stats requests skip the per-source flood bucket. */
-  operatorAllow: string[]
-}
-
-export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze({
-  hosts: ['127.0.0.1'],
-  udpPort: 3520,
-  tcpPort: 3520,
-  dataDir: './metatracker-data',
-  maxEntries: 100_000,
-  maxBytes: 64 * 1024 * 1024,
-  maxTtl: 3600,
-  announceInterval: 300,
-  perBlockMax: 64,
-  perWideBlockMax: 2048,
-  protectAfter: 2,
-  protectedPercent: 80,
-  replayMemory: 100_000,
-  networks: [],
-  sampleWindow: 30,
-  tcpMaxConnections: 512,
-  tcpMaxPerSource: 8,
-  tcpIdleTimeout: 30,
-  tcpFrameTimeout: 10,
-  tcpMaxPending: 32,
-  tcpMaxBuffer: 256 * 1024,
-  cookieRate: 20_000,
-  cookieBlockRate: 1_000,
-  udpRecvBuffer: 4 * 1024 * 1024,
-  operatorAllow: ['127.0.0.0/8', '::1/128'],
-})
+export { parseSize } from './option-table.js'
 
 /** Largest UDP receive buffer that may be requested (1 GiB). */
 export const MAX_UDP_RECV_BUFFER = 1024 ** 3
@@ -102,97 +26,225 @@ export const MAX_UDP_RECV_BUFFER = 1024 ** 3
 /** Smallest byte budget accepted: a handful of the largest entries. */
 export const MIN_MAX_BYTES = 64 * 1024
 
-function bad(option: string, value: unknown, rule: string): TrackerError {
-  return new TrackerError(
-    'CONFIG_BAD_OPTION',
-    `${option} must be ${rule} (got ${(JSON.stringify(value) as string | undefined) ?? typeof value})`,
-  )
+const seconds = (min: number, max: number) =>
+  int(min, max, `a number of seconds from ${min} to ${max}`)
+
+/**
+ * The protocol engine's options, one row each (docs/operations.md, "Configuration"): the Daemon
+ * takes them under these keys, the config file and the API too, and `serve` has a flag for each.
+ */
+export const DAEMON_OPTION_ROWS = {
+  host: option({
+    rule: hostList,
+    default: ['127.0.0.1'],
+    read: 'list',
+    arg: '<address>',
+    doc: 'literal addresses to listen on (repeatable); each gets a UDP and a TCP listener',
+  }),
+  udp: option({
+    rule: port,
+    default: 3520,
+    read: 'port',
+    arg: '<port>',
+    doc: 'UDP port of the tracker protocol; 0 = any free port, off = none',
+  }),
+  tcp: option({
+    rule: port,
+    default: 3520,
+    read: 'port',
+    arg: '<port>',
+    doc: 'TCP port of the tracker protocol; 0 = any free port, off = none',
+  }),
+  data: option({
+    rule: path,
+    default: './metatracker-data',
+    read: 'text',
+    arg: '<dir>',
+    doc: 'data directory: cookie secret and checkpoints',
+  }),
+  maxEntries: option({
+    rule: positiveInt(100_000_000),
+    default: 100_000,
+    read: 'number',
+    arg: '<n>',
+    doc: 'most entries in the client table',
+  }),
+  maxBytes: option({
+    rule: size(MIN_MAX_BYTES, 'a size of at least 64KiB such as 64MiB, 1GB or 1048576'),
+    default: 64 * 1024 * 1024,
+    read: 'size',
+    arg: '<size>',
+    doc: 'byte budget of the client table, e.g. 64MiB, 1GB',
+  }),
+  maxTtl: option({
+    rule: seconds(1, 86_400),
+    default: 3600,
+    read: 'number',
+    arg: '<seconds>',
+    doc: 'longest an entry lives after its last announce',
+  }),
+  announceInterval: option({
+    rule: seconds(1, 65_535),
+    default: 300,
+    read: 'number',
+    arg: '<seconds>',
+    doc: 'announce interval suggested in announce replies',
+  }),
+  perBlock: option({
+    rule: positiveInt(100_000_000),
+    default: 64,
+    read: 'number',
+    arg: '<n>',
+    doc: 'most entries per address block (/24 IPv4, /48 IPv6)',
+  }),
+  perWideBlock: option({
+    rule: positiveInt(100_000_000),
+    default: 2048,
+    read: 'number',
+    arg: '<n>',
+    doc: 'most entries per wide address block (/16 IPv4, /32 IPv6)',
+  }),
+  protectAfter: option({
+    rule: int(1, 1000, 'a number of announces from 1 to 1000'),
+    default: 2,
+    read: 'number',
+    arg: '<n>',
+    doc: 'counted announces of a key that move its entry to the protected segment',
+  }),
+  protectedPercent: option({
+    rule: int(1, 100, 'a percentage from 1 to 100'),
+    default: 80,
+    read: 'number',
+    arg: '<percent>',
+    doc: 'share of the table (entries and bytes) the protected segment may hold',
+  }),
+  replayMemory: option({
+    rule: int(0, 100_000_000, 'a number of keys from 0 (off) to 100000000'),
+    default: 100_000,
+    read: 'number',
+    arg: '<n>',
+    doc: 'keys whose highest seq is remembered after their entry leaves; 0 = off',
+  }),
+  networks: option({
+    rule: z.array(network, { error: 'expected a list of network names' }),
+    default: [],
+    read: 'list',
+    arg: '<name>',
+    flag: '--network',
+    doc: 'serve only these networks (repeatable); none = any',
+  }),
+  sampleWindow: option({
+    rule: seconds(1, 86_400),
+    default: 30,
+    read: 'number',
+    arg: '<seconds>',
+    doc: 'an asker gets the same sample answer this long',
+  }),
+  tcpMaxConnections: option({
+    rule: positiveInt(1_000_000),
+    default: 512,
+    read: 'number',
+    arg: '<n>',
+    doc: 'TCP connections at once, per listener',
+  }),
+  tcpMaxPerSource: option({
+    rule: positiveInt(1_000_000),
+    default: 8,
+    read: 'number',
+    arg: '<n>',
+    doc: 'TCP connections at once from one IPv4 address or IPv6 /64 (at most a quarter of tcpMaxConnections)',
+  }),
+  tcpIdleTimeout: option({
+    rule: seconds(1, 86_400),
+    default: 30,
+    read: 'number',
+    arg: '<seconds>',
+    doc: 'seconds a silent TCP connection is kept',
+  }),
+  tcpFrameTimeout: option({
+    rule: seconds(1, 3600),
+    default: 10,
+    read: 'number',
+    arg: '<seconds>',
+    doc: 'seconds a TCP request frame may take from its first byte to its last',
+  }),
+  tcpMaxPending: option({
+    rule: positiveInt(4096),
+    default: 32,
+    read: 'number',
+    arg: '<n>',
+    doc: 'replies in flight per TCP connection before reading pauses',
+  }),
+  tcpMaxBuffer: option({
+    rule: size(1024, 'a size such as 256KiB'),
+    default: 256 * 1024,
+    read: 'size',
+    arg: '<size>',
+    doc: 'reply bytes held per TCP connection before reading pauses',
+  }),
+  cookieRate: option({
+    rule: positiveInt(10_000_000),
+    default: 20_000,
+    read: 'number',
+    arg: '<n>',
+    doc: 'cookie replies per second to unvalidated UDP sources, all together',
+  }),
+  cookieBlockRate: option({
+    rule: int(0, 10_000_000, 'an integer from 0 (no per-block share) to 10000000'),
+    default: 1_000,
+    read: 'number',
+    arg: '<n>',
+    doc: 'cookie replies per second per /24 or /48 block; 0 = no per-block share',
+  }),
+  udpRecvBuffer: option({
+    rule: size(0, 'a size such as 4MiB, or 0 for the kernel default').refine(
+      n => n <= MAX_UDP_RECV_BUFFER,
+      { error: 'expected a size of at most 1GiB' },
+    ),
+    default: 4 * 1024 * 1024,
+    read: 'size',
+    arg: '<size>',
+    doc: 'UDP receive buffer to request, e.g. 8MiB; 0 = the kernel default',
+  }),
+  operatorAllow: option({
+    rule: z.array(addressOrBlock, { error: 'expected a list of IP addresses or CIDR blocks' }),
+    default: ['127.0.0.0/8', '::1/128'],
+    read: 'list',
+    arg: '<cidr>',
+    doc: 'addresses and blocks whose stats requests skip flood control (repeatable)',
+  }),
 }
 
-function int(option: string, value: number, min: number, max: number): void {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw bad(option, value, `an integer from ${min} to ${max}`)
-  }
-}
+/** What one tracker daemon is told to do: the values of DAEMON_OPTION_ROWS, same keys. */
+export type DaemonOptions = OptionValues<typeof DAEMON_OPTION_ROWS>
 
-function port(option: string, value: number | null): void {
-  if (value !== null) int(option, value, 0, 65535)
-}
+export const DEFAULT_OPTIONS: Readonly<DaemonOptions> = Object.freeze(
+  defaultsOf(DAEMON_OPTION_ROWS),
+)
 
-/** Defaults filled in and every value checked; errors name the option. */
+/** Keys other than the Daemon's (a whole config object) are left out, not refused. */
+const daemonSchema = schemaOf(DAEMON_OPTION_ROWS, {}, false)
+
+/** The rule across the engine's options: something must listen. */
+export const NO_LISTENER = 'a port (udp and tcp cannot both be off: the tracker needs a listener)'
+
+/**
+ * Defaults filled in and every value checked by the rows' rules (for a Daemon built directly;
+ * the config file goes through src/ops/config.ts, which uses the same rows). Errors name the
+ * option: "maxEntries: expected a positive integer, got 0".
+ */
 export function resolveOptions(partial: Partial<DaemonOptions> = {}): DaemonOptions {
-  const o: DaemonOptions = { ...DEFAULT_OPTIONS, ...partial }
-  if (!Array.isArray(o.hosts) || o.hosts.length === 0) {
-    throw bad('hosts', o.hosts, 'a non-empty list of literal IP addresses')
+  const result = daemonSchema.safeParse(partial, { reportInput: true })
+  if (!result.success) {
+    const lines = result.error.issues.map(i => {
+      const got = i.input === undefined ? '' : `, got ${show(i.input)}`
+      return `${label(i.path)}: ${i.message}${got}`
+    })
+    throw new TrackerError('CONFIG_BAD_OPTION', lines.join('; '))
   }
-  for (const h of o.hosts) {
-    if (typeof h !== 'string' || !/^[0-9a-fA-F:.]+$/.test(h)) {
-      throw bad('hosts', h, 'a literal IPv4 or IPv6 address')
-    }
+  const o = fill(DAEMON_OPTION_ROWS, result.data)
+  if (o.udp === null && o.tcp === null) {
+    throw new TrackerError('CONFIG_BAD_OPTION', `udp: expected ${NO_LISTENER}, got null`)
   }
-  port('udpPort', o.udpPort)
-  port('tcpPort', o.tcpPort)
-  if (o.udpPort === null && o.tcpPort === null)
-    throw bad('udpPort', null, 'set when tcpPort is null')
-  if (typeof o.dataDir !== 'string' || o.dataDir === '') throw bad('dataDir', o.dataDir, 'a path')
-  int('maxEntries', o.maxEntries, 1, 100_000_000)
-  int('maxBytes', o.maxBytes, MIN_MAX_BYTES, Number.MAX_SAFE_INTEGER)
-  int('maxTtl', o.maxTtl, 1, 86_400)
-  int('announceInterval', o.announceInterval, 1, 65_535)
-  int('perBlockMax', o.perBlockMax, 1, 100_000_000)
-  int('perWideBlockMax', o.perWideBlockMax, 1, 100_000_000)
-  int('protectAfter', o.protectAfter, 1, 1000)
-  int('protectedPercent', o.protectedPercent, 1, 100)
-  int('replayMemory', o.replayMemory, 0, 100_000_000)
-  if (!Array.isArray(o.networks)) throw bad('networks', o.networks, 'a list of network names')
-  for (const n of o.networks) {
-    if (typeof n !== 'string' || !isValidNetwork(n)) {
-      throw bad('networks', n, 'network names of 1-32 bytes [a-z0-9][a-z0-9._-]*')
-    }
-  }
-  int('sampleWindow', o.sampleWindow, 1, 86_400)
-  int('tcpMaxConnections', o.tcpMaxConnections, 1, 1_000_000)
-  int('tcpMaxPerSource', o.tcpMaxPerSource, 1, 1_000_000)
-  int('tcpIdleTimeout', o.tcpIdleTimeout, 1, 86_400)
-  int('tcpFrameTimeout', o.tcpFrameTimeout, 1, 3600)
-  int('tcpMaxPending', o.tcpMaxPending, 1, 4096)
-  int('tcpMaxBuffer', o.tcpMaxBuffer, 1024, 64 * 1024 * 1024)
-  int('cookieRate', o.cookieRate, 1, 10_000_000)
-  int('cookieBlockRate', o.cookieBlockRate, 0, 10_000_000)
-  int('udpRecvBuffer', o.udpRecvBuffer, 0, MAX_UDP_RECV_BUFFER)
-  if (!Array.isArray(o.operatorAllow)) {
-    throw bad('operatorAllow', o.operatorAllow, 'a list of IP addresses or CIDR blocks')
-  }
-  createAddressMatcher(o.operatorAllow)
-  return {
-    ...o,
-    hosts: [...o.hosts],
-    networks: [...o.networks],
-    operatorAllow: [...o.operatorAllow],
-  }
-}
-
-const SIZE_UNITS: Readonly<Record<string, number>> = {
-  '': 1,
-  b: 1,
-  k: 1000,
-  kb: 1000,
-  kib: 1024,
-  m: 1000 ** 2,
-  mb: 1000 ** 2,
-  mib: 1024 ** 2,
-  g: 1000 ** 3,
-  gb: 1000 ** 3,
-  gib: 1024 ** 3,
-}
-
-/** '64MiB', '1GB', '1048576' → bytes; null when the text is not a size. */
-export function parseSize(text: string | number): number | null {
-  if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : null
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text)
-  if (m === null) return null
-  const unit = SIZE_UNITS[(m[2] ?? '').toLowerCase()]
-  if (unit === undefined) return null
-  const n = Math.floor(Number(m[1]) * unit)
-  return Number.isSafeInteger(n) ? n : null
+  return o
 }

@@ -84,7 +84,7 @@ test('a cookie from a tracker is accepted by the same tracker after a restart', 
   const dir = await mkdtemp(join(tmpdir(), 'mt-cookie-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const clock = new ManualClock()
-  const first = await startTracker(t, { dataDir: dir }, { clock })
+  const first = await startTracker(t, { data: dir }, { clock })
   const probe = await UdpProbe.open()
   t.after(() => probe.close())
   const reply = await probe.request(
@@ -97,7 +97,7 @@ test('a cookie from a tracker is accepted by the same tracker after a restart', 
   const secret1 = first.daemon.cookieSecret
   await first.close()
   clock.advance(60_000)
-  const second = await startTracker(t, { dataDir: dir }, { clock })
+  const second = await startTracker(t, { data: dir }, { clock })
   assert.deepEqual(second.daemon.cookieSecret, secret1)
   const stats = await probe.request(
     encodeMessage({ type: 'stats-request', txid: 2, cookie: m.cookie }),

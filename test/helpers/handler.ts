@@ -40,14 +40,14 @@ export function harness(
   options: Partial<DaemonOptions> = {},
   deps: { flood?: FloodGate; cookies?: CookieGate; deny?: DenyPolicy; clock?: ManualClock } = {},
 ): Harness {
-  const o = resolveOptions({ udpPort: 0, tcpPort: 0, ...options })
+  const o = resolveOptions({ udp: 0, tcp: 0, ...options })
   const clock = deps.clock ?? new ManualClock()
   const table = new ClientTable({
     maxEntries: o.maxEntries,
     maxBytes: o.maxBytes,
     maxTtl: o.maxTtl,
-    perBlockMax: o.perBlockMax,
-    perWideBlockMax: o.perWideBlockMax,
+    perBlockMax: o.perBlock,
+    perWideBlockMax: o.perWideBlock,
     protectAfter: o.protectAfter,
     protectedShare: o.protectedPercent / 100,
     replayMemory: o.replayMemory,

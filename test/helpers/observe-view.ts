@@ -31,10 +31,10 @@ export class FakeView implements TrackerView {
     this.clock = options.clock ?? new ManualClock()
     this.daemon = new Daemon(
       {
-        hosts: ['127.0.0.1'],
-        udpPort: 0,
-        tcpPort: 0,
-        dataDir: '/nonexistent/metatracker-test',
+        host: ['127.0.0.1'],
+        udp: 0,
+        tcp: 0,
+        data: '/nonexistent/metatracker-test',
         maxEntries: options.maxEntries ?? 100_000,
       },
       { clock: this.clock },

@@ -34,16 +34,16 @@ export async function startTracker(
   options: Partial<DaemonOptions> = {},
   deps: Partial<DaemonDeps> = {},
 ): Promise<TestTracker> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'mt-tracker-')))
-  const host = options.hosts?.[0] ?? '127.0.0.1'
-  const daemon = new Daemon({ udpPort: 0, tcpPort: 0, hosts: [host], ...options, dataDir }, deps)
+  const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'mt-tracker-')))
+  const host = options.host?.[0] ?? '127.0.0.1'
+  const daemon = new Daemon({ udp: 0, tcp: 0, host: [host], ...options, data: dataDir }, deps)
   await daemon.start()
   const a = daemon.addresses()
   let closed: Promise<void> | null = null
   const close = (): Promise<void> => {
     closed ??= (async () => {
       await daemon.close()
-      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true })
+      if (options.data === undefined) await rm(dataDir, { recursive: true, force: true })
     })()
     return closed
   }

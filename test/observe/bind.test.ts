@@ -50,7 +50,7 @@ test('ipv6OnlyFor: IPv6-only next to an IPv4 address, dual-stack among IPv6 only
 /** A daemon and its observers on `hosts`, every port 0; torn down by `t`. */
 async function startAll(t: Teardown, hosts: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'mt-bind-'))
-  const daemon = new Daemon({ hosts, udpPort: 0, tcpPort: 0, dataDir: dir })
+  const daemon = new Daemon({ host: hosts, udp: 0, tcp: 0, data: dir })
   t.after(async () => {
     await daemon.close()
     rmSync(dir, { recursive: true, force: true })

@@ -249,7 +249,7 @@ test('property: firstSorted(items, k) equals a full sort sliced to k, for any k'
 })
 
 test('list pages deep into a large network: totals right, pages ordered and disjoint', () => {
-  const h = harness({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, perBlockMax: 100_000 })
+  const h = harness({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, perBlock: 100_000 })
   for (let i = 0; i < 2000; i++) {
     const players = (i * 7919) % 50
     const rec = fakeRecord(i + 1, {

@@ -223,10 +223,17 @@ test('counters are named per class for the stats table', async () => {
   await egress.close()
 })
 
-test('bytesPerSecond 0 is unlimited; bad options are refused', () => {
+test('bytesPerSecond 0 is unlimited; numbers that are not numbers are a TypeError', () => {
   assert.equal(createEgress({ bytesPerSecond: 0, tcpQueueBytes: 0 }), unlimitedEgress)
-  assert.throws(() => new EgressBudget({ bytesPerSecond: -1, tcpQueueBytes: 0 }), /bytesPerSecond/)
-  assert.throws(() => new EgressBudget({ bytesPerSecond: 1, tcpQueueBytes: -1 }), /tcpQueueBytes/)
+  // Config values are checked by the option table (egress.*); these are programmer mistakes.
+  for (const [options, re] of [
+    [{ bytesPerSecond: -1, tcpQueueBytes: 0 }, /bytesPerSecond/],
+    [{ bytesPerSecond: NaN, tcpQueueBytes: 0 }, /bytesPerSecond/],
+    [{ bytesPerSecond: 1, tcpQueueBytes: -1 }, /tcpQueueBytes/],
+    [{ bytesPerSecond: 1, tcpQueueBytes: Infinity }, /tcpQueueBytes/],
+  ] as const) {
+    assert.throws(() => new EgressBudget(options), { name: 'TypeError', message: re })
+  }
 })
 
 // Real time, real bottleneck: the one test of the whole path as it runs in the daemon.

@@ -206,7 +206,7 @@ test('UNKNOWN_NETWORK, DENIED and flood verdicts', () => {
 })
 
 test('per-block cap: BLOCK_FULL for a new key from a full /24 or /48', () => {
-  const h = harness({ perBlockMax: 3 })
+  const h = harness({ perBlock: 3 })
   const now = h.nowSeconds()
   for (let i = 0; i < 3; i++) {
     const k = testKey(20 + i)

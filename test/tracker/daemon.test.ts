@@ -16,7 +16,7 @@ const now = (): number => Math.floor(Date.now() / 1000)
 
 for (const host of ['127.0.0.1', '::1']) {
   test(`announce over UDP, sample over UDP and TCP (${host})`, async t => {
-    const tr = await startTracker(t, { hosts: [host] })
+    const tr = await startTracker(t, { host: [host] })
     const a = testKey(1)
     const b = testKey(2)
     const recA = makeRecord(a.privateKey, a.publicKey, now(), {
@@ -179,7 +179,7 @@ test('pause stops reading on UDP and TCP and keeps the table', async t => {
 test('--udp 0 --tcp 0: TCP is bound on the port UDP got, on every host', async t => {
   for (let i = 0; i < 6; i++) {
     const hosts = i % 2 === 0 ? ['127.0.0.1'] : ['127.0.0.1', '::1']
-    const tr = await startTracker(t, { hosts, udpPort: 0, tcpPort: 0 })
+    const tr = await startTracker(t, { host: hosts, udp: 0, tcp: 0 })
     const a = tr.daemon.addresses()
     assert.ok(a.udp !== null && a.udp > 0)
     assert.equal(a.tcp, a.udp)

@@ -4,15 +4,15 @@ import { DEFAULT_OPTIONS, parseSize, resolveOptions } from '../../src/tracker/op
 
 test('defaults follow the contract', () => {
   const o = resolveOptions()
-  assert.deepEqual(o.hosts, ['127.0.0.1'])
-  assert.equal(o.udpPort, 3520)
-  assert.equal(o.tcpPort, 3520)
-  assert.equal(o.dataDir, './metatracker-data')
+  assert.deepEqual(o.host, ['127.0.0.1'])
+  assert.equal(o.udp, 3520)
+  assert.equal(o.tcp, 3520)
+  assert.equal(o.data, './metatracker-data')
   assert.equal(o.maxEntries, 100_000)
   assert.equal(o.maxBytes, 64 * 1024 * 1024)
   assert.equal(o.maxTtl, 3600)
   assert.equal(o.announceInterval, 300)
-  assert.equal(o.perBlockMax, 64)
+  assert.equal(o.perBlock, 64)
   assert.deepEqual(o.networks, [])
   assert.equal(o.sampleWindow, 30)
   assert.ok(Object.isFrozen(DEFAULT_OPTIONS))
@@ -20,11 +20,11 @@ test('defaults follow the contract', () => {
 
 test('bad values fail loudly and name the option', () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ hosts: [] }, /hosts/],
-    [{ hosts: ['localhost'] }, /hosts/],
-    [{ udpPort: 70000 }, /udpPort/],
-    [{ udpPort: null, tcpPort: null }, /udpPort/],
-    [{ maxEntries: 0 }, /maxEntries/],
+    [{ host: [] }, /^host: expected at least one address/],
+    [{ host: ['localhost'] }, /^host\[0\]: expected an IP address/],
+    [{ udp: 70000 }, /^udp: expected a port from 0 to 65535, or null to disable, got 70000$/],
+    [{ udp: null, tcp: null }, /^udp: expected a port \(udp and tcp cannot both be off/],
+    [{ maxEntries: 0 }, /^maxEntries: expected a positive integer, got 0$/],
     [{ maxBytes: 1000 }, /maxBytes/],
     [{ maxTtl: 1.5 }, /maxTtl/],
     [{ networks: ['Bad Name'] }, /networks/],

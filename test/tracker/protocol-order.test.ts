@@ -61,7 +61,7 @@ test('§8.3: a denied key is refused before an unknown network', () => {
 })
 
 test('§8.3: the signature is checked before the block cap', () => {
-  const h = harness({ perBlockMax: 1 })
+  const h = harness({ perBlock: 1 })
   const src = h.source('192.0.2.1', 4000)
   const a = testKey(82)
   const b = testKey(83)

@@ -1,5 +1,5 @@
 import { TrackerError } from '../../errors.js'
-import { DEFAULT_CONFIG, type ListingKind, type ListingPort } from '../../ops/config.js'
+import type { ListingKind, ListingPort } from '../../ops/config.js'
 import { isValidNetwork } from '../../wire/record.js'
 
 /*
@@ -7,10 +7,6 @@ import { isValidNetwork } from '../../wire/record.js'
  * KIND:PORT[:ARG]` becomes the `listing` entry the configuration file would hold
  * (src/ops/config.ts checks it like the file's).
  */
-
-export const HTTP_FLAG_HELP = `HTTP port (status page, JSON API, /metrics), 0 = any free port, off = none (default ${DEFAULT_CONFIG.http})`
-export const LISTING_FLAG_HELP =
-  'a listing port KIND:PORT[:ARG], repeatable; KIND text|verbose|json (ARG: a network) or info (ARG: a file)'
 
 const LISTING_KINDS: readonly ListingKind[] = ['text', 'verbose', 'json', 'info']
 

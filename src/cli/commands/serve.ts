@@ -3,7 +3,8 @@ import { type ConfigFlags, loadConfig } from '../../ops/config.js'
 import { type Tracker, startTracker } from '../../ops/start.js'
 import type { CliIo } from '../io.js'
 import { stderrLogger } from '../logger.js'
-import { HTTP_FLAG_HELP, LISTING_FLAG_HELP, parseListingSpec } from './serve-flags.js'
+import { addOptionFlags } from '../option-flags.js'
+import { parseListingSpec } from './serve-flags.js'
 
 interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
   config?: string
@@ -35,59 +36,17 @@ function handleSignals(running: () => Tracker | null): Promise<string> {
   })
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value]
-
 export function registerServe(program: Command, io: CliIo): void {
-  program
-    .command('serve')
+  // One flag per option row (src/cli/option-flags.ts): adding an option needs no edit here.
+  addOptionFlags(
+    program
+      .command('serve')
+      .option('--config <file>', 'JSON configuration file; flags override it'),
+  )
     .description(
       'run a tracker: UDP and TCP listeners on each --host; SIGHUP reloads the deny list, ' +
         'SIGTERM/SIGINT stop after a last checkpoint (see docs/operations.md)',
     )
-    .option('--config <file>', 'JSON configuration file; flags override it')
-    .option('--host <address>', 'address to listen on, repeatable (default 127.0.0.1)', collect, [])
-    .option('--udp <port>', 'UDP port, 0 = any free port, off = none (default 3520)')
-    .option('--tcp <port>', 'TCP port, 0 = any free port, off = none (default 3520)')
-    .option('--http <port>', HTTP_FLAG_HELP)
-    .option(
-      '--http-host <address>',
-      'address for the HTTP listener, repeatable (default: every --host)',
-      collect,
-      [],
-    )
-    .option('--listing <kind:port[:arg]>', LISTING_FLAG_HELP, collect, [])
-    .option('--data <dir>', 'data directory (default ./metatracker-data)')
-    .option('--max-entries <n>', 'most entries in the client table (default 100000)')
-    .option(
-      '--max-bytes <size>',
-      'byte budget of the client table, e.g. 64MiB, 1GB (default 64MiB)',
-    )
-    .option('--max-ttl <seconds>', 'longest an entry lives after its last announce (default 3600)')
-    .option('--announce-interval <seconds>', 'interval suggested to announcers (default 300)')
-    .option('--per-block <n>', 'most entries per /24 or /48 address block (default 64)')
-    .option('--network <name>', 'serve only this network, repeatable (default: any)', collect, [])
-    .option('--sample-window <seconds>', 'an asker sees the same sample this long (default 30)')
-    .option('--egress <size>', 'egress budget per second, e.g. 10MiB; 0 = unlimited (default 0)')
-    .option('--tcp-queue <size>', 'TCP reply bytes that may wait for budget (default 1MiB)')
-    .option('--flood-rate <n>', 'requests per second per source; 0 = off (default 20)')
-    .option('--flood-burst <n>', 'requests a quiet source may send at once (default 40)')
-    .option(
-      '--cookie-rate <n>',
-      'cookie replies per second to unvalidated UDP sources (default 20000)',
-    )
-    .option(
-      '--udp-recv-buffer <size>',
-      'UDP receive buffer to request, e.g. 8MiB; 0 = kernel default (default 4MiB)',
-    )
-    .option(
-      '--operator-allow <cidr>',
-      'address or block whose stats skip flood control, repeatable (default loopback)',
-      collect,
-      [],
-    )
-    .option('--deny-list <file>', 'deny-list file of keys, IPs and CIDRs (reloaded on SIGHUP)')
-    .option('--checkpoint-interval <seconds>', 'seconds between checkpoints; 0 = on stop only')
-    .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (flags: ServeFlags) => {
       const { config: file, listing, ...rest } = flags
       // Every option is checked before anything is bound (CONFIG_* errors exit 2). The CLI
