@@ -4,7 +4,7 @@ import { keyPublicKeyText, recordNetworkText, recordPublicKey } from '../wire/la
 import type { NodeKind } from '../wire/record.js'
 import { SlotList } from './blocks.js'
 
-/** What a checkpoint saves and restores for one entry (the contract with operations). */
+/** What a checkpoint saves and restores for one entry (the contract with src/ops/checkpoint/). */
 export interface EntrySnapshot {
   /** The exact signed record bytes. */
   record: Uint8Array

@@ -13,7 +13,7 @@ export interface EgressOptions {
 
 /**
  * Where budget comes from, in chunks. The default draws from a bottleneck reservoir; a
- * bottleneck limiter on Redis would share one budget between processes (design §7).
+ * bottleneck limiter on Redis would share one budget between processes (docs/design.md §7).
  */
 export interface BudgetSource {
   /** Resolves once `bytes` of budget are granted to this process. */
@@ -28,7 +28,7 @@ export interface EgressDeps {
 }
 
 /**
- * Priority when over budget (design §4: the lowest class is dropped first). Within each second
+ * Priority when over budget (docs/design.md §4: the lowest class is dropped first). Within each second
  * of the clock, a UDP reply of class c is sent only while the bytes already sent that second
  * (all classes, UDP and TCP) stay below cap(c) of the budget:
  *
@@ -99,7 +99,7 @@ export type ClassCounts = Record<Priority, number>
 const zero = (): ClassCounts => ({ server: 0, signed: 0, cookie: 0 })
 
 /**
- * The egress budget (design §4): `admit()` answers synchronously from budget already drawn into
+ * The egress budget (docs/design.md §4): `admit()` answers synchronously from budget already drawn into
  * this process; when that runs low one chunk is drawn from the source in the background. UDP
  * replies over budget, or over their class's share of the current second, are dropped and
  * counted by class. TCP replies wait (highest class first) in a queue bounded by

@@ -90,7 +90,7 @@ function isMappedV4(b: Uint8Array): boolean {
 }
 
 /**
- * Flood control (design §4; MetaServerII's flood control, dpmaster's throttle, stdiscosrv's
+ * Flood control (docs/design.md §4; MetaServerII's flood control, dpmaster's throttle, stdiscosrv's
  * per-IP token bucket in an LRU of limiters): a token bucket per source in a bounded LRU.
  *
  * A source with tokens is served. The first request it makes without tokens gets `warn` with a

@@ -4,7 +4,7 @@
  * (bottleneck-backed egress budget, per-source token buckets) and permissive defaults.
  */
 
-/** Egress priority classes, highest first (design §4): lowest is dropped first when over budget. */
+/** Egress priority classes, highest first (docs/design.md §4): lowest is dropped first when over budget. */
 export type Priority = 'server' | 'signed' | 'cookie'
 
 export interface Egress {
