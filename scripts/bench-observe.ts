@@ -96,7 +96,7 @@ let page = 0
 const paged = (url: string): string => `${url}&offset=${page++ % 1000}`
 const get = async (url: string): Promise<void> => {
   const { reply } = await api.handle({ method: 'GET', url, remoteAddress: '127.0.0.1' })
-  if (reply.status !== 200) throw new Error(`${url}: ${reply.status} ${reply.body}`)
+  if (reply?.status !== 200) throw new Error(`${url}: ${reply?.status} ${reply?.body}`)
 }
 const listing = (kind: 'text' | 'verbose' | 'json') => async () => {
   const src = new ListingSource(

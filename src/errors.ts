@@ -85,13 +85,16 @@ export const ERROR_CODES = {
     'the protocol self-check failed: a sign, encode, decode or verify step disagreed',
   // src/observe: HTTP status/API/metrics, listing ports; the `stats` command
   HTTP_NOT_FOUND: 'no such path',
-  HTTP_METHOD_NOT_ALLOWED: 'only GET and HEAD are served',
+  HTTP_METHOD_NOT_ALLOWED:
+    'the path does not serve this method (the Allow header lists those it does)',
   HTTP_URL_TOO_LONG: 'the request URL exceeds its cap',
   HTTP_BAD_QUERY: 'a query parameter is missing, repeated, unknown or out of range',
   HTTP_BAD_REQUEST: 'the HTTP request is malformed or its headers are too large',
   HTTP_TIMEOUT: 'the HTTP request was not received in time',
   HTTP_RATE_LIMITED: 'too many requests from this address',
   HTTP_INTERNAL: 'the request failed inside the tracker',
+  HTTP_BODY_TOO_LARGE: 'the request body exceeds its cap (an announce: the largest record)',
+  HTTP_UNSUPPORTED_MEDIA_TYPE: 'the request body is not of the type the path takes',
   STATS_CONNECT_FAILED: 'cannot connect to the tracker',
   STATS_TIMEOUT: 'the tracker did not answer in time',
   STATS_BAD_REPLY: 'the tracker sent something other than a stats-reply',

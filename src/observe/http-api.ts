@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { type ErrorCode, ERROR_CODES, TrackerError, isTrackerError } from '../errors.js'
-import { Limits } from '../wire/constants.js'
+import { Limits, WIRE_ERROR_REASONS, WireErrorCode } from '../wire/constants.js'
 import type { QuerySort } from '../wire/messages.js'
 import { isValidNetwork } from '../wire/record.js'
 import { entryJson } from './entry-json.js'
@@ -10,20 +10,35 @@ import type { RateWindow } from './rates.js'
 import { reuseMs, timed } from './reuse.js'
 import { STATUS_CSP, renderStatusPage } from './status-page.js'
 import { statusModel } from './summary.js'
-import { ANY_SERVER, type ServerFilter, type TrackerView } from './view.js'
+import {
+  ANY_SERVER,
+  type AnnounceOutcome,
+  type ServerFilter,
+  type TrackerView,
+  type WireErrorName,
+} from './view.js'
 
 /*
- * The HTTP routes, transport-free: (method, URL, remote address) in, status + headers + body
- * out. The listener (`http-listener.ts`) owns sockets, limits and timeouts; this module owns
- * what each path means. Query values are validated strictly (unknown or repeated parameters are
- * refused) and never echoed back.
+ * The HTTP routes, transport-free: (method, URL, remote address, a body reader) in, status +
+ * headers + body out. The listener (`http-listener.ts`) owns sockets, limits and timeouts; this
+ * module owns what each path means. Query values are validated strictly (unknown or repeated
+ * parameters are refused) and never echoed back.
  */
 
 export interface HttpRequestInfo {
   method: string
   url: string
-  /** The peer's address, canonical text (the sample seed depends on it). */
+  /** The client's address, canonical text (the sample seed depends on it). */
   remoteAddress: string
+  /** The connection's source port (an HTTP announce's source, protocol §12). */
+  remotePort?: number
+  /** The Content-Type header, as sent. */
+  contentType?: string
+  /**
+   * Read the request body, at most `max` bytes: null when it is longer (or declares to be,
+   * then nothing is read). Absent: the request has no body to read.
+   */
+  readBody?: (max: number) => Promise<Uint8Array | null>
 }
 
 export interface HttpReply {
@@ -64,7 +79,34 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   HTTP_TIMEOUT: 408,
   HTTP_RATE_LIMITED: 429,
   HTTP_INTERNAL: 500,
+  HTTP_BODY_TOO_LARGE: 413,
+  HTTP_UNSUPPORTED_MEDIA_TYPE: 415,
 }
+
+/**
+ * The HTTP status of an announce refused by the rules of protocol §8.3 (the JSON error carries
+ * the §6 name): the request (400, 422), the key or its signature (403), its sequence (409), the
+ * source's budget (429), the tracker's room (507) or the tracker itself (500, 503).
+ */
+export const ANNOUNCE_STATUS: Readonly<Record<WireErrorName, number>> = {
+  MALFORMED: 400,
+  BAD_SIGNATURE: 403,
+  DENIED: 403,
+  STALE_SEQUENCE: 409,
+  EXPIRED: 422,
+  BAD_TIME: 422,
+  UNKNOWN_NETWORK: 422,
+  UNSUPPORTED: 422,
+  RATE_LIMITED: 429,
+  TABLE_FULL: 507,
+  BLOCK_FULL: 507,
+  OVERLOADED: 503,
+  INTERNAL: 500,
+}
+
+/** The path of HTTP registration (protocol §12). */
+export const ANNOUNCE_PATH = '/v1/announce'
+const ANNOUNCE_TYPE = 'application/octet-stream'
 
 const BASE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
@@ -165,6 +207,36 @@ function hasControl(s: string): boolean {
   return CONTROL.test(s)
 }
 
+/** `type/subtype` of a Content-Type header, lower case, without parameters ('' when absent). */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+}
+
+/** The path of a request target, without its query. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
+}
+
+/** The JSON reply to an announce (protocol §12). */
+export function announceReply(o: AnnounceOutcome): HttpReply {
+  if (o.ok) {
+    return jsonReply(200, {
+      status: o.status,
+      observed: { family: o.observed.family, address: o.observed.address, port: o.observed.port },
+      interval: o.interval,
+    })
+  }
+  const error: Record<string, string | number> = {
+    code: o.error,
+    message: WIRE_ERROR_REASONS[WireErrorCode[o.error]],
+  }
+  if (o.retryAfter > 0) error.retryAfter = o.retryAfter
+  const reply = jsonReply(ANNOUNCE_STATUS[o.error], { error })
+  if (o.retryAfter > 0) reply.headers['retry-after'] = String(o.retryAfter)
+  return reply
+}
+
 const SORTS: readonly QuerySort[] = ['players', 'name', 'room']
 const NO_SEED = new Uint8Array(32)
 
@@ -196,8 +268,14 @@ export class HttpApi {
     })
   }
 
-  /** Answer one request. Never throws: an unexpected failure is a coded 500. */
-  async handle(req: HttpRequestInfo): Promise<{ route: string; reply: HttpReply }> {
+  /**
+   * Answer one request; a null reply means no answer (close the connection). Throws only on a
+   * bug or a vanished connection (the listener answers a coded 500 when it still can).
+   */
+  async handle(req: HttpRequestInfo): Promise<{ route: string; reply: HttpReply | null }> {
+    if (pathOf(req.url) === ANNOUNCE_PATH && this.#view.announce !== undefined) {
+      return { route: ANNOUNCE_PATH, reply: await this.#announce(req) }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return {
         route: 'other',
@@ -238,6 +316,26 @@ export class HttpApi {
         return { route, reply: errorReply(err.code, err.message) }
       throw err
     }
+  }
+
+  /** `POST /v1/announce` (protocol §12): the signed record bytes, answered in JSON. */
+  async #announce(req: HttpRequestInfo): Promise<HttpReply | null> {
+    const view = this.#view
+    if (req.method !== 'POST' || view.announce === undefined) {
+      return errorReply('HTTP_METHOD_NOT_ALLOWED', undefined, { allow: 'POST' })
+    }
+    if (Buffer.byteLength(req.url) > this.#opts.maxUrl) return errorReply('HTTP_URL_TOO_LONG')
+    if (req.url !== ANNOUNCE_PATH) {
+      return errorReply('HTTP_BAD_QUERY', 'unknown query parameter')
+    }
+    if (mediaType(req.contentType) !== ANNOUNCE_TYPE) {
+      return errorReply('HTTP_UNSUPPORTED_MEDIA_TYPE')
+    }
+    const body =
+      req.readBody === undefined ? new Uint8Array(0) : await req.readBody(Limits.RECORD_MAX)
+    if (body === null) return errorReply('HTTP_BODY_TOO_LARGE')
+    const outcome = view.announce(body, { address: req.remoteAddress, port: req.remotePort ?? 0 })
+    return outcome === null ? null : announceReply(outcome)
   }
 
   #status(): HttpReply {

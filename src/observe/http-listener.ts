@@ -4,15 +4,17 @@ import { type Logger, silentLogger } from '../log.js'
 import { listenOn } from '../net/bind.js'
 import { type FloodGate, type FloodVerdict, openFloodGate } from '../throttle/types.js'
 import { endpointFrom } from '../wire/endpoint.js'
+import { clientAddress } from './forwarded.js'
 import { type HttpApi, type HttpReply, errorReply } from './http-api.js'
 import type { TrackerMetrics } from './metrics.js'
 
 /*
- * The HTTP listener: node:http (no framework: five GET routes need no router, and node:http has
- * every limit we want built in). Bounded everywhere: header size and header/request timeouts,
- * idle keep-alive, requests per socket, connection count; GET and HEAD only; any request body is
- * a reason to close the connection after answering. Transport errors become coded JSON replies
- * when the socket can still take one, and never escape.
+ * The HTTP listener: node:http (no framework: five GET routes and one POST need no router, and
+ * node:http has every limit we want built in). Bounded everywhere: header size and
+ * header/request timeouts, idle keep-alive, requests per socket, connection count; GET and HEAD,
+ * and POST of one record on /v1/announce (read only up to its cap, refused unread beyond it); a
+ * request body not read in full is a reason to close the connection after answering. Transport
+ * errors become coded JSON replies when the socket can still take one, and never escape.
  */
 
 export interface HttpListenerOptions {
@@ -51,6 +53,11 @@ export interface HttpListenerDeps {
    * through a public flood. Default: nothing is exempt.
    */
   exempt?: (address: string) => boolean
+  /**
+   * Reverse proxies (the connection's address, canonical text) whose `X-Forwarded-For` names the
+   * client (forwarded.ts). Default: none, the header is ignored.
+   */
+  trustProxy?: (address: string) => boolean
 }
 
 /** The status page, health check and metrics: what an operator's monitoring polls. */
@@ -64,9 +71,15 @@ function pathOf(url: string): string {
   return q < 0 ? url : url.slice(0, q)
 }
 
+/** Whether a listener is closing: a request whose body arrives after that is not handled. */
+interface Closing {
+  closing: boolean
+}
+
 export class HttpListener {
   readonly #servers: Server[]
   readonly #logger: Logger
+  readonly #state: Closing = { closing: false }
   #closing: Promise<void> | null = null
 
   private constructor(servers: Server[], logger: Logger) {
@@ -87,7 +100,7 @@ export class HttpListener {
     let port = opts.port
     try {
       for (const host of opts.hosts) {
-        const server = makeServer(api, opts, { ...deps, logger })
+        const server = makeServer(api, opts, { ...deps, logger }, listener.#state)
         servers.push(server)
         port = await listenOn(server, 'http', host, port, opts.hosts)
       }
@@ -107,6 +120,7 @@ export class HttpListener {
 
   /** Stop accepting, drop open connections; idempotent. */
   close(): Promise<void> {
+    this.#state.closing = true
     this.#closing ??= Promise.all(
       this.#servers.map(
         s =>
@@ -130,6 +144,7 @@ function makeServer(
   api: HttpApi,
   opts: HttpListenerOptions,
   deps: HttpListenerDeps & { logger: Logger },
+  state: Closing,
 ): Server {
   const flood = deps.flood ?? openFloodGate
   const server = createServer(
@@ -143,7 +158,7 @@ function makeServer(
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
-      serve(api, req, res, flood, deps).catch((err: unknown) => {
+      serve(api, req, res, flood, deps, state).catch((err: unknown) => {
         // serve() answers every expected failure itself; this is a bug or a vanished socket.
         deps.logger.error({ err: String(err) }, 'http handler failed')
         res.destroy()
@@ -164,15 +179,22 @@ async function serve(
   res: ServerResponse,
   flood: FloodGate,
   deps: HttpListenerDeps & { logger: Logger },
+  state: Closing,
 ): Promise<void> {
   const remote = endpointFrom(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0)
-  const address = remote?.address ?? 'unknown'
+  const peer = remote?.address ?? 'unknown'
+  // Behind a listed reverse proxy the client is named by X-Forwarded-For; otherwise the header
+  // is ignored. The client is who is charged, exempted and (on /v1/announce) observed.
+  const address =
+    remote === null
+      ? peer
+      : clientAddress(peer, req.headers['x-forwarded-for'], deps.trustProxy ?? nothingExempt)
   const method = req.method ?? ''
   const hasBody =
     req.headers['transfer-encoding'] !== undefined ||
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
   let route = 'other'
-  let reply: HttpReply
+  let reply: HttpReply | null
   const exempt = deps.exempt ?? nothingExempt
   const free = OPERATOR_PATHS.has(pathOf(req.url ?? '')) && exempt(address)
   const verdict = free ? PASS : flood.check(address)
@@ -187,11 +209,32 @@ async function serve(
     })
   } else {
     try {
-      ;({ route, reply } = await api.handle({ method, url: req.url ?? '', remoteAddress: address }))
+      ;({ route, reply } = await api.handle({
+        method,
+        url: req.url ?? '',
+        remoteAddress: address,
+        remotePort: remote?.port ?? 0,
+        ...(req.headers['content-type'] === undefined
+          ? {}
+          : { contentType: req.headers['content-type'] }),
+        readBody: max => readBody(req, max, state),
+      }))
     } catch (err) {
+      // A connection that went away while its body was read is no failure of ours.
+      if (err instanceof BodyAborted || req.socket.destroyed) {
+        deps.metrics?.httpRequests.inc({ route, code: 'dropped' })
+        req.socket.destroy()
+        return
+      }
       deps.logger.error({ err: String(err), url: req.url?.slice(0, 200) }, 'http request failed')
       reply = errorReply('HTTP_INTERNAL')
     }
+  }
+  if (reply === null) {
+    // No answer (a denied source, a tracker stopping): close, as TCP does (protocol §8.10).
+    deps.metrics?.httpRequests.inc({ route, code: 'dropped' })
+    req.socket.destroy()
+    return
   }
   deps.metrics?.httpRequests.inc({ route, code: String(reply.status) })
   const body = Buffer.from(reply.body)
@@ -199,11 +242,57 @@ async function serve(
     ...reply.headers,
     'content-length': String(body.byteLength),
   }
-  // A request with a body (never needed here) or a refused method: answer, then close, so the
-  // body is never read.
-  if (hasBody || reply.status === 405) headers.connection = 'close'
+  // A body not read in full (refused, too large, or sent where none is read) or a refused
+  // method: answer, then close, so the rest of the body is never read.
+  if ((hasBody && !req.complete) || reply.status === 405) headers.connection = 'close'
   res.writeHead(reply.status, headers)
   res.end(method === 'HEAD' ? undefined : body)
+}
+
+/** The connection closed, or the listener began closing, while the body was read. */
+class BodyAborted extends Error {}
+
+/**
+ * Read a request body of at most `max` bytes: null, having read nothing more, when it declares
+ * a longer Content-Length or turns out longer (chunked). Rejects with BodyAborted when the
+ * connection goes away first (the request timeout bounds a slow body).
+ */
+function readBody(req: IncomingMessage, max: number, state: Closing): Promise<Uint8Array | null> {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > max) return Promise.resolve(null)
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let length = 0
+    const done = (): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('close', onClose)
+      req.off('error', onClose)
+    }
+    const onData = (chunk: Buffer): void => {
+      length += chunk.byteLength
+      if (length > max) {
+        done()
+        req.pause()
+        resolve(null)
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = (): void => {
+      done()
+      if (state.closing) reject(new BodyAborted('listener closing'))
+      else resolve(new Uint8Array(Buffer.concat(chunks)))
+    }
+    const onClose = (): void => {
+      done()
+      reject(new BodyAborted('connection closed'))
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('close', onClose)
+    req.on('error', onClose)
+  })
 }
 
 /** Errors Node raises before a request exists: answer with a coded JSON error if we can. */

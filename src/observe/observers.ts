@@ -38,6 +38,8 @@ export interface ObserveDeps {
   flood?: FloodGate
   /** Addresses whose status page, /healthz and /metrics requests skip `flood` (HttpListenerDeps). */
   exempt?: (address: string) => boolean
+  /** Reverse proxies whose X-Forwarded-For names the HTTP client (HttpListenerDeps). */
+  trustProxy?: (address: string) => boolean
 }
 
 export class Observers {
@@ -93,6 +95,7 @@ export class Observers {
             metrics,
             ...(deps.flood === undefined ? {} : { flood: deps.flood }),
             ...(deps.exempt === undefined ? {} : { exempt: deps.exempt }),
+            ...(deps.trustProxy === undefined ? {} : { trustProxy: deps.trustProxy }),
           },
         )
       }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { Endpoint } from '../wire/endpoint.js'
-import type { QueryMode, QuerySort, Stat } from '../wire/messages.js'
+import type { WireErrorCode } from '../wire/constants.js'
+import type { AnnounceStatus, QueryMode, QuerySort, Stat } from '../wire/messages.js'
 import type { NodeKind, NodeRecord } from '../wire/record.js'
 
 /**
@@ -24,7 +25,28 @@ export interface TrackerView {
    * `sample`, `list` or `best`, with the same filters). Only the returned entries are decoded.
    */
   select(q: ViewQuery): ViewSelection
+  /**
+   * Registration over HTTP (`POST /v1/announce`, docs/protocol.md §12): `record` (the signed
+   * record bytes) handled by the same rules as a TCP announce (§8.3), from `source` (the client
+   * address, the connection's port). Null: no answer (a denied source address, a tracker that is
+   * stopping); the HTTP listener closes the connection. Absent: the route is off (404).
+   */
+  announce?(record: Uint8Array, source: AnnounceSource): AnnounceOutcome | null
 }
+
+/** Who sent an HTTP announce: the client's address and the connection's source port. */
+export interface AnnounceSource {
+  address: string
+  port: number
+}
+
+/** The name of a protocol §6 error code (`STALE_SEQUENCE`, ...). */
+export type WireErrorName = keyof typeof WireErrorCode
+
+/** What an announce came to: stored (as an announce-reply says, §8.4) or refused (§6). */
+export type AnnounceOutcome =
+  | { ok: true; status: AnnounceStatus; observed: Endpoint; interval: number }
+  | { ok: false; error: WireErrorName; retryAfter: number }
 
 /** Filters of a server query; '' / false / [] mean any. */
 export interface ServerFilter {

@@ -1,6 +1,11 @@
 import type { Clock } from '../clock.js'
 import type { ClientTable, Entry } from '../table/client-table.js'
-import type { Stat } from '../wire/messages.js'
+import { openFloodGate } from '../throttle/types.js'
+import { type HandlerContext, handleRequest } from '../tracker/handlers/index.js'
+import { sourceFrom } from '../tracker/handlers/context.js'
+import { MessageType, PROTOCOL_VERSION, WireErrorCode } from '../wire/constants.js'
+import { ANNOUNCE_RECORD_AT } from '../wire/layout.js'
+import { type Stat, decodeMessage } from '../wire/messages.js'
 import { decodeRecord } from '../wire/record.js'
 import {
   type SelectQuery,
@@ -11,11 +16,14 @@ import {
   seededRandom,
 } from '../table/select.js'
 import type {
+  AnnounceOutcome,
+  AnnounceSource,
   OperatorInfo,
   TrackerView,
   ViewEntry,
   ViewQuery,
   ViewSelection,
+  WireErrorName,
 } from '../observe/view.js'
 
 /** What the observers need of a Daemon (a Daemon fits; so does one that is not started). */
@@ -23,6 +31,13 @@ export interface ViewSource {
   readonly table: ClientTable
   readonly stats: { snapshot(): Stat[] }
   readonly clock: Clock
+  /** The handlers' context of a started daemon (HTTP registration); null: not serving. */
+  readonly handlerContext?: HandlerContext | null
+}
+
+export interface DaemonViewOptions {
+  /** Offer HTTP registration (`POST /v1/announce`, protocol §12); needs `handlerContext`. */
+  announce?: boolean
 }
 
 /**
@@ -34,8 +49,9 @@ export function daemonView(
   d: ViewSource,
   operator: OperatorInfo,
   startedAt: number = d.clock.now(),
+  options: DaemonViewOptions = {},
 ): TrackerView {
-  return {
+  const view: TrackerView = {
     clock: d.clock,
     startedAt,
     operator,
@@ -88,6 +104,54 @@ export function daemonView(
       return { total: sel.total, entries }
     },
   }
+  if (options.announce === true) view.announce = (record, source) => httpAnnounce(d, record, source)
+  return view
+}
+
+/** The HTTP listener charged the request to the client's flood bucket already: once is enough. */
+const charged = new WeakMap<HandlerContext, HandlerContext>()
+
+/**
+ * An HTTP announce (protocol §12), handled as a TCP announce: the record wrapped in an announce
+ * message (txid 1, no cookie: the TCP handshake proved the source) through the tracker's own
+ * `handleRequest`, so admission (deny list), every rule of §8.3 and every counter are the same;
+ * the observed endpoint is the client address with the port from the record. The flood bucket
+ * is not charged a second time.
+ */
+function httpAnnounce(
+  d: ViewSource,
+  record: Uint8Array,
+  source: AnnounceSource,
+): AnnounceOutcome | null {
+  const ctx = d.handlerContext ?? null
+  const src = sourceFrom(source.address, source.port > 0 ? source.port : 1)
+  if (ctx === null || src === null) return null
+  let once = charged.get(ctx)
+  if (once === undefined) {
+    once = { ...ctx, flood: openFloodGate }
+    charged.set(ctx, once)
+  }
+  const message = new Uint8Array(ANNOUNCE_RECORD_AT + record.byteLength)
+  message[0] = (PROTOCOL_VERSION << 4) | MessageType.ANNOUNCE
+  new DataView(message.buffer).setUint32(1, 1)
+  message.set(record, ANNOUNCE_RECORD_AT)
+  const reply = handleRequest(once, message, src, 'tcp')
+  if (reply === null) return null
+  const m = decodeMessage(reply.bytes)
+  if (m.type === 'announce-reply') {
+    return { ok: true, status: m.status, observed: m.observed, interval: m.interval }
+  }
+  if (m.type === 'error') {
+    return { ok: false, error: errorName(m.code), retryAfter: m.retryAfter }
+  }
+  return { ok: false, error: 'INTERNAL', retryAfter: 0 }
+}
+
+function errorName(code: number): WireErrorName {
+  for (const [name, n] of Object.entries(WireErrorCode)) {
+    if (n === code) return name as WireErrorName
+  }
+  return 'INTERNAL'
 }
 
 function toViewEntry(e: Entry): ViewEntry | null {

@@ -3,6 +3,7 @@ import { LISTING_KINDS, type ListingKind, type ListingSpec } from '../observe/li
 import { DAEMON_OPTION_ROWS } from '../tracker/options.js'
 import {
   type OptionValues,
+  addressOrBlock,
   hostList,
   int,
   network,
@@ -75,6 +76,13 @@ export const OPS_OPTION_ROWS = {
       read: 'list',
       arg: '<address>',
       doc: 'addresses the HTTP listener binds instead of host (repeatable); none = every host',
+    }),
+    trustProxy: option({
+      rule: z.array(addressOrBlock, { error: 'expected a list of IP addresses or CIDR blocks' }),
+      default: [],
+      read: 'list',
+      arg: '<cidr>',
+      doc: 'reverse proxies whose X-Forwarded-For names the HTTP client (repeatable)',
     }),
   },
   listing: option({

@@ -73,14 +73,19 @@ export async function startTracker(
   const checked = isCheckedConfig(config) ? config : parseConfig(config)
   // The operator's pages (status page, /healthz, /metrics) skip flood control for these.
   const operators = createAddressMatcher(checked.operatorAllow)
+  // Reverse proxies whose X-Forwarded-For names the HTTP client (docs/operations.md).
+  const proxies = createAddressMatcher(checked.http.trustProxy, 'http.trustProxy')
   const runtime = await TrackerRuntime.open(checked, deps)
   await runtime.start()
-  const observers = await startObservers(runtime.daemon, checked, operators, deps.logger).catch(
-    async (err: unknown) => {
-      await runtime.stop('observers failed to start')
-      throw err
-    },
-  )
+  const observers = await startObservers(
+    runtime.daemon,
+    checked,
+    { operators, proxies },
+    deps.logger,
+  ).catch(async (err: unknown) => {
+    await runtime.stop('observers failed to start')
+    throw err
+  })
   // runtime.stop closes them with the tracker's own listeners, before the last checkpoint.
   runtime.attach(observers)
   const a = runtime.daemon.addresses()
@@ -109,16 +114,18 @@ export async function startTracker(
 /**
  * The observers of a started daemon (HTTP, listing ports), on the tracker's hosts (HTTP on
  * `http.host` when set). They share the daemon's flood budget, except the operator's pages
- * (status page, /healthz, /metrics) for the `operators` addresses.
+ * (status page, /healthz, /metrics) for the `operators` addresses; HTTP registration
+ * (`POST /v1/announce`) goes to the daemon's handlers; `proxies` name the HTTP client.
  */
 function startObservers(
   daemon: Daemon,
   config: TrackerConfig,
-  operators: AddressMatcher,
+  matchers: { operators: AddressMatcher; proxies: AddressMatcher },
   logger?: Logger,
 ): Promise<Observers> {
+  const { operators, proxies } = matchers
   return Observers.start(
-    daemonView(daemon, config.operator),
+    daemonView(daemon, config.operator, daemon.clock.now(), { announce: true }),
     {
       hosts: config.host,
       httpHosts: config.http.host,
@@ -130,6 +137,7 @@ function startObservers(
       ...(logger === undefined ? {} : { logger }),
       flood: daemon.flood,
       exempt: address => operators.matches(address),
+      trustProxy: address => proxies.matches(address),
     },
   )
 }

@@ -70,6 +70,7 @@ export class Daemon {
   readonly cookies: CookieGate
   readonly deny: DenyPolicy
   #secret: Uint8Array | null
+  #ctx: HandlerContext | null = null
   #udp: UdpListener[] = []
   #tcp: TcpListener[] = []
   #started: Promise<void> | null = null
@@ -139,6 +140,15 @@ export class Daemon {
     return this.#secret
   }
 
+  /**
+   * What the handlers read and change (`handleRequest`'s first argument), for a transport the
+   * ops floor adds around the daemon (HTTP registration, src/ops/daemon-view.ts): null before
+   * `start()` and once paused, when no request may change the table.
+   */
+  get handlerContext(): HandlerContext | null {
+    return this.#pausing === null ? this.#ctx : null
+  }
+
   /** Load the cookie secret and bind every listener; resolves when all are bound. */
   start(): Promise<void> {
     this.#started ??= this.#start()
@@ -161,6 +171,7 @@ export class Daemon {
       sampleKey: deriveSampleKey(this.#secret),
       memo: createMemo(),
     }
+    this.#ctx = ctx
     const o = this.options
     const limits = {
       maxConnections: o.tcpMaxConnections,

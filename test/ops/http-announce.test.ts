@@ -1,0 +1,100 @@
+// HTTP registration (docs/protocol.md §12): POST /v1/announce on a whole tracker's HTTP port,
+// handled by the tracker's own announce rules and listed on the wire like any announce.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Observers } from '../../src/observe/observers.js'
+import { FakeView } from '../helpers/observe-view.js'
+import { httpTracker, post, serverRecord, stat } from '../helpers/http-announce.js'
+import { TcpTrackerClient, queryMessage } from '../helpers/tracker.js'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+test('POST /v1/announce: new, then refreshed, then replaced; the entry is listed on TCP', async t => {
+  const { tracker, http, tcp } = await httpTracker(t, { announceInterval: 120 })
+  const rec = serverRecord(1)
+
+  const first = await post(http, rec.bytes)
+  assert.equal(first.status, 200, first.body)
+  assert.match(String(first.headers['content-type']), /^application\/json/)
+  // The connection's address, the port from the record (the TCP rule of §8.3).
+  assert.deepEqual(first.json, {
+    status: 'new',
+    observed: { family: 4, address: '127.0.0.1', port: 27960 },
+    interval: 120,
+  })
+  assert.equal(stat(tracker, 'announces_new'), 1)
+
+  const client = await TcpTrackerClient.open('127.0.0.1', tcp)
+  t.after(() => {
+    client.close()
+  })
+  const listed = await client.request(
+    queryMessage({ network: 'testnet', kind: 'server', mode: 'list' }),
+  )
+  assert.equal(listed?.type, 'introductions')
+  if (listed?.type !== 'introductions') return
+  assert.deepEqual(
+    listed.entries.map(e => hex(e.record)),
+    [hex(rec.bytes)],
+  )
+  assert.deepEqual(listed.entries[0]?.observed, { family: 4, address: '127.0.0.1', port: 27960 })
+
+  const again = await post(http, rec.bytes)
+  assert.equal(again.status, 200)
+  assert.equal((again.json as { status: string }).status, 'refreshed')
+  assert.equal(stat(tracker, 'announces_refreshed'), 1)
+
+  const next = serverRecord(1, { seq: 2 }, 27961)
+  const replaced = await post(http, next.bytes)
+  assert.equal(replaced.status, 200)
+  assert.deepEqual(replaced.json, {
+    status: 'replaced',
+    observed: { family: 4, address: '127.0.0.1', port: 27961 },
+    interval: 120,
+  })
+  assert.equal(tracker.daemon.table.size, 1)
+})
+
+test('a record naming no port is refused (422 UNSUPPORTED), as on TCP', async t => {
+  const { tracker, http } = await httpTracker(t)
+  const res = await post(http, serverRecord(2, { endpoints: [] }).bytes)
+  assert.equal(res.status, 422)
+  assert.deepEqual(res.json, { error: { code: 'UNSUPPORTED', message: 'unsupported' } })
+  assert.equal(stat(tracker, 'tcp_no_port'), 1)
+  assert.equal(tracker.daemon.table.size, 0)
+})
+
+test('refusals by the announce rules carry the protocol §6 name and a fitting status', async t => {
+  const { tracker, http } = await httpTracker(t, { networks: ['other.example'] })
+  const unknown = await post(http, serverRecord(3).bytes)
+  assert.equal(unknown.status, 422)
+  assert.deepEqual(unknown.json, {
+    error: { code: 'UNKNOWN_NETWORK', message: 'unknown network' },
+  })
+  const empty = await post(http, new Uint8Array(0))
+  assert.equal(empty.status, 400)
+  assert.equal((empty.json as { error: { code: string } }).error.code, 'MALFORMED')
+  const junk = await post(http, new Uint8Array(300).fill(7))
+  assert.equal(junk.status, 400)
+  assert.equal((junk.json as { error: { code: string } }).error.code, 'MALFORMED')
+  assert.equal(tracker.daemon.table.size, 0)
+  // Counted as the HTTP route in the metrics.
+  const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()
+  assert.match(metrics, /metatracker_http_requests_total\{route="\/v1\/announce",code="422"\} 1/)
+  assert.match(metrics, /metatracker_http_requests_total\{route="\/v1\/announce",code="400"\} 2/)
+})
+
+test('a view without announce serves no POST (405, GET and HEAD only)', async t => {
+  const view = new FakeView()
+  const obs = await Observers.start(view, {
+    hosts: ['127.0.0.1'],
+    http: 0,
+    listing: [],
+    version: '0.1.0',
+  })
+  t.after(() => obs.close())
+  const res = await post(obs.httpPort ?? 0, serverRecord(4).bytes)
+  assert.equal(res.status, 405)
+  assert.equal(res.headers.allow, 'GET, HEAD')
+  assert.equal((res.json as { error: { code: string } }).error.code, 'HTTP_METHOD_NOT_ALLOWED')
+})
