@@ -103,7 +103,7 @@ export function post(port: number, body: Uint8Array, opts: PostOptions = {}): Pr
         res.on('error', reject)
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8')
-          let json: unknown = null
+          let json: unknown
           try {
             json = text === '' ? null : JSON.parse(text)
           } catch {
