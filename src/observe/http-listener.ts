@@ -165,6 +165,11 @@ function makeServer(
       })
     },
   )
+  // `Expect: 100-continue`: the interim answer is sent only when the body is about to be read
+  // (readBody), so a body refused from its head (413, 415, 405, ...) is never invited.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    server.emit('request', req, res)
+  })
   server.maxConnections = opts.maxConnections
   server.maxRequestsPerSocket = opts.maxRequestsPerSocket
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -217,7 +222,7 @@ async function serve(
         ...(req.headers['content-type'] === undefined
           ? {}
           : { contentType: req.headers['content-type'] }),
-        readBody: max => readBody(req, max, state),
+        readBody: max => readBody(req, res, max, state),
       }))
     } catch (err) {
       // A connection that went away while its body was read is no failure of ours.
@@ -257,9 +262,15 @@ class BodyAborted extends Error {}
  * a longer Content-Length or turns out longer (chunked). Rejects with BodyAborted when the
  * connection goes away first (the request timeout bounds a slow body).
  */
-function readBody(req: IncomingMessage, max: number, state: Closing): Promise<Uint8Array | null> {
+function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  max: number,
+  state: Closing,
+): Promise<Uint8Array | null> {
   const declared = req.headers['content-length']
   if (declared !== undefined && Number(declared) > max) return Promise.resolve(null)
+  if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue()
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let length = 0

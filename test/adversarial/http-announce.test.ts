@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { type Socket, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -65,17 +65,21 @@ test('an older sequence is refused (409 STALE_SEQUENCE) and the held entry stays
   assert.equal(held[0]?.observed.port, 27960)
 })
 
-test('a key on the deny list is refused (403 DENIED)', async t => {
+test('a denied key is refused (403 DENIED); a denied source address gets no answer', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'mt-httpdeny-'))
   t.after(() => {
     rmSync(dir, { recursive: true, force: true })
   })
   const denyList = join(dir, 'deny.txt')
-  writeFileSync(denyList, `${Buffer.from(testKey(21).publicKey).toString('hex')}\n`)
-  const { http } = await httpTracker(t, { denyList })
+  writeFileSync(denyList, `${Buffer.from(testKey(21).publicKey).toString('hex')}\n127.0.0.2\n`)
+  const { tracker, http } = await httpTracker(t, { denyList })
   const res = await post(http, serverRecord(21).bytes)
   assert.equal(res.status, 403)
   assert.equal(code(res.json), 'DENIED')
+  // A denied source address gets no answer at all: the connection is closed, as on TCP.
+  await assert.rejects(post(http, serverRecord(22).bytes, { localAddress: '127.0.0.2' }))
+  assert.equal(stat(tracker, 'dropped_denied_source'), 1)
+  assert.equal(tracker.daemon.table.size, 0)
 })
 
 test('a body over the record maximum is refused with 413 before it is read', async t => {
@@ -110,6 +114,47 @@ test('a body over the record maximum is refused with 413 before it is read', asy
   assert.equal(atCap.status, 400)
   assert.equal(code(atCap.json), 'MALFORMED')
   assert.equal(tracker.daemon.table.size, 0)
+})
+
+/** Bytes a raw connection received until `until` matches them (or it closed, or 10 s). */
+function readUntil(socket: Socket, until: RegExp): Promise<string> {
+  return new Promise(resolve => {
+    let text = ''
+    const done = (): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', done)
+      resolve(text)
+    }
+    const onData = (c: Buffer): void => {
+      text += c.toString('latin1')
+      if (until.test(text)) done()
+    }
+    const timer = setTimeout(done, 10_000)
+    socket.on('data', onData)
+    socket.on('close', done)
+  })
+}
+
+test('Expect: 100-continue invites a body only when it will be read', async t => {
+  const { tracker, http } = await httpTracker(t)
+  const head = (length: number): string =>
+    'POST /v1/announce HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n' +
+    `Expect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`
+  // Too large by its head: 413 at once, never "100 Continue".
+  const big = await rawExchange(http, head(5_000_000), 10_000)
+  assert.match(big.text, /^HTTP\/1\.1 413 /)
+  assert.ok(!big.text.includes('100 Continue'))
+
+  const rec = serverRecord(90)
+  const socket = connect({ host: '127.0.0.1', port: http })
+  t.after(() => socket.destroy())
+  socket.on('error', () => undefined)
+  socket.write(head(rec.bytes.byteLength))
+  assert.match(await readUntil(socket, /100 Continue\r\n\r\n/), /^HTTP\/1\.1 100 Continue/)
+  socket.write(rec.bytes)
+  assert.match(await readUntil(socket, /\}\n$/), /^HTTP\/1\.1 200 [^]*"status":"new"/)
+  assert.equal(tracker.daemon.table.size, 1)
 })
 
 test('wrong method or content type: 405 with Allow, 415', async t => {
