@@ -6,8 +6,9 @@ import type { NodeKind, NodeRecord } from '../wire/record.js'
 
 /**
  * What the observers (status page, JSON API, metrics, listing ports) may see of a running
- * tracker. Read-only and transport-free: the Daemon adapts itself to it in one place
- * (`daemon-view.ts`), tests pass a plain object.
+ * tracker. Read-only but for one optional capability (`announce`, HTTP registration) and
+ * transport-free: the Daemon adapts itself to it in one place (`daemon-view.ts`), tests pass a
+ * plain object.
  */
 export interface TrackerView {
   readonly clock: Clock
