@@ -108,7 +108,8 @@ export {
   type EgressOptions,
   PRIORITY_SHARE,
 } from './throttle/egress.js'
-export { DenyList, parseDenyList, loadDenyList, entryDenied } from './tracker/deny-list.js'
+export { DenyList, parseDenyList, entryDenied } from './tracker/deny-list.js'
+export { loadDenyList } from './ops/deny-list.js'
 export {
   Checkpointer,
   type Checkpoint,

@@ -18,7 +18,8 @@ import {
 } from './checkpoint/index.js'
 import type { TrackerConfig } from './options.js'
 import { Daemon, type DaemonDeps } from '../tracker/daemon.js'
-import { DenyList, entryDenied, loadDenyList } from '../tracker/deny-list.js'
+import { DenyList, entryDenied } from '../tracker/deny-list.js'
+import { loadDenyList } from './deny-list.js'
 
 export interface RuntimeDeps {
   logger?: Logger

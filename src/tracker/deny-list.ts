@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { type Clock, systemClock } from '../clock.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
@@ -83,20 +82,6 @@ export function parseDenyList(text: string, source = 'deny list'): DenyRules {
     }
   }
   return { keys, v4, v6, addresses }
-}
-
-/** Read and parse a deny-list file; the error names the file (and line). */
-export async function loadDenyList(path: string): Promise<DenyRules> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error'
-    throw new TrackerError('DENY_READ_FAILED', `cannot read deny list ${path}: ${code}`, {
-      cause: err,
-    })
-  }
-  return parseDenyList(text, path)
 }
 
 /** Deny-hit log lines allowed per minute; the rest are counted and reported with the next. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { parseListingSpec } from '../../src/cli/commands/serve-flags.js'
 import { LISTING_START } from '../../src/observe/listing-render.js'
 import { rawExchange } from '../helpers/raw-tcp.js'
+import { ServeProcess } from '../helpers/serve-process.js'
 
 const run = promisify(execFile)
 const main = new URL('../../src/cli/main.ts', import.meta.url).pathname
@@ -35,49 +36,21 @@ test('--listing specs parse; bad ones name the flag', () => {
 test('serve with --http and --listing: the listening line, the page, the listing, stats --json', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'mt-serve-observe-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      main,
-      'serve',
-      '--udp',
-      '0',
-      '--tcp',
-      '0',
-      '--http',
-      '0',
-      '--listing',
-      'text:0',
-      '--listing',
-      `info:0:${join(dir, 'missing-motd.txt')}`,
-      '--data',
-      dir,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  let out = ''
-  let err = ''
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`no listening line in 20 s; stderr: ${err}`))
-    }, 20_000)
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const nl = out.indexOf('\n')
-      if (nl >= 0) {
-        clearTimeout(timer)
-        resolve(out.slice(0, nl))
-      }
-    })
-  })
-  const info = JSON.parse(line) as { tcp: number; http: number; listing: number[] }
-  assert.ok(info.http > 0)
+  const { p, info } = await ServeProcess.start(t, [
+    '--udp',
+    '0',
+    '--tcp',
+    '0',
+    '--http',
+    '0',
+    '--listing',
+    'text:0',
+    '--listing',
+    `info:0:${join(dir, 'missing-motd.txt')}`,
+    '--data',
+    dir,
+  ])
+  assert.ok(info.http !== null && info.http > 0)
   assert.equal(info.listing.length, 2)
 
   const health = await fetch(`http://127.0.0.1:${info.http}/healthz`)
@@ -98,21 +71,8 @@ test('serve with --http and --listing: the listening line, the page, the listing
   assert.equal(stats.stats.table_entries, 0)
   assert.equal(typeof stats.stats.announces, 'number')
 
-  const exited = new Promise<number | null>(resolve =>
-    child.once('exit', code => {
-      resolve(code)
-    }),
-  )
-  child.kill('SIGTERM')
-  const code = await Promise.race([
-    exited,
-    new Promise<string>(r => {
-      setTimeout(() => {
-        r('timeout')
-      }, 10_000)
-    }),
-  ])
-  assert.equal(code, 0, err)
+  p.kill('SIGTERM')
+  assert.equal(await p.exited(10_000), 0, p.stderr)
   await assert.rejects(fetch(`http://127.0.0.1:${info.http}/healthz`), 'HTTP closed on stop')
 })
 

@@ -11,6 +11,7 @@ export interface Listening {
   tcp: number
   http: number | null
   hosts: string[]
+  listing: number[]
 }
 
 export type LogRecord = Record<string, unknown> & { level: number; msg: string }
