@@ -136,6 +136,8 @@ export function registerAnnounce(program: Command, io: CliIo): void {
           server,
           lifetime: flags.lifetime,
           timeout: flags.timeout,
+          // On SIGINT/SIGTERM the withdrawal waits a second at most (less with a shorter --timeout).
+          withdrawTimeout: Math.min(flags.timeout, 1000),
         })
       } catch (err) {
         if (err instanceof WireError)
@@ -157,7 +159,7 @@ export function registerAnnounce(program: Command, io: CliIo): void {
       })
       announcer.start()
       const signal = await stop.stopped
-      r.note(`${signal}: withdrawing the record and stopping`)
+      r.note(`${signal}: stopping, withdrawing the record`)
       // close() sends a signed withdrawal to every tracker and waits at most about a second.
       await announcer.close()
       const states = announcer.status()
