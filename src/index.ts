@@ -33,6 +33,7 @@ export {
   Announcer,
   type AnnouncerOptions,
   type AnnouncerEvents,
+  type CloseOptions,
   type RecordUpdate,
   type TrackerState,
   type TrackerStatus,

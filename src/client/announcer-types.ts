@@ -38,6 +38,11 @@ export interface AnnouncerOptions {
   defaultInterval?: number
   /** Least time between two announces to one tracker after update(), ms (default 1000). */
   minUpdateGap?: number
+  /**
+   * Milliseconds close() waits for the trackers to answer its withdrawal (default 1000); 0 sends
+   * none. The withdrawal goes to every tracker at once, so close() takes at most about this long.
+   */
+  withdrawTimeout?: number
   clock?: Clock
   timers?: Timers
   random?: () => number
@@ -64,7 +69,7 @@ export interface TrackerStatus {
   nextIn: number | null
   /** The seq of the record last sent. */
   seq: number
-  /** From the last accepted announce. */
+  /** From the last accepted announce; `withdrawn` once this tracker acknowledged close()'s withdrawal. */
   status?: AnnounceStatus
   /** The tracker's interval hint, seconds. */
   interval?: number
@@ -79,6 +84,15 @@ export interface AnnouncerEvents {
   state: [TrackerStatus]
   /** A new record was signed (start, update(), or before the old one expires). */
   signed: [SignedRecord]
+}
+
+/** Options of Announcer.close(). */
+export interface CloseOptions {
+  /**
+   * Send a signed withdrawal (docs/protocol.md §5, §8.3) to every tracker announced to, so each
+   * drops the record at once (default true; `announce --once` passes false to leave it listed).
+   */
+  withdraw?: boolean
 }
 
 /** Changes to the announced record: any server-info field, and the endpoints. */

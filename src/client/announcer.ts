@@ -12,6 +12,7 @@ import type { NodeKind, NodeRecord, ServerInfo, SignedRecord } from '../wire/rec
 import type {
   AnnouncerEvents,
   AnnouncerOptions,
+  CloseOptions,
   RecordUpdate,
   TrackerState,
   TrackerStatus,
@@ -25,6 +26,7 @@ import { UdpTransport } from './transport/udp.js'
 export type {
   AnnouncerEvents,
   AnnouncerOptions,
+  CloseOptions,
   RecordUpdate,
   TrackerState,
   TrackerStatus,
@@ -73,6 +75,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   readonly #maxInterval: number
   readonly #defaultInterval: number
   readonly #minUpdateGap: number
+  readonly #withdrawTimeout: number
   readonly #clock: Clock
   readonly #timers: Timers
   readonly #random: () => number
@@ -82,6 +85,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   readonly #slots: Slot[]
   readonly #abort = new AbortController()
   #record: SignedRecord
+  #withdrawal: SignedRecord | null = null
   #started = false
   #closing: Promise<void> | null = null
 
@@ -108,6 +112,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     )
     this.#defaultInterval = positive(options.defaultInterval ?? 300_000, 'defaultInterval')
     this.#minUpdateGap = nonNegative(options.minUpdateGap ?? 1000, 'minUpdateGap')
+    this.#withdrawTimeout = nonNegative(options.withdrawTimeout ?? 1000, 'withdrawTimeout')
     this.#clock = options.clock ?? systemClock
     this.#timers = options.timers ?? systemTimers
     this.#random = options.random ?? Math.random
@@ -142,6 +147,11 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
 
   get publicKey(): Uint8Array {
     return this.#publicKey
+  }
+
+  /** The withdrawal close() signed and sent (null before, or when it sent none). */
+  get withdrawal(): SignedRecord | null {
+    return this.#withdrawal
   }
 
   /** A snapshot of every tracker's state. */
@@ -393,8 +403,14 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     return this.#closing !== null
   }
 
-  /** Idempotent. Stops every timer, cancels announces in flight, closes its own socket. */
-  close(): Promise<void> {
+  /**
+   * Idempotent. Stops every timer, cancels announces in flight, then (unless `withdraw` is false
+   * or `withdrawTimeout` is 0) sends one signed withdrawal to every tracker it announced to, all
+   * at once, and waits at most `withdrawTimeout` for their answers (best effort: a tracker that
+   * does not answer keeps the record until it expires); then closes its own socket. Never
+   * rejects. Trackers that acknowledged show `status: 'withdrawn'` in status().
+   */
+  close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing !== null) return this.#closing
     this.#closing = (async () => {
       for (const slot of this.#slots) {
@@ -404,8 +420,58 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       }
       this.#abort.abort(new TrackerError('CLIENT_CLOSED'))
       await Promise.allSettled(this.#slots.map(s => s.inFlight ?? Promise.resolve()))
+      if (options.withdraw !== false && this.#withdrawTimeout > 0) await this.#withdrawAll()
       if (this.#ownUdp) await this.#udp.close()
     })()
     return this.#closing
+  }
+
+  /**
+   * §8.3 *Withdrawal*: a record of lifetime 0 (expiresAt = issuedAt), no endpoint, a seq above
+   * every record sent, to each tracker an announce was sent to (one that never answered may
+   * still hold it). Never rejects.
+   */
+  async #withdrawAll(): Promise<void> {
+    const slots = this.#slots.filter(s => s.lastSentAt > -Infinity)
+    if (slots.length === 0 || this.#udp.closed) return
+    const now = this.#clock.now()
+    const issuedAt = Math.floor(now / 1000)
+    let withdrawal: SignedRecord
+    try {
+      withdrawal = signRecord(
+        {
+          network: this.#network,
+          publicKey: this.#publicKey,
+          seq: Math.max(Math.floor(now), this.#record.record.seq + 1),
+          issuedAt,
+          expiresAt: issuedAt,
+          kind: this.#kind,
+          endpoints: [],
+          server: this.#server,
+        },
+        this.#privateKey,
+      )
+    } catch (err) {
+      this.#logger.error({ err }, 'cannot sign the withdrawal')
+      return
+    }
+    this.#withdrawal = withdrawal
+    await Promise.allSettled(slots.map(slot => this.#withdrawFrom(slot, withdrawal)))
+  }
+
+  async #withdrawFrom(slot: Slot, withdrawal: SignedRecord): Promise<void> {
+    try {
+      const reply = await this.#udp.request(
+        slot.tracker,
+        (cookie, txid) => ({ type: 'announce', txid, cookie, record: withdrawal }),
+        { timeout: this.#withdrawTimeout },
+      )
+      const ok = expectReply(reply, 'announce-reply', slot.label)
+      slot.seq = withdrawal.record.seq
+      slot.status = ok.status
+      slot.observed = ok.observed
+    } catch (err) {
+      this.#logger.debug({ err, tracker: slot.label }, 'withdrawal not acknowledged')
+    }
   }
 }

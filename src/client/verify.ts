@@ -4,7 +4,7 @@ import { verifyRecord } from '../crypto/record-sign.js'
 import { WireError } from '../errors.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import type { IntroEntry, QuerySort } from '../wire/messages.js'
-import { type NodeKind, type NodeRecord, decodeRecord } from '../wire/record.js'
+import { type NodeKind, type NodeRecord, decodeRecord, isWithdrawal } from '../wire/record.js'
 
 /** One introduction the client has decoded and verified itself (§8.6: never trust a tracker). */
 export interface VerifiedEntry {
@@ -104,7 +104,8 @@ export function verifyEntries(
       drops.wrongKind++
       continue
     }
-    if (r.expiresAt <= nowSec) {
+    // A withdrawal (§5) is never an entry: a tracker that hands one out is wrong; drop it.
+    if (r.expiresAt <= nowSec || isWithdrawal(r)) {
       drops.expired++
       continue
     }

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js'
 import { Limits } from '../wire/constants.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import { latin1, recordKeyLength } from '../wire/layout.js'
-import type { NodeKind, SignedRecord } from '../wire/record.js'
+import { type NodeKind, type SignedRecord, isWithdrawal } from '../wire/record.js'
 import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
   type Block,
@@ -82,6 +82,8 @@ export class ClientTable implements SelectIndex {
     wideBlockFull: 0,
     /** Records refused because the replay memory held an equal or higher seq for their key. */
     staleReplays: 0,
+    /** Withdrawals applied (withdraw()), whether or not the key was held. */
+    withdrawn: 0,
   }
 
   constructor(o: TableOptions) {
@@ -216,6 +218,8 @@ export class ClientTable implements SelectIndex {
     const now = seenMs ?? this.#clock.now()
     const seen = Math.floor(now / 1000)
     const rec = signed.record
+    // A withdrawal is applied (withdraw()), never stored.
+    if (isWithdrawal(rec)) return undefined
     const until = Math.min(rec.expiresAt, seen + this.#maxTtl)
     const ttl = until * 1000 - this.#clock.now()
     if (ttl <= 0) return undefined
@@ -285,6 +289,33 @@ export class ClientTable implements SelectIndex {
 
   delete(key: string): boolean {
     return this.#segs.delete(key)
+  }
+
+  /**
+   * Apply a verified withdrawal (docs/protocol.md §8.3; the caller has checked its times, its
+   * sequence and its signature): the key's entry, if any, leaves at once, and the withdrawal's
+   * seq is remembered for the longest record lifetime, so the record it withdraws (or any older
+   * one) cannot be replayed back in. A key not held is remembered all the same. The memory keeps
+   * an established standing when the withdrawn entry had one. True when an entry was held.
+   */
+  withdraw(signed: SignedRecord): boolean {
+    const keyLen = recordKeyLength(signed.bytes)
+    if (keyLen < 0) return false
+    const key = latin1(signed.bytes.subarray(0, keyLen))
+    const held = this.#segs.peek(key)
+    const established = held !== undefined && held.hits > 0
+    // Leaving remembers the held seq (onLeave); the withdrawal's, higher, replaces it below.
+    if (held !== undefined) this.#segs.delete(key)
+    const now = this.nowSeconds()
+    this.#memory.remember(
+      key,
+      signed.record.seq,
+      now + Limits.RECORD_LIFETIME_MAX,
+      established,
+      now,
+    )
+    this.counts.withdrawn++
+    return held !== undefined && held.until > now
   }
 
   /** The (network, kind) index; may hold expired entries (check isLive). Empty when none. */

@@ -41,7 +41,10 @@ export class SeqMemory {
     return this.capacity * SEQ_SLOT_BYTES
   }
 
-  /** Remember `key` at `seq` until `until` (Unix seconds); a higher seq already held stays. */
+  /**
+   * Remember `key` at `seq` until `until` (Unix seconds); a higher seq already held stays, and so
+   * does an established standing.
+   */
   remember(key: string, seq: number, until: number, established: boolean, now: number): void {
     if (this.#sets === 0 || until <= now) return
     const [hi, lo, base] = this.#locate(key)
@@ -49,7 +52,9 @@ export class SeqMemory {
     let victim = this.#findIn(hi, lo, base, now)
     let victimRank = -1
     if (victim >= 0) {
+      // The key already has its slot: the higher seq and either standing are kept.
       seq = Math.max(seq, this.#seqs[victim] as number)
+      established ||= ((w[victim * 3 + 1] as number) & 1) === 1
     } else {
       victimRank = Infinity
       for (let i = base; i < base + WAYS; i++) {

@@ -38,6 +38,7 @@ export const COUNTERS = [
   'block_full',
   'table_full',
   'tcp_no_port',
+  'withdrawals',
   'queries',
   'queries_sample',
   'queries_list',

@@ -23,7 +23,12 @@ export interface HeldEntry {
   readonly rec: string
 }
 
-const STATUS: Readonly<Record<AnnounceStatus, number>> = { new: 0, refreshed: 1, replaced: 2 }
+const STATUS: Readonly<Record<AnnounceStatus, number>> = {
+  new: 0,
+  refreshed: 1,
+  replaced: 2,
+  withdrawn: 3,
+}
 
 /** Bytes of an encoded endpoint (§4) for a canonical address text. */
 function endpointSize(address: string): number {

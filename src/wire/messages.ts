@@ -26,7 +26,8 @@ export interface Announce {
   cookie: Uint8Array
   record: SignedRecord
 }
-export type AnnounceStatus = 'new' | 'refreshed' | 'replaced'
+/** §8.4; `withdrawn` answers a withdrawal (§5, §8.3). */
+export type AnnounceStatus = 'new' | 'refreshed' | 'replaced' | 'withdrawn'
 export interface AnnounceReply {
   type: 'announce-reply'
   txid: number
@@ -140,7 +141,7 @@ const TYPE_CODE: Readonly<Record<MessageName, number>> = {
   'stats-reply': MessageType.STATS_REPLY,
 }
 
-const STATUS: readonly AnnounceStatus[] = ['new', 'refreshed', 'replaced']
+const STATUS: readonly AnnounceStatus[] = ['new', 'refreshed', 'replaced', 'withdrawn']
 const MODES: readonly QueryMode[] = ['sample', 'list', 'best']
 const SORTS: readonly QuerySort[] = ['players', 'name', 'room']
 const STAT_NAME_RE = /^[a-z][a-z0-9_]*$/

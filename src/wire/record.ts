@@ -24,7 +24,10 @@ export interface NodeRecord {
   seq: number
   /** Unix seconds. */
   issuedAt: number
-  /** Unix seconds; after issuedAt, at most RECORD_LIFETIME_MAX later. */
+  /**
+   * Unix seconds; after issuedAt, at most RECORD_LIFETIME_MAX later, or equal to issuedAt for a
+   * withdrawal (§5, isWithdrawal).
+   */
   expiresAt: number
   kind: NodeKind
   endpoints: Endpoint[]
@@ -40,6 +43,15 @@ export interface SignedRecord {
 }
 
 const NETWORK_RE = /^[a-z0-9][a-z0-9._-]*$/
+
+/**
+ * §5 *Withdrawal*: a record whose `expiresAt` equals its `issuedAt` (lifetime 0) says "this key
+ * leaves this network". It names no endpoint (the codec refuses one that does) and is never
+ * stored or handed out: a tracker applies it at once (§8.3).
+ */
+export function isWithdrawal(rec: Pick<NodeRecord, 'issuedAt' | 'expiresAt'>): boolean {
+  return rec.expiresAt === rec.issuedAt
+}
 
 export function isValidNetwork(name: string): boolean {
   return name.length >= 1 && name.length <= Limits.NETWORK_MAX && NETWORK_RE.test(name)
@@ -65,6 +77,7 @@ function writeBody(w: Writer, rec: NodeRecord): void {
   }
   w.u8(rec.kind === 'server' ? 1 : 0, 'kind')
   w.count(rec.endpoints.length, 'endpoints', Limits.ENDPOINTS_MAX)
+  checkWithdrawal(rec.issuedAt, rec.expiresAt, rec.endpoints.length)
   for (const ep of rec.endpoints) writeEndpoint(w, ep, 'endpoint')
   if (rec.server !== null) {
     const s = rec.server
@@ -78,12 +91,20 @@ function writeBody(w: Writer, rec: NodeRecord): void {
   }
 }
 
+/** §5: `issuedAt ≤ expiresAt ≤ issuedAt + 86400`; equality is a withdrawal (checkWithdrawal). */
 function checkTimes(issuedAt: number, expiresAt: number): void {
-  if (expiresAt <= issuedAt || expiresAt - issuedAt > Limits.RECORD_LIFETIME_MAX) {
+  if (expiresAt < issuedAt || expiresAt - issuedAt > Limits.RECORD_LIFETIME_MAX) {
     throw new WireError(
       'WIRE_BAD_VALUE',
-      'expiresAt must be within RECORD_LIFETIME_MAX after issuedAt',
+      'expiresAt must be issuedAt (a withdrawal) or within RECORD_LIFETIME_MAX after it',
     )
+  }
+}
+
+/** §5: a withdrawal (lifetime 0) names no endpoint. Checked once the count is known. */
+function checkWithdrawal(issuedAt: number, expiresAt: number, endpoints: number): void {
+  if (expiresAt === issuedAt && endpoints !== 0) {
+    throw new WireError('WIRE_BAD_VALUE', 'a withdrawal (expiresAt = issuedAt) names no endpoint')
   }
 }
 
@@ -116,6 +137,7 @@ export function decodeRecord(input: Uint8Array): SignedRecord {
   const kindByte = r.u8('kind')
   if (kindByte > 1) throw new WireError('WIRE_BAD_VALUE', `kind ${kindByte}`)
   const n = r.count('endpoints', Limits.ENDPOINTS_MAX)
+  checkWithdrawal(issuedAt, expiresAt, n)
   const endpoints: Endpoint[] = []
   for (let i = 0; i < n; i++) endpoints.push(readEndpoint(r, 'endpoint'))
   let server: ServerInfo | null = null

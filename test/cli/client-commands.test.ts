@@ -206,7 +206,49 @@ test('announce runs until SIGINT, logging each tracker state on stderr, then exi
   assert.equal(await exited, 0)
   assert.match(stderr, /SIGINT: stopping/)
   assert.match(stderr, /retry 2 in/)
+  // The live tracker acknowledged the withdrawal; the silent one could not.
+  assert.match(stderr, /withdrawn from 1 of 2 tracker/)
+  assert.equal(a.daemon.table.size, 0)
   assert.ok(!stderr.includes('\u001b'))
+})
+
+test('announce on SIGTERM withdraws its record: the tracker drops it before the process exits', async t => {
+  const a = await startTracker(t)
+  const k = await key('term')
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      'announce',
+      '--key',
+      k.file,
+      '--network',
+      'clinet',
+      '--tracker',
+      spec(a),
+      '--port',
+      '27960',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  t.after(() => child.kill('SIGKILL'))
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
+  const exited = new Promise<number | null>(resolve => {
+    child.on('exit', code => {
+      resolve(code)
+    })
+  })
+  await until(() => /up\s+new/.test(stderr), 15_000, 'announced')
+  assert.equal(a.daemon.table.size, 1)
+  child.kill('SIGTERM')
+  assert.equal(await exited, 0)
+  assert.equal(a.daemon.table.size, 0, 'withdrawn, not left to expire')
+  assert.equal(a.daemon.stats.get('withdrawals'), 1)
+  assert.match(stderr, /SIGTERM: stopping, withdrawing the record/)
+  assert.match(stderr, /withdrawn from 1 of 1 tracker/)
 })
 
 test('usage errors exit 2, a network with no answer exits 1, each naming the problem', async t => {

@@ -237,3 +237,63 @@ test('close() during a slow announce settles promptly without unhandled rejectio
   await round
   assert.equal(states.length, 0, 'a cancelled attempt is not reported as a failure')
 })
+
+test('close() withdraws the record from every tracker announced to (lifetime 0, higher seq)', async t => {
+  const [f, g, dead] = await fakes(t, 3)
+  assert.ok(f && g && dead)
+  dead.behaviour.drop = true
+  const a = announcer(t, [f, g, dead], {
+    withdrawTimeout: 300,
+    server: { name: 'Arena', players: 2, maxPlayers: 8, world: 'dm1', version: '1', tags: [] },
+    endpoints: [{ family: 4, address: '0.0.0.0', port: 27960 }],
+  })
+  const states: TrackerStatus[] = []
+  a.on('state', s => states.push(s))
+  a.start()
+  await until(() => states.length >= 3, 5000, 'three outcomes')
+  assert.ok(held(f, a.publicKey) && held(g, a.publicKey))
+  const last = a.record
+  // A dead tracker holds close() up for withdrawTimeout at most, never for ever.
+  await a.close()
+  const w = a.withdrawal
+  assert.ok(w !== null)
+  assert.equal(w.record.expiresAt, w.record.issuedAt, 'lifetime 0')
+  assert.deepEqual(w.record.endpoints, [])
+  assert.ok(w.record.seq > last.record.seq)
+  assert.equal(w.record.kind, 'server')
+  assert.deepEqual(w.record.server, last.record.server)
+  for (const x of [f, g]) {
+    assert.equal(held(x, a.publicKey), undefined, 'gone')
+    assert.equal(x.withdrawals.length, 1)
+    assert.ok(Buffer.from(x.withdrawals[0]?.bytes ?? []).equals(Buffer.from(w.bytes)))
+  }
+  // The dead tracker never gave a cookie: the withdrawal's attempt is a second cookie request.
+  assert.ok(dead.count('cookie-request') >= 2, 'the dead tracker was tried too')
+  const st = a.status()
+  assert.deepEqual(
+    st.map(s => s.status === 'withdrawn'),
+    [true, true, false],
+  )
+  await a.close() // idempotent: nothing sent again
+  assert.equal(f.withdrawals.length, 1)
+})
+
+test('close({ withdraw: false }), withdrawTimeout 0 and a never-started announcer send no withdrawal', async t => {
+  const [f] = await fakes(t, 1)
+  assert.ok(f)
+  const keep = announcer(t, [f])
+  await keep.announceAll()
+  await keep.close({ withdraw: false })
+  assert.ok(held(f, keep.publicKey) !== undefined, 'still listed')
+  const off = announcer(t, [f], { privateKey: testKey(2).privateKey, withdrawTimeout: 0 })
+  await off.announceAll()
+  await off.close()
+  assert.ok(held(f, off.publicKey) !== undefined)
+  const idle = announcer(t, [f], { privateKey: testKey(3).privateKey })
+  await idle.close()
+  assert.deepEqual(
+    [f.withdrawals.length, keep.withdrawal, off.withdrawal, idle.withdrawal],
+    [0, null, null, null],
+  )
+  assert.throws(() => announcer(t, [f], { withdrawTimeout: -1 }), { code: 'CLIENT_BAD_OPTION' })
+})

@@ -14,7 +14,7 @@ import {
   encodeMessage,
   fitIntroductions,
 } from '../../src/wire/messages.js'
-import type { SignedRecord } from '../../src/wire/record.js'
+import { type SignedRecord, isWithdrawal } from '../../src/wire/record.js'
 import type { TrackerAddress } from '../../src/client/trackers.js'
 
 /**
@@ -55,6 +55,8 @@ export class FakeTracker {
   /** Entries handed out with every query answer, after the real ones. */
   readonly injected: IntroEntry[] = []
   readonly records = new Map<string, Held>()
+  /** Withdrawals applied, in order. */
+  readonly withdrawals: SignedRecord[] = []
   readonly #udp: DatagramSocket
   readonly #tcp: Server
   readonly #conns = new Set<Socket>()
@@ -191,6 +193,16 @@ export class FakeTracker {
       return { type: 'error', txid, code: WireErrorCode.BAD_SIGNATURE, retryAfter: 0 }
     const key = `${signed.record.network}|${toHex(signed.record.publicKey)}`
     const held = this.records.get(key)
+    if (isWithdrawal(signed.record)) {
+      // §8.3 in short: a higher seq than the held one removes it (the real tracker also checks
+      // the time window and remembers the seq).
+      if (held !== undefined && signed.record.seq <= held.signed.record.seq) {
+        return { type: 'error', txid, code: WireErrorCode.STALE_SEQUENCE, retryAfter: 0 }
+      }
+      this.records.delete(key)
+      this.withdrawals.push(signed)
+      return { type: 'announce-reply', txid, status: 'withdrawn', interval: 0, observed: from }
+    }
     let status: 'new' | 'refreshed' | 'replaced' = 'new'
     if (held !== undefined) {
       if (signed.record.seq < held.signed.record.seq) {

@@ -94,6 +94,43 @@ export function serverRecord(): SignedRecord {
   )
 }
 
+/** §5 *Withdrawal*: the peer record's key leaves `mnet` (lifetime 0, no endpoint, a higher seq). */
+export function peerWithdrawal(): SignedRecord {
+  const k = testKey(1)
+  return signRecord(
+    {
+      network: 'mnet',
+      publicKey: k.publicKey,
+      seq: 8,
+      issuedAt: T0 + 60,
+      expiresAt: T0 + 60,
+      kind: 'peer',
+      endpoints: [],
+      server: null,
+    },
+    k.privateKey,
+  )
+}
+
+/** A server's withdrawal: kind and server info as its records carry them, no endpoint. */
+export function serverWithdrawal(): SignedRecord {
+  const k = testKey(2)
+  const info = serverRecord().record.server
+  return signRecord(
+    {
+      network: 'quake.example',
+      publicKey: k.publicKey,
+      seq: 2 ** 40 + 6,
+      issuedAt: T0 + 600,
+      expiresAt: T0 + 600,
+      kind: 'server',
+      endpoints: [],
+      server: info,
+    },
+    k.privateKey,
+  )
+}
+
 export function vectorMessages(): { name: string; message: Message }[] {
   const peer = peerRecord()
   const server = serverRecord()
@@ -130,6 +167,24 @@ export function vectorMessages(): { name: string; message: Message }[] {
         status: 'refreshed',
         interval: 300,
         observed: observed4,
+      },
+    },
+    {
+      name: 'announce-withdrawal-peer',
+      message: { type: 'announce', txid: 15, cookie, record: peerWithdrawal() },
+    },
+    {
+      name: 'announce-withdrawal-server',
+      message: { type: 'announce', txid: 16, cookie, record: serverWithdrawal() },
+    },
+    {
+      name: 'announce-reply-withdrawn',
+      message: {
+        type: 'announce-reply',
+        txid: 15,
+        status: 'withdrawn',
+        interval: 0,
+        observed: observed6,
       },
     },
     { name: 'query-list', message: query },
@@ -298,6 +353,27 @@ export function buildErrorVectors(): ErrorVector[] {
       code: 'WIRE_BAD_VALUE',
     },
     {
+      // §5: lifetime 0 is a withdrawal, which names no endpoint (this record names two).
+      name: 'announce-withdrawal-with-endpoints',
+      bytes: (() => {
+        const b = announce.slice()
+        const at = peerBody + 5 + 32 + 8 // issuedAt, then expiresAt
+        b.copyWithin(at + 4, at, at + 4)
+        return b
+      })(),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'announce-lifetime-86401',
+      bytes: (() => {
+        const b = announce.slice()
+        const at = peerBody + 5 + 32 + 8
+        new DataView(b.buffer).setUint32(at + 4, T0 + 86_401)
+        return b
+      })(),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
       name: 'announce-bad-kind',
       bytes: withByte(announce, peerBody + 5 + 32 + 16, 2),
       code: 'WIRE_BAD_VALUE',
@@ -377,7 +453,7 @@ export function buildErrorVectors(): ErrorVector[] {
     },
     {
       name: 'announce-reply-bad-status',
-      bytes: withByte(ok('announce-reply'), 5, 3),
+      bytes: withByte(ok('announce-reply'), 5, 4),
       code: 'WIRE_BAD_VALUE',
     },
     {

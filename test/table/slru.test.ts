@@ -224,3 +224,34 @@ test('model: invariants, budgets and replay refusal under random insert/refresh/
     { numRuns: 200, seed: 20261129 },
   )
 })
+
+test('a memory re-remembered as a newcomer keeps its established standing (withdrawals)', () => {
+  const m = new SeqMemory(8, new Uint8Array(16))
+  const now = T0
+  for (let i = 0; i < 8; i++) m.remember(`k${i}`, i, now + 100, true, now)
+  // k0 withdrawn later, by a record whose entry was not held (newcomer standing): still established.
+  m.remember('k0', 50, now + 100, false, now)
+  assert.equal(m.recall('k0', now), 50)
+  m.remember('late', 1, now + 200, false, now)
+  assert.equal(m.recall('late', now), undefined, 'every slot established: the newcomer is dropped')
+  assert.equal(m.recall('k0', now), 50)
+})
+
+test('withdraw(): the entry leaves at once, its seq is remembered, held or not; never stored', () => {
+  const { t, clock } = table({ replayMemory: 800 })
+  assert.ok(t.insert(fakeRecord(1, { seq: 5 }), ep('10.0.0.1')))
+  const w = fakeRecord(1, { seq: 6, expiresAt: T0 })
+  assert.equal(t.insert(w, ep('10.0.0.1')), undefined, 'a withdrawal is never stored')
+  assert.equal(t.withdraw(w), true)
+  assert.equal(t.size, 0)
+  assert.equal(t.replayMemory.recall(keyOf(1), t.nowSeconds()), 6)
+  assert.ok(t.isReplay(fakeRecord(1, { seq: 6 })))
+  assert.ok(!t.isReplay(fakeRecord(1, { seq: 7 })))
+  // A key never held: remembered all the same.
+  assert.equal(t.withdraw(fakeRecord(2, { seq: 9, expiresAt: T0 })), false)
+  assert.ok(t.isReplay(fakeRecord(2, { seq: 8 })))
+  assert.deepEqual([t.counts.withdrawn, t.counts.deleted], [2, 1])
+  clock.advance(86_400_000)
+  assert.ok(!t.isReplay(fakeRecord(2, { seq: 8 })), 'remembered 86,400 s, not longer')
+  assert.deepEqual(t.checkInvariants(), [])
+})

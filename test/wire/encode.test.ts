@@ -35,7 +35,12 @@ test('encoders refuse what decoders would refuse', () => {
       { ...base, expiresAt: 100 + Limits.RECORD_LIFETIME_MAX + 1 },
       'WIRE_BAD_VALUE',
     ],
-    ['expires at issue time', { ...base, expiresAt: 100 }, 'WIRE_BAD_VALUE'],
+    ['expires before issue time', { ...base, expiresAt: 99 }, 'WIRE_BAD_VALUE'],
+    [
+      'a withdrawal (expires at issue time) with an endpoint',
+      { ...base, expiresAt: 100, endpoints: [{ family: 4, address: '1.2.3.4', port: 1 }] },
+      'WIRE_BAD_VALUE',
+    ],
     ['server without info', { ...base, kind: 'server' }, 'WIRE_BAD_VALUE'],
     [
       'too many endpoints',

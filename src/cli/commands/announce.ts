@@ -98,7 +98,7 @@ export function registerAnnounce(program: Command, io: CliIo): void {
   const command = program
     .command('announce')
     .description(
-      'keep a signed record announced to every tracker until stopped (SIGINT/SIGTERM), or --once',
+      'keep a signed record announced to every tracker until stopped (SIGINT/SIGTERM: the record is withdrawn), or --once',
     )
     .requiredOption('--key <file>', 'the node key (PEM, from `metatracker keygen`)')
     .requiredOption('--network <name>', 'the network to announce in', networkName)
@@ -136,6 +136,8 @@ export function registerAnnounce(program: Command, io: CliIo): void {
           server,
           lifetime: flags.lifetime,
           timeout: flags.timeout,
+          // On SIGINT/SIGTERM the withdrawal waits a second at most (less with a shorter --timeout).
+          withdrawTimeout: Math.min(flags.timeout, 1000),
         })
       } catch (err) {
         if (err instanceof WireError)
@@ -157,8 +159,16 @@ export function registerAnnounce(program: Command, io: CliIo): void {
       })
       announcer.start()
       const signal = await stop.stopped
-      r.note(`${signal}: stopping`)
+      r.note(`${signal}: stopping, withdrawing the record`)
+      // close() sends a signed withdrawal to every tracker and waits at most about a second.
       await announcer.close()
+      const states = announcer.status()
+      if (flags.json) for (const s of states) io.out(JSON.stringify(statusJson(s)))
+      const gone = states.filter(s => s.status === 'withdrawn').length
+      r.note(
+        `withdrawn from ${gone} of ${states.length} tracker(s)`,
+        gone === states.length ? 'green' : 'yellow',
+      )
     })
 }
 
@@ -172,7 +182,8 @@ async function runOnce(announcer: Announcer, io: CliIo, r: Reporter, json: boole
   try {
     states = await announcer.announceAll()
   } finally {
-    await announcer.close()
+    // --once leaves the record listed until it expires: no withdrawal.
+    await announcer.close({ withdraw: false })
   }
   if (json) io.out(JSON.stringify(states.map(statusJson)))
   else for (const s of states) report({ ...s, nextIn: null }, io, r, false)

@@ -4,6 +4,7 @@ import { Limits, WireErrorCode } from '../../wire/constants.js'
 import type { Endpoint } from '../../wire/endpoint.js'
 import { announceRecord, latin1, recordKeyLength, recordPublicKey } from '../../wire/layout.js'
 import type { Announce, AnnounceStatus } from '../../wire/messages.js'
+import { isWithdrawal } from '../../wire/record.js'
 import { encodeAnnounceReply } from '../../wire/fast-replies.js'
 import {
   type HandlerContext,
@@ -14,7 +15,10 @@ import {
   nowSeconds,
 } from './context.js'
 
-/** §8.3: a record issued more than this many seconds in the future is refused (BAD_TIME). */
+/**
+ * §8.3: a record issued more than this many seconds in the future is refused (BAD_TIME); a
+ * withdrawal issued more than this many seconds ago is refused too (EXPIRED).
+ */
 export const MAX_CLOCK_SKEW = 300
 
 function announceReply(
@@ -97,6 +101,7 @@ export function handleAnnounce(
     return fail(WireErrorCode.UNKNOWN_NETWORK)
   }
   const now = nowSeconds(ctx)
+  if (isWithdrawal(record)) return handleWithdrawal(ctx, m, src, now, fail, priority)
   if (record.expiresAt <= now) {
     ctx.stats.inc('expired')
     return fail(WireErrorCode.EXPIRED)
@@ -145,6 +150,49 @@ export function handleAnnounce(
   // Amortised cleanup: a couple of random positions of the same index, expired ones deleted.
   ctx.table.sweep(record.network, record.kind, 2)
   return announceReply(ctx, m.txid, held === undefined ? 'new' : 'replaced', stored, priority)
+}
+
+/**
+ * §8.3 *Withdrawal*, after the deny list and the network: the time window (BAD_TIME beyond the
+ * clock skew ahead, EXPIRED more than the skew behind), the sequence against the held and the
+ * remembered seq (STALE_SEQUENCE), the signature; then the entry leaves at once and the seq is
+ * remembered (ClientTable.withdraw), held or not. Answered `withdrawn`, interval 0, with the
+ * request's source as seen (nothing is stored, so on TCP that is the connection's own port).
+ */
+function handleWithdrawal(
+  ctx: HandlerContext,
+  m: Announce,
+  src: Source,
+  now: number,
+  fail: (code: (typeof WireErrorCode)[keyof typeof WireErrorCode]) => Reply,
+  priority: Priority,
+): Reply {
+  const { record } = m.record
+  if (record.issuedAt > now + MAX_CLOCK_SKEW) {
+    ctx.stats.inc('bad_time')
+    return fail(WireErrorCode.BAD_TIME)
+  }
+  if (record.issuedAt < now - MAX_CLOCK_SKEW) {
+    ctx.stats.inc('expired')
+    return fail(WireErrorCode.EXPIRED)
+  }
+  const bytes = m.record.bytes
+  const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
+  if (held !== undefined ? record.seq <= held.seq : ctx.table.isReplay(m.record)) {
+    ctx.stats.inc('stale_sequence')
+    return fail(WireErrorCode.STALE_SEQUENCE)
+  }
+  ctx.stats.inc('signature_checks')
+  if (!verifyRecord(m.record)) {
+    ctx.stats.inc('bad_signatures')
+    return fail(WireErrorCode.BAD_SIGNATURE)
+  }
+  ctx.table.withdraw(m.record)
+  ctx.stats.inc('withdrawals')
+  return {
+    bytes: encodeAnnounceReply(m.txid, 'withdrawn', 0, src.address, src.port),
+    priority,
+  }
 }
 
 /**
