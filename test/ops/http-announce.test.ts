@@ -97,3 +97,19 @@ test('a view without announce serves no POST (405, GET and HEAD only)', async t 
   assert.equal(res.headers.allow, 'GET, HEAD')
   assert.equal((res.json as { error: { code: string } }).error.code, 'HTTP_METHOD_NOT_ALLOWED')
 })
+
+test('POST /v1/announce carries a signed withdrawal too: the server leaves at once (§8.3)', async t => {
+  const { tracker, http } = await httpTracker(t)
+  const now = Math.floor(Date.now() / 1000)
+  const rec = serverRecord(7)
+  assert.equal((await post(http, rec.bytes)).status, 200)
+  assert.equal(tracker.daemon.table.size, 1)
+  const leaving = serverRecord(7, { seq: 2, issuedAt: now, expiresAt: now, endpoints: [] })
+  const res = await post(http, leaving.bytes)
+  assert.equal(res.status, 200, res.body)
+  assert.equal((res.json as { status: string }).status, 'withdrawn')
+  assert.equal(tracker.daemon.table.size, 0)
+  // The older record cannot be replayed back in over HTTP either.
+  const replay = await post(http, rec.bytes)
+  assert.equal(replay.status, 409)
+})
