@@ -63,6 +63,7 @@ export class ClientTable implements SelectIndex {
   readonly #wides = new Map<string, Block>()
   readonly #clock: Clock
   readonly #maxTtl: number
+  readonly #serverTtl: number
   readonly #perBlockMax: number
   readonly #perWideMax: number
   readonly #protectAfter: number
@@ -89,6 +90,7 @@ export class ClientTable implements SelectIndex {
   constructor(o: TableOptions) {
     this.#clock = o.clock
     this.#maxTtl = o.maxTtl
+    this.#serverTtl = Math.min(o.maxTtl, o.serverTtl ?? o.maxTtl)
     this.#perBlockMax = o.perBlockMax
     this.#perWideMax = o.perWideBlockMax ?? Infinity
     this.#protectAfter = Math.max(1, o.protectAfter ?? 2)
@@ -220,7 +222,7 @@ export class ClientTable implements SelectIndex {
     const rec = signed.record
     // A withdrawal is applied (withdraw()), never stored.
     if (isWithdrawal(rec)) return undefined
-    const until = Math.min(rec.expiresAt, seen + this.#maxTtl)
+    const until = Math.min(rec.expiresAt, seen + this.#lifeOf(rec.kind))
     const ttl = until * 1000 - this.#clock.now()
     if (ttl <= 0) return undefined
     const text = latin1(signed.bytes)
@@ -270,12 +272,15 @@ export class ClientTable implements SelectIndex {
     return entry
   }
 
-  /** An identical record announced again: it becomes most recent and lives maxTtl more. */
+  /**
+   * An identical record announced again: it becomes most recent and lives maxTtl more (a server:
+   * serverTtl, so a server that stops announcing leaves after a few missed intervals).
+   */
   refresh(e: Entry): void {
     const nowMs = this.#clock.now()
     const seen = Math.floor(nowMs / 1000)
     e.seen = seen
-    e.until = Math.min(e.expiresAt, seen + this.#maxTtl)
+    e.until = Math.min(e.expiresAt, seen + this.#lifeOf(e.server !== null ? 'server' : 'peer'))
     const ttl = e.until * 1000 - nowMs
     if (ttl <= 0) {
       this.#segs.delete(e.key)
@@ -386,6 +391,11 @@ export class ClientTable implements SelectIndex {
     if (e === undefined) return false
     e.hits = Math.max(e.hits, this.#protectAfter - 1)
     return true
+  }
+
+  /** Seconds an entry of this kind lives after its last announce at most. */
+  #lifeOf(kind: 'peer' | 'server'): number {
+    return kind === 'server' ? this.#serverTtl : this.#maxTtl
   }
 
   /** Delete every entry the predicate selects (deny list applied to held entries). */

@@ -113,6 +113,8 @@ export interface TableOptions {
   maxBytes: number
   /** Seconds an entry lives after its last announce at most. */
   maxTtl: number
+  /** Seconds a server entry lives after its last announce at most (liveness); maxTtl when absent. */
+  serverTtl?: number
   /** Most entries per /24 (IPv4) or /48 (IPv6). */
   perBlockMax: number
   /** Most entries per /16 (IPv4) or /32 (IPv6); default no cap. */

@@ -98,6 +98,7 @@ export class Daemon {
       maxEntries: this.options.maxEntries,
       maxBytes: this.options.maxBytes,
       maxTtl: this.options.maxTtl,
+      serverTtl: this.options.serverGrace * this.options.announceInterval,
       perBlockMax: this.options.perBlock,
       perWideBlockMax: this.options.perWideBlock,
       protectAfter: this.options.protectAfter,

@@ -90,6 +90,13 @@ export const DAEMON_OPTION_ROWS = {
     arg: '<seconds>',
     doc: 'announce interval suggested in announce replies',
   }),
+  serverGrace: option({
+    rule: positiveInt(1000),
+    default: 3,
+    read: 'number',
+    arg: '<n>',
+    doc: 'announce intervals a server entry outlives its last announce (a crashed server leaves after this many)',
+  }),
   perBlock: option({
     rule: positiveInt(100_000_000),
     default: 64,

@@ -46,6 +46,7 @@ export function harness(
     maxEntries: o.maxEntries,
     maxBytes: o.maxBytes,
     maxTtl: o.maxTtl,
+    serverTtl: o.serverGrace * o.announceInterval,
     perBlockMax: o.perBlock,
     perWideBlockMax: o.perWideBlock,
     protectAfter: o.protectAfter,

@@ -291,3 +291,19 @@ test('model: indexes, blocks and budgets stay consistent under random operations
     { numRuns: 150 },
   )
 })
+
+test('liveness: a server entry outlives its last announce by serverTtl, a peer by maxTtl', () => {
+  const { t, clock } = table({ serverTtl: 900 })
+  const server = fakeRecord(40, { kind: 'server', server: srv('s', 1, 8) })
+  t.insert(server, ep('10.0.4.1'))
+  t.insert(fakeRecord(41), ep('10.0.4.2'))
+  const held = (i: number): boolean => t.peek(keyOf(i)) !== undefined
+  clock.advance(600_000)
+  t.refresh(t.peek(keyOf(40))!)
+  clock.advance(899_000)
+  assert.ok(held(40), 'alive while it announces within serverTtl')
+  clock.advance(2_000)
+  assert.equal(held(40), false, 'gone once serverTtl passed without an announce (a crash)')
+  assert.ok(held(41), 'a peer still lives up to maxTtl')
+  assert.deepEqual(t.checkInvariants(), [])
+})
