@@ -24,20 +24,10 @@ import type { Source } from '../src/tracker/handlers/index.js'
 import { encodeMessage } from '../src/wire/messages.js'
 import { harness } from '../test/helpers/handler.js'
 import { UdpTrackerClient, queryMessage } from '../test/helpers/tracker.js'
+import { prng } from '../test/helpers/prng.js'
 
 const forged = Number(process.argv[2] ?? 50_000)
 const clientCount = Number(process.argv[3] ?? 200)
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function socketFree(): Record<string, unknown> {
   const clock = new ManualClock()

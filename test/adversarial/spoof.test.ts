@@ -8,6 +8,7 @@ import { harness } from '../helpers/handler.js'
 import { testKey } from '../helpers/keys.js'
 import { UdpProbe } from '../helpers/udp.js'
 import { UdpTrackerClient, makeRecord, queryMessage, startTracker } from '../helpers/tracker.js'
+import { prng } from '../helpers/prng.js'
 
 /*
  * Spoofed UDP sources (docs/protocol.md §8.2, docs/operations.md "Flood control"). A UDP source
@@ -15,18 +16,6 @@ import { UdpTrackerClient, makeRecord, queryMessage, startTracker } from '../hel
  * per-source state. Forged traffic is simulated with fake source objects given to the
  * socket-free handler: nothing is sent anywhere. The loopback test uses 127.0.0.1 only.
  */
-
-/** Deterministic PRNG (mulberry32): the same forged sources on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A random unicast-looking IPv4 or IPv6 source (never used as a destination). */
 function forgedSource(h: ReturnType<typeof harness>, rand: () => number): Source {

@@ -58,6 +58,25 @@ async function inProcess(
 const spec = (tr: TestTracker): string => `127.0.0.1:${tr.udp}`
 const dir = mkdtempSync(join(tmpdir(), 'mt-client-cli-'))
 
+/** `metatracker announce ARGS` as a child process; its stderr collected, its exit code awaited. */
+function spawnAnnounce(
+  t: { after: (fn: () => void) => void },
+  args: string[],
+): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'announce', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  t.after(() => child.kill('SIGKILL'))
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  const exited = new Promise<number | null>(resolve => {
+    child.on('exit', code => {
+      resolve(code)
+    })
+  })
+  return { child, stderr: () => stderr, exited }
+}
+
 async function key(name: string): Promise<{ file: string; pub: string }> {
   const file = join(dir, `${name}.pem`)
   const { stdout } = await cli('keygen', '--out', file)
@@ -162,93 +181,63 @@ test('announce --once, then peers and servers --json read the records back', asy
   assert.ok(!table.stderr.includes('\u001b'), 'no ANSI on a pipe')
 })
 
-test('announce runs until SIGINT, logging each tracker state on stderr, then exits 0', async t => {
+test('announce runs until SIGINT, logging each tracker state on run.stderr(), then exits 0', async t => {
   const a = await startTracker(t, { announceInterval: 1 })
   const dead = await FakeTracker.start()
   t.after(() => dead.close())
   dead.behaviour.drop = true
   const k = await key('long')
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
-      'announce',
-      '--key',
-      k.file,
-      '--network',
-      'clinet',
-      '--tracker',
-      spec(a),
-      '--tracker',
-      `127.0.0.1:${dead.address.udp}`,
-      '--timeout',
-      '300',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  t.after(() => child.kill('SIGKILL'))
-  let stderr = ''
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
-  const exited = new Promise<number | null>(resolve => {
-    child.on('exit', code => {
-      resolve(code)
-    })
-  })
+  const run = spawnAnnounce(t, [
+    '--key',
+    k.file,
+    '--network',
+    'clinet',
+    '--tracker',
+    spec(a),
+    '--tracker',
+    `127.0.0.1:${dead.address.udp}`,
+    '--timeout',
+    '300',
+  ])
+  const { child, exited } = run
   await until(
-    () => /up\s+new/.test(stderr) && /down\s+CLIENT_TIMEOUT/.test(stderr),
+    () => /up\s+new/.test(run.stderr()) && /down\s+CLIENT_TIMEOUT/.test(run.stderr()),
     15_000,
     'states',
   )
   assert.ok(a.daemon.table.size === 1)
   child.kill('SIGINT')
   assert.equal(await exited, 0)
-  assert.match(stderr, /SIGINT: stopping/)
-  assert.match(stderr, /retry 2 in/)
+  assert.match(run.stderr(), /SIGINT: stopping/)
+  assert.match(run.stderr(), /retry 2 in/)
   // The live tracker acknowledged the withdrawal; the silent one could not.
-  assert.match(stderr, /withdrawn from 1 of 2 tracker/)
+  assert.match(run.stderr(), /withdrawn from 1 of 2 tracker/)
   assert.equal(a.daemon.table.size, 0)
-  assert.ok(!stderr.includes('\u001b'))
+  assert.ok(!run.stderr().includes('\u001b'))
 })
 
 test('announce on SIGTERM withdraws its record: the tracker drops it before the process exits', async t => {
   const a = await startTracker(t)
   const k = await key('term')
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
-      'announce',
-      '--key',
-      k.file,
-      '--network',
-      'clinet',
-      '--tracker',
-      spec(a),
-      '--port',
-      '27960',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  t.after(() => child.kill('SIGKILL'))
-  let stderr = ''
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
-  const exited = new Promise<number | null>(resolve => {
-    child.on('exit', code => {
-      resolve(code)
-    })
-  })
-  await until(() => /up\s+new/.test(stderr), 15_000, 'announced')
+  const run = spawnAnnounce(t, [
+    '--key',
+    k.file,
+    '--network',
+    'clinet',
+    '--tracker',
+    spec(a),
+    '--port',
+    '27960',
+  ])
+  const { child, exited } = run
+  await until(() => /up\s+new/.test(run.stderr()), 15_000, 'announced')
   assert.equal(a.daemon.table.size, 1)
   child.kill('SIGTERM')
   assert.equal(await exited, 0)
   assert.equal(a.daemon.table.size, 0, 'withdrawn, not left to expire')
   assert.equal(a.daemon.stats.get('withdrawals'), 1)
-  assert.match(stderr, /SIGTERM: stopping, withdrawing the record/)
-  assert.match(stderr, /withdrawn from 1 of 1 tracker/)
+  assert.match(run.stderr(), /SIGTERM: stopping, withdrawing the record/)
+  assert.match(run.stderr(), /withdrawn from 1 of 1 tracker/)
 })
 
 test('usage errors exit 2, a network with no answer exits 1, each naming the problem', async t => {

@@ -10,6 +10,7 @@ import { vectorMessages, peerRecord, serverRecord } from '../helpers/vector-case
 import { recordFields, unsignedMessage } from '../helpers/arbitraries.js'
 import { testKey } from '../helpers/keys.js'
 import { toPlain } from '../helpers/plain.js'
+import { prng as rng } from '../helpers/prng.js'
 
 /** Run a decoder; anything thrown that is not a WireError fails the test. */
 function onlyWireError(decode: (b: Uint8Array) => unknown, bytes: Uint8Array): void {
@@ -19,18 +20,6 @@ function onlyWireError(decode: (b: Uint8Array) => unknown, bytes: Uint8Array): v
     if (!(err instanceof WireError)) {
       assert.fail(`non-WireError ${String(err)} for ${Buffer.from(bytes).toString('hex')}`)
     }
-  }
-}
-
-/** A small seeded PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
