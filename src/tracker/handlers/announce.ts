@@ -1,6 +1,6 @@
 import { verifyRecord } from '../../crypto/record-sign.js'
 import type { Priority } from '../../throttle/types.js'
-import { Limits, WireErrorCode } from '../../wire/constants.js'
+import { Limits, WireErrorCode, type WireErrorNumber } from '../../wire/constants.js'
 import type { Endpoint } from '../../wire/endpoint.js'
 import { announceRecord, latin1, recordKeyLength, recordPublicKey } from '../../wire/layout.js'
 import type { Announce, AnnounceStatus } from '../../wire/messages.js'
@@ -120,16 +120,8 @@ export function handleAnnounce(
     ctx.stats.inc('announces_refreshed')
     return announceReply(ctx, m.txid, 'refreshed', held, priority)
   }
-  // Step 4: not higher than the held seq, or (key not held) than the seq the replay memory keeps.
-  if (held !== undefined ? record.seq <= held.seq : ctx.table.isReplay(m.record)) {
-    ctx.stats.inc('stale_sequence')
-    return fail(WireErrorCode.STALE_SEQUENCE)
-  }
-  ctx.stats.inc('signature_checks')
-  if (!verifyRecord(m.record)) {
-    ctx.stats.inc('bad_signatures')
-    return fail(WireErrorCode.BAD_SIGNATURE)
-  }
+  const refused = sequenceAndSignature(ctx, m, held)
+  if (refused !== null) return fail(refused)
   const observed = observedEndpoint(record.endpoints, src, transport)
   if (observed === null) {
     ctx.stats.inc('tcp_no_port')
@@ -178,15 +170,8 @@ function handleWithdrawal(
   }
   const bytes = m.record.bytes
   const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
-  if (held !== undefined ? record.seq <= held.seq : ctx.table.isReplay(m.record)) {
-    ctx.stats.inc('stale_sequence')
-    return fail(WireErrorCode.STALE_SEQUENCE)
-  }
-  ctx.stats.inc('signature_checks')
-  if (!verifyRecord(m.record)) {
-    ctx.stats.inc('bad_signatures')
-    return fail(WireErrorCode.BAD_SIGNATURE)
-  }
+  const refused = sequenceAndSignature(ctx, m, held)
+  if (refused !== null) return fail(refused)
   ctx.table.withdraw(m.record)
   ctx.stats.inc('withdrawals')
   return {
@@ -216,4 +201,27 @@ export function observedEndpoint(
     endpoints[0]
   if (pick === undefined) return null
   return { family: src.family, address: src.address, port: pick.port }
+}
+
+/**
+ * §8.3 steps 4 and 5, shared by announces and withdrawals: the seq must be higher than the held
+ * one or (key not held) than the one the replay memory keeps; then the signature must verify.
+ * Returns the wire error to answer, or null when both pass.
+ */
+function sequenceAndSignature(
+  ctx: HandlerContext,
+  m: Announce,
+  held: { seq: number } | undefined,
+): WireErrorNumber | null {
+  const { record } = m.record
+  if (held !== undefined ? record.seq <= held.seq : ctx.table.isReplay(m.record)) {
+    ctx.stats.inc('stale_sequence')
+    return WireErrorCode.STALE_SEQUENCE
+  }
+  ctx.stats.inc('signature_checks')
+  if (!verifyRecord(m.record)) {
+    ctx.stats.inc('bad_signatures')
+    return WireErrorCode.BAD_SIGNATURE
+  }
+  return null
 }
