@@ -72,6 +72,15 @@ export {
 } from './client/verify.js'
 export { type EntryJson, entryToJson } from './client/format.js'
 export { TrackerRefusedError } from './client/replies.js'
+export {
+  ChallengeAnswerer,
+  type ChallengeAnswererOptions,
+  type ChallengeIdentity,
+  type RemoteInfo,
+  answerChallenge,
+  looksLikeChallenge,
+} from './client/challenge-answer.js'
+export { ChallengeSocket, type ChallengeSocketOptions } from './client/challenge-socket.js'
 export { type Timers, type TimerHandle, systemTimers } from './client/timing.js'
 export { type Resolver, type ResolvedHost, systemResolver } from './client/resolve.js'
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'

@@ -1,3 +1,4 @@
+import { ChallengeAnswerer, type RemoteInfo } from './challenge-answer.js'
 import type { KeyObject } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type Clock, systemClock } from '../clock.js'
@@ -88,6 +89,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   #withdrawal: SignedRecord | null = null
   #started = false
   #closing: Promise<void> | null = null
+  #answerer: ChallengeAnswerer | null = null
 
   constructor(options: AnnouncerOptions) {
     super()
@@ -152,6 +154,24 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   /** The withdrawal close() signed and sent (null before, or when it sent none). */
   get withdrawal(): SignedRecord | null {
     return this.#withdrawal
+  }
+
+  /**
+   * Proof of address (docs/protocol.md §9): give this the datagrams the node's own UDP socket
+   * (the one the record names) receives and does not understand. A challenge from a tracker for
+   * this key and network is answered through `send` (rate limited) and true is returned: the
+   * caller stops there. False: not a challenge, the application handles the datagram.
+   */
+  handleDatagram(
+    datagram: Uint8Array,
+    from: RemoteInfo,
+    send: (reply: Uint8Array, port: number, address: string) => void,
+  ): boolean {
+    this.#answerer ??= new ChallengeAnswerer(
+      { publicKey: this.#publicKey, networks: [this.#network] },
+      { clock: this.#clock },
+    )
+    return this.#answerer.handle(datagram, from, send)
   }
 
   /** A snapshot of every tracker's state. */
