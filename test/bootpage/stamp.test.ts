@@ -201,12 +201,13 @@ test('small-order stamp keys: refused in the page, and a forgery for one never v
 })
 
 test('the page shape: stamp keys are not operator keys, unique, bounded; threshold and lifetime in range', () => {
-  const bad = (freshness: unknown) =>
+  const bad = (freshness: unknown) => {
     assert.throws(
       () => validatePage({ ...page, freshness }),
       (e: unknown) => isTrackerError(e) && e.code === 'BOOTPAGE_BAD_SHAPE',
       JSON.stringify(freshness).slice(0, 80),
     )
+  }
   const good = freshnessOf()
   bad({ ...good, keys: [{ name: 'op', key: operatorHex[0] }] })
   bad({ ...good, keys: [good.keys[0], good.keys[0]] })
