@@ -49,7 +49,7 @@ export interface PageSpec {
 }
 
 /** Online freshness-stamp keys (never operator keys). */
-export const stampKeys = [testKey(21), testKey(22), testKey(23)]
+export const stampKeys = [testKey(31), testKey(32), testKey(33)]
 export const stampHex = stampKeys.map(k => toHex(k.publicKey))
 
 /** A declaration naming stampKeys[indexes], `threshold` of them, stamps up to `maxLifetime` s. */
