@@ -13,6 +13,9 @@
  * verify every Ed25519 signature over u8(len(domain)) || domain || JCS(page), count the
  * operators who signed against the threshold, check expiry, compare the page's static text
  * with a rendering of the verified data, then show the verified rendering and a status line.
+ * A page that declares freshness stamps (docs/bootpage.md §9) also needs bootpage.stamp.json
+ * beside it, signed by its online stamp keys and unexpired; the status line says fresh, stale,
+ * missing or invalid.
  * Values are only ever inserted with textContent, never as HTML.
  */
 ;(function (root) {

@@ -116,7 +116,7 @@ export function renderBootpageHtml(doc: BootpageDocument, assets: PageAssets): s
       throw new TrackerError('BOOTPAGE_BAD_TEMPLATE', `template has an unknown slot {{${slot}}}`)
   }
   // The only script and style allowed to run are the inlined ones; the only fetch is 'self'
-  // (bootpage.json next to the page).
+  // (bootpage.json and, when the page declares stamps, bootpage.stamp.json next to the page).
   const csp = [
     "default-src 'none'",
     `script-src ${sha256(assets.nacl)} ${sha256(assets.verifier)}`,
