@@ -99,12 +99,10 @@ test(
         if (m.type() === 'error') errors.push(m.text())
       })
       await page.goto(`${srv.origin}/${site}/`, { timeout: 30_000 })
-      // A string: this runs in the page, where the DOM exists (the test's tsconfig has no DOM lib).
-      await page.waitForFunction(
-        "document.getElementById('status')?.classList.contains('pending') === false",
-        null,
-        { timeout: 30_000 },
-      )
+      // A locator, not waitForFunction: polling a string predicate evaluates it with eval() in
+      // the page, which the page's CSP forbids whenever the status is still pending (the stamp
+      // fetch makes that common).
+      await page.locator('#status:not(.pending)').waitFor({ timeout: 30_000 })
       const status = await page.locator('#status').innerText()
       const cls = (await page.locator('#status').getAttribute('class')) ?? ''
       return { page, status, cls, errors }
