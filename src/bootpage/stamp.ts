@@ -282,7 +282,7 @@ export function verifyStamp(
  * Where the stamp of a page source is (docs/bootpage.md §9): beside it, named after it with
  * `.json` replaced by `.stamp.json` (`bootpage.json` → `bootpage.stamp.json`); `.stamp.json`
  * is appended to other names, and a URL path ending in `/` gets `bootpage.stamp.json`. A URL's
- * query and fragment are dropped.
+ * query and fragment are dropped. An unparsable URL is BOOTPAGE_STAMP_MISSING.
  */
 export function stampSourceFor(source: string): string {
   const rename = (name: string): string =>
@@ -292,7 +292,12 @@ export function stampSourceFor(source: string): string {
         ? `${name.slice(0, -'.json'.length)}.stamp.json`
         : `${name}.stamp.json`
   if (/^https?:\/\//i.test(source)) {
-    const url = new URL(source)
+    let url: URL
+    try {
+      url = new URL(source)
+    } catch {
+      throw new TrackerError('BOOTPAGE_STAMP_MISSING', `no stamp beside ${source.slice(0, 200)}`)
+    }
     const cut = url.pathname.lastIndexOf('/')
     url.pathname = url.pathname.slice(0, cut + 1) + rename(url.pathname.slice(cut + 1))
     url.search = ''

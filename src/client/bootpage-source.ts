@@ -340,13 +340,14 @@ export async function loadBootpage(options: BootpageSourceOptions): Promise<Load
   let stampRead: Promise<BootpageStamp | TrackerError> | null = null
   const freshStamp = async (doc: BootpageDocument): Promise<LoadedStamp | undefined> => {
     if (doc.page.freshness === undefined) return undefined
-    stampRead ??= readStampSource(
-      options.stampSource ?? stampSourceFor(options.source),
-      readOptions,
-    ).catch((err: unknown) => {
-      if (isTrackerError(err)) return err
-      throw err
-    })
+    stampRead ??= Promise.resolve()
+      .then(() =>
+        readStampSource(options.stampSource ?? stampSourceFor(options.source), readOptions),
+      )
+      .catch((err: unknown) => {
+        if (isTrackerError(err)) return err
+        throw err
+      })
     return chooseStamp(doc.page, await stampRead, cachedStamp, { now: clock.now() })
   }
   const keep = async (result: LoadedBootpage, write: boolean): Promise<LoadedBootpage> => {

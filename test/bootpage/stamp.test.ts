@@ -258,6 +258,10 @@ test('the stamp lives beside its page: stampSourceFor', () => {
     'https://example.org/a/bootpage.stamp.json',
   )
   assert.equal(stampSourceFor('http://example.org/'), 'http://example.org/bootpage.stamp.json')
+  assert.throws(
+    () => stampSourceFor('http://[bad/bootpage.json'),
+    (e: unknown) => isTrackerError(e) && e.code === 'BOOTPAGE_STAMP_MISSING',
+  )
 })
 
 test('chooseStamp: the stamp just read, else a cached one for the same page that holds', () => {
