@@ -64,6 +64,17 @@ export const ERROR_CODES = {
   BOOTPAGE_PAGES_DIFFER: 'the drafts to merge are not the same page',
   BOOTPAGE_BAD_TEMPLATE: 'the page template or an inlined asset is unusable',
   BOOTPAGE_WRITE_FAILED: 'the bootpage or the built page cannot be written to its destination',
+  BOOTPAGE_STAMP_MISSING: 'the page declares freshness stamps and none could be read',
+  BOOTPAGE_STAMP_EXPIRED: 'the freshness stamp is past its expiry',
+  BOOTPAGE_STAMP_WRONG_PAGE:
+    'the freshness stamp is for another page (digest, sequence or network)',
+  BOOTPAGE_STAMP_BAD_SIGNATURE:
+    'a stamp signature does not verify or is by no stamp key of the page',
+  BOOTPAGE_STAMP_THRESHOLD_NOT_MET:
+    "fewer than the threshold of the page's stamp keys signed the stamp",
+  BOOTPAGE_STAMP_TOO_LONG: "the stamp lives longer than the page's maxLifetime",
+  BOOTPAGE_STAMP_NOT_YET_VALID: 'the stamp was issued in the future',
+  BOOTPAGE_STAMP_ROLLBACK: 'the stamp is older than one already accepted for the same page',
   // src/client: announcer, querier, transports, tracker lists
   CLIENT_BAD_TRACKER: 'a tracker address is not HOST:PORT or [IPv6]:PORT',
   CLIENT_BAD_OPTION: 'a client option is missing or out of range',

@@ -134,7 +134,9 @@ export * from './bootpage/index.js'
 export {
   type BootpageSourceOptions,
   type LoadedBootpage,
+  type LoadedStamp,
   bootpageTrackers,
   loadBootpage,
   readBootpageSource,
+  readStampSource,
 } from './client/bootpage-source.js'
