@@ -30,6 +30,8 @@ export interface EntryJson {
   verified: boolean
   /** When the tracker last proved an endpoint, Unix seconds; null = never. */
   provenAt: number | null
+  /** Times this tracker handed the entry out to a query (usage statistics). */
+  served: number
   server: ServerInfo | null
 }
 
@@ -57,6 +59,7 @@ export function entryJson(e: ViewEntry, now: number): EntryJson {
       e.verified && e.provenAt !== undefined && e.provenAt > 0
         ? Math.floor(e.provenAt / 1000)
         : null,
+    served: e.served ?? 0,
     server: r.server === null ? null : { ...r.server, tags: [...r.server.tags] },
   }
 }

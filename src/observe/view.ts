@@ -107,6 +107,8 @@ export interface ViewEntry {
   proven?: number
   /** When the last proof arrived, Unix ms (0 = never). */
   provenAt?: number
+  /** Times this tracker handed the entry out to a query (usage statistics). */
+  served?: number
 }
 
 export const EMPTY_OPERATOR: OperatorInfo = { name: '', location: '', contact: '' }

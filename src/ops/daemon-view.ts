@@ -172,5 +172,6 @@ function toViewEntry(e: Entry, proven: number): ViewEntry | null {
     verified: proven !== 0,
     proven,
     provenAt: proven !== 0 ? e.provenAt * 1000 : 0,
+    served: e.served,
   }
 }

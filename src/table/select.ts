@@ -227,11 +227,13 @@ export function best(table: SelectIndex, q: SelectQuery): Selection {
       q.world !== '' && f.world === q.world ? 1 : 0,
       r,
     ]
+    // Among equals, the server handed out less often (MetaServerII's "server du jour"), so
+    // players spread over equal servers; then the key.
     const cmp =
       rank[0] - topRank[0] ||
       rank[1] - topRank[1] ||
       rank[2] - topRank[2] ||
-      (top === undefined ? 1 : byKey(top, e))
+      (top === undefined ? 1 : top.served - e.served || byKey(top, e))
     if (cmp > 0) {
       top = e
       topRank = rank

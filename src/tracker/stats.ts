@@ -48,6 +48,7 @@ export const COUNTERS = [
   'challenge_replies_dropped',
   'challenge_proofs',
   'rechecks',
+  'entries_served',
   'queries',
   'queries_sample',
   'queries_list',

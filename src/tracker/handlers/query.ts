@@ -72,5 +72,6 @@ export function handleQuery(
   // Usage statistics: the entries handed out (those that fit), for the status page and `best`.
   const sent = bytes[7] ?? 0
   for (let i = 0; i < sent; i++) (found.entries[i] as Entry).served++
+  ctx.stats.inc('entries_served', sent)
   return { bytes, priority: 'signed' }
 }
