@@ -49,7 +49,9 @@ try {
 }
 rmSync(logDir, { recursive: true, force: true })
 if (violations !== '') {
-  process.stderr.write(`\nloopback guard: traffic aimed outside loopback during the tests:\n${violations}`)
+  process.stderr.write(
+    `\nloopback guard: traffic aimed outside loopback during the tests:\n${violations}`,
+  )
   process.exit(1)
 }
 process.exit(result.status ?? 1)
