@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { describeError } from './errors.js'
+import { reportFailure } from './errors.js'
 import { processIo } from './io.js'
-import { buildProgram } from './program.js'
+import { buildProgram, commandPathOf } from './program.js'
 
 // The only module that reads argv, sets the exit code and owns signals.
 
@@ -13,10 +13,10 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
+const program = buildProgram(processIo)
+const args = process.argv.slice(2)
 try {
-  await buildProgram(processIo).parseAsync(process.argv)
+  await program.parseAsync(process.argv)
 } catch (err) {
-  const { message, exitCode } = describeError(err)
-  if (message !== '') processIo.err(message)
-  process.exitCode = exitCode
+  process.exitCode = reportFailure(err, args, processIo, commandPathOf(program, args))
 }
