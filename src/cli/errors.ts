@@ -124,16 +124,20 @@ export function wantsJson(argv: readonly string[]): boolean {
 
 /**
  * Report the error a command ended with and return its exit code. With `--json` in `args` the
- * error is a JSON object on stdout, where the caller reads the result; otherwise one
- * `error CODE: message` line (and a hint for usage errors) on stderr. `command` as in reportOf.
+ * error is a JSON object on stdout, where the caller reads the result, unless the command had
+ * already written its JSON result there (`bootpage verify --json` prints its verdict, then fails
+ * with BOOTPAGE_NOT_VALID): stdout stays one JSON document and the error line goes to stderr.
+ * Otherwise one `error CODE: message` line (and a hint for usage errors) on stderr. `command`
+ * as in reportOf.
  */
 export function reportFailure(
   err: unknown,
   args: readonly string[],
   io: CliIo,
-  command?: string,
+  opts: { command?: string; wroteOut?: boolean } = {},
 ): number {
-  const json = wantsJson(args) ? jsonError(err, command) : null
+  const { command, wroteOut = false } = opts
+  const json = wantsJson(args) && !wroteOut ? jsonError(err, command) : null
   const { message, exitCode } = describeError(err, command)
   if (json !== null) io.out(json.json)
   else if (message !== '') io.err(message)

@@ -34,6 +34,24 @@ export function useColor(
   return stream.isTTY === true
 }
 
+/** `io` that remembers whether anything was written to stdout. */
+export function watchOut(io: CliIo): CliIo & { readonly wroteOut: boolean } {
+  let wrote = false
+  return {
+    ...io,
+    out: line => {
+      wrote = true
+      io.out(line)
+    },
+    err: line => {
+      io.err(line)
+    },
+    get wroteOut() {
+      return wrote
+    },
+  }
+}
+
 export const processIo: CliIo = {
   out: line => process.stdout.write(line + '\n'),
   err: line => process.stderr.write(line + '\n'),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { reportFailure } from './errors.js'
-import { processIo } from './io.js'
+import { processIo, watchOut } from './io.js'
 import { buildProgram, commandPathOf } from './program.js'
 
 // The only module that reads argv, sets the exit code and owns signals.
@@ -13,10 +13,12 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-const program = buildProgram(processIo)
+const io = watchOut(processIo)
+const program = buildProgram(io)
 const args = process.argv.slice(2)
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  process.exitCode = reportFailure(err, args, processIo, commandPathOf(program, args))
+  const command = commandPathOf(program, args)
+  process.exitCode = reportFailure(err, args, io, { command, wroteOut: io.wroteOut })
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -13,7 +13,7 @@ import { test } from 'node:test'
 import type { Command } from 'commander'
 import { ERROR_CODES } from '../../src/errors.js'
 import { describeError, reportFailure } from '../../src/cli/errors.js'
-import { type CliIo, useColor } from '../../src/cli/io.js'
+import { type CliIo, useColor, watchOut } from '../../src/cli/io.js'
 import { exposedKeyWarning } from '../../src/cli/key-file.js'
 import { buildProgram, commandPathOf } from '../../src/cli/program.js'
 import { reporter } from '../../src/cli/progress.js'
@@ -49,17 +49,18 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
 async function inProcess(args: string[]): Promise<Run> {
   let stdout = ''
   let stderr = ''
-  const io: CliIo = {
+  const io = watchOut({
     out: l => (stdout += l + '\n'),
     err: l => (stderr += l + '\n'),
     interactive: false,
-  }
+  })
   const program = buildProgram(io)
   try {
     await program.parseAsync(['node', 'metatracker', ...args])
     return { code: 0, stdout, stderr }
   } catch (err) {
-    const code = reportFailure(err, args, io, commandPathOf(program, args))
+    const command = commandPathOf(program, args)
+    const code = reportFailure(err, args, io, { command, wroteOut: io.wroteOut })
     return { code, stdout, stderr }
   }
 }
@@ -274,6 +275,15 @@ test('--json commands print a JSON error object on stdout when they fail', async
   assert.equal(u.error.code, 'CLI_USAGE')
   assert.equal(u.error.hint, "see 'metatracker servers --help'")
   assert.equal(usage.stderr, '')
+
+  // A command that printed its JSON result before failing keeps stdout one JSON document.
+  const page = join(dir, 'bootpage.json')
+  writeFileSync(page, '{')
+  const invalid = await inProcess(['bootpage', 'verify', page, '--json'])
+  assert.equal(invalid.code, 3)
+  const verdict = JSON.parse(invalid.stdout) as { valid: boolean }
+  assert.equal(verdict.valid, false)
+  assert.match(invalid.stderr, /^error BOOTPAGE_NOT_VALID: /)
 })
 
 test('every error line carries a documented code', async t => {
