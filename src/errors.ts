@@ -92,6 +92,10 @@ export const ERROR_CODES = {
   CLI_NO_TRACKERS:
     'no tracker given: use --tracker HOST:PORT (repeatable) or --bootpage FILE|URL --pin KEYS',
   CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
+  CLI_USAGE:
+    'the command line is not understood: an unknown command or option, a missing or bad value',
+  CLI_UNEXPECTED:
+    'the command failed with an error that has no code of its own (a bug: please report it)',
   SELFCHECK_FAILED:
     'the protocol self-check failed: a sign, encode, decode or verify step disagreed',
   // src/observe: HTTP status/API/metrics, listing ports; the `stats` command

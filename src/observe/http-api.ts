@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import { type ErrorCode, ERROR_CODES, TrackerError, isTrackerError } from '../errors.js'
 import { Limits, WIRE_ERROR_REASONS, WireErrorCode } from '../wire/constants.js'
 import type { QuerySort } from '../wire/messages.js'
+import { VERSION } from '../version.js'
 import { isValidNetwork } from '../wire/record.js'
 import { entryJson } from './entry-json.js'
 import type { TrackerMetrics } from './metrics.js'
@@ -62,7 +63,7 @@ export interface HttpApiOptions {
 }
 
 export const DEFAULT_HTTP_API_OPTIONS: HttpApiOptions = {
-  version: '0.1.0',
+  version: VERSION,
   maxUrl: 2048,
   defaultPeerCount: 20,
   sampleWindowMs: 30_000,

@@ -2,11 +2,12 @@ import { ChallengeSocket } from '../../client/challenge-socket.js'
 import { type Command, InvalidArgumentError } from 'commander'
 import { Announcer, type TrackerStatus } from '../../client/announcer.js'
 import { type TrackerAddress, parseTrackerSpec } from '../../client/trackers.js'
-import { readPrivateKeyFile, toHex } from '../../crypto/keys.js'
+import { toHex } from '../../crypto/keys.js'
 import { TrackerError, WireError, isTrackerError } from '../../errors.js'
 import { type Endpoint, endpointToString } from '../../wire/endpoint.js'
 import type { ServerInfo } from '../../wire/record.js'
 import type { CliIo } from '../io.js'
+import { readKeyFile } from '../key-file.js'
 import { collect, intIn, networkName } from '../parse.js'
 import { type Reporter, reporter } from '../progress.js'
 import { onStopSignal } from '../signals.js'
@@ -128,7 +129,7 @@ export function registerAnnounce(program: Command, io: CliIo): void {
         io.err(line)
       })
       const server = serverInfo(flags, command)
-      const privateKey = await readPrivateKeyFile(flags.key)
+      const privateKey = await readKeyFile(flags.key, io)
       const endpoints =
         flags.port === undefined
           ? [...flags.endpoint]

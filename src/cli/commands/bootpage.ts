@@ -16,9 +16,10 @@ import {
 } from '../../bootpage/verify.js'
 import { readBootpageSource } from '../../client/bootpage-source.js'
 import { systemClock } from '../../clock.js'
-import { keyPairFrom, readPrivateKeyFile } from '../../crypto/keys.js'
+import { keyPairFrom } from '../../crypto/keys.js'
 import { isTrackerError, TrackerError } from '../../errors.js'
 import type { CliIo } from '../io.js'
+import { readKeyFile } from '../key-file.js'
 import { readKeyList } from '../key-list.js'
 import {
   checkStamp,
@@ -129,7 +130,7 @@ async function init(io: CliIo, opts: InitOptions): Promise<void> {
 
 async function sign(io: CliIo, file: string, opts: { key: string; out?: string }): Promise<void> {
   const doc = await readDoc(file)
-  const pair = keyPairFrom(await readPrivateKeyFile(opts.key))
+  const pair = keyPairFrom(await readKeyFile(opts.key, io))
   const signed = signBootpage(doc, pair.privateKey, pair.publicKey)
   await writeDoc(opts.out ?? file, signed, true)
   const verdict = verifyBootpage(signed, { now: systemClock.now() })
@@ -213,7 +214,7 @@ async function verify(io: CliIo, source: string, opts: VerifyOptions): Promise<v
   const anchor = pins === null ? null : pinnedAnchor(pins, opts.pinThreshold)
   let doc: BootpageDocument
   try {
-    doc = await readBootpageSource(source, { timeoutMs: opts.timeout * 1000 })
+    doc = await readBootpageSource(source, { timeoutMs: opts.timeout })
   } catch (err) {
     // Unreadable is a failure (exit 1); read but malformed is "not valid" (exit 3).
     if (
@@ -389,7 +390,12 @@ export function registerBootpage(program: Command, io: CliIo): void {
       intOption('--pin-threshold', 1, 64),
     )
     .option('--network <name>', 'refuse a page for another network')
-    .option('--timeout <seconds>', 'fetch timeout', intOption('--timeout', 1, 600), 10)
+    .option(
+      '--timeout <ms>',
+      'milliseconds the fetch may take',
+      intOption('--timeout', 1, 600_000),
+      10_000,
+    )
     .option('--json', 'print JSON', false)
     .option(
       '--stamp <file|url>',
