@@ -100,13 +100,13 @@ export class TrackerHealth {
   }
 
   /**
-   * A tracker that was asked but lost a race (another answered first) after `elapsed` ms. One
-   * whose back-off had just passed (a probe) counts it as a failure; a healthy one keeps the
-   * elapsed time as a lower bound of its latency, which makes the next race wait longer for it.
+   * A tracker that lost a race: a tracker asked after it (a hedged request) answered first. With
+   * no reply at all by then it is treated as failed (a black-holed tracker must not be drawn
+   * first again and again, each time costing the hedge delay); when it had replied (a TCP
+   * follow-up was still running) the elapsed time is kept as a lower bound of its latency.
    */
-  lost(t: TrackerAddress, elapsed: number): void {
-    const s = this.#states.get(trackerId(t))
-    if (s !== undefined && s.failures > 0) this.failure(t)
+  lost(t: TrackerAddress, elapsed: number, replied: boolean): void {
+    if (!replied) this.failure(t)
     else this.#sample(this.#state(t), elapsed)
   }
 
@@ -138,30 +138,36 @@ export class TrackerHealth {
   /**
    * The order to ask `trackers` in. Healthy ones come first: drawn at random, weighted by
    * 1 / (median latency + 25 ms) so fast trackers are preferred without taking all the load
-   * ('random'), or in list order ('given'). One tracker whose back-off has passed is probed
-   * first (a hedged request bounds what a still-dead one costs); the others whose back-off
-   * has passed follow the healthy; those still backing off come last, soonest first.
+   * ('random'), or in list order ('given'). One tracker that needs probing (its back-off has
+   * passed, or it was never heard from while others were) is asked first, with a healthy one
+   * right behind it: a hedged request bounds what a probe of a still-dead tracker costs. The
+   * other probes follow the healthy; trackers still backing off come last, soonest first.
    */
   plan<T extends TrackerAddress>(trackers: readonly T[], mode: 'random' | 'given'): HealthPlan<T> {
     const now = this.#clock.now()
-    const healthy: T[] = []
+    const known: T[] = []
+    const unknown: T[] = []
     const due: T[] = []
     const waiting: T[] = []
     for (const t of trackers) {
       const s = this.#states.get(trackerId(t))
-      if (s === undefined || s.failures === 0) healthy.push(t)
+      if (s === undefined || (s.failures === 0 && s.latencies.length === 0)) unknown.push(t)
+      else if (s.failures === 0) known.push(t)
       else if (s.notBefore <= now && s.holdUntil <= now) due.push(t)
       else waiting.push(t)
     }
-    const first = mode === 'random' ? this.#weighted(healthy) : healthy
-    const probes = mode === 'random' ? randomOrder(due, this.#random) : due
-    const probe = probes.slice(0, 1)
     const soon = (t: T): number => this.#states.get(trackerId(t))?.notBefore ?? 0
     waiting.sort((a, b) => soon(a) - soon(b))
-    return {
-      order: [...probe, ...first, ...probes.slice(1), ...waiting],
-      waiting: new Set(waiting),
+    if (mode === 'given') {
+      const healthy = trackers.filter(t => known.includes(t) || unknown.includes(t))
+      const order = [...due.slice(0, 1), ...healthy, ...due.slice(1), ...waiting]
+      return { order, waiting: new Set(waiting) }
     }
+    // With no tracker known to answer, the unknown are the healthy ones.
+    const healthy = known.length > 0 ? this.#weighted(known) : this.#weighted(unknown)
+    const probes = randomOrder(known.length > 0 ? [...unknown, ...due] : due, this.#random)
+    const order = [...probes.slice(0, 1), ...healthy, ...probes.slice(1), ...waiting]
+    return { order, waiting: new Set(waiting) }
   }
 
   /** The state to keep across runs. */

@@ -367,7 +367,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
             const ms = this.#clock.now() - startedAt
             addDrops(drops, callDrops)
             if (f.lost) {
-              this.#health.lost(tracker, ms)
+              this.#health.lost(tracker, ms, f.firstReply !== undefined)
               const why = 'another tracker answered first'
               this.#report(attempts, {
                 tracker: label,
