@@ -7,11 +7,14 @@ export const ExitCode = {
   FAILURE: 1,
   USAGE: 2,
   INVALID: 3,
+  PARTIAL: 4,
 } as const
 
 // A bootpage verification that said no exits 3; a malformed bootpage spec is a usage error.
 const INVALID_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_NOT_VALID'])
 const USAGE_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_BAD_SPEC'])
+// An answer was printed but is not all there is (peers, servers).
+const PARTIAL_CODES: ReadonlySet<string> = new Set(['CLIENT_PARTIAL'])
 
 /** Map any error to a message line and an exit code; TrackerError codes are shown verbatim. */
 export function describeError(err: unknown): { message: string; exitCode: number } {
@@ -24,9 +27,11 @@ export function describeError(err: unknown): { message: string; exitCode: number
       message: `error ${err.code}: ${err.message}`,
       exitCode: INVALID_CODES.has(err.code)
         ? ExitCode.INVALID
-        : usage
-          ? ExitCode.USAGE
-          : ExitCode.FAILURE,
+        : PARTIAL_CODES.has(err.code)
+          ? ExitCode.PARTIAL
+          : usage
+            ? ExitCode.USAGE
+            : ExitCode.FAILURE,
     }
   }
   const message = err instanceof Error ? err.message : String(err)
