@@ -384,12 +384,17 @@ export class Querier extends EventEmitter<QuerierEvents> {
             this.#report(attempts, { ...classify(label, err, via), ms, ...extra })
           },
         )
-        void f.done.finally(() => {
-          signal.removeEventListener('abort', onOuter)
-          if (f.hedgeTimer !== null) this.#timers.clearTimeout(f.hedgeTimer)
-          flying.delete(tracker)
-          pump()
-        })
+        void f.done
+          .catch((err: unknown) => {
+            // Only a bug can land here; the call goes on with the other trackers.
+            this.#logger.error({ err, tracker: label }, 'query attempt failed unexpectedly')
+          })
+          .finally(() => {
+            signal.removeEventListener('abort', onOuter)
+            if (f.hedgeTimer !== null) this.#timers.clearTimeout(f.hedgeTimer)
+            flying.delete(tracker)
+            pump()
+          })
       }
       signal.addEventListener('abort', finish, { once: true })
       pump()

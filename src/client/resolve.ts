@@ -69,10 +69,3 @@ export function interleave(addresses: readonly ResolvedHost[]): ResolvedHost[] {
   }
   return out
 }
-
-/** Run `resolve` for one address (the first in Happy Eyeballs order). */
-export async function resolveHost(resolve: Resolver, host: string): Promise<ResolvedHost> {
-  const [first] = await resolveAll(resolve, host)
-  if (first === undefined) throw new TrackerError('CLIENT_UNREACHABLE', `${host} has no address`)
-  return first
-}

@@ -44,7 +44,6 @@ interface Pending {
 interface Peer {
   key: string
   socket: Socket
-  used: number
   /** The address and port replies must come from. */
   expected: { address: string; port: number } | null
 }
@@ -254,7 +253,6 @@ export class UdpTransport {
       })
       signal.addEventListener('abort', onAbort, { once: true })
       this.counts.sent++
-      socket.used = this.#clock.now()
       try {
         socket.socket.send(bytes, err => {
           if (err) this.#peerFailed(socket, err)
@@ -277,7 +275,11 @@ export class UdpTransport {
   #peer(host: ResolvedHost, port: number, label: string): Promise<Peer> {
     const key = `${host.address}|${port}`
     let p = this.#peers.get(key)
-    if (p === undefined) {
+    if (p !== undefined) {
+      // Least recently used last out: move it to the end of the map's order.
+      this.#peers.delete(key)
+      this.#peers.set(key, p)
+    } else {
       p = this.#openPeer(key, host, port, label)
       this.#peers.set(key, p)
       p.catch(() => {
@@ -294,7 +296,6 @@ export class UdpTransport {
     const peer: Peer = {
       key,
       socket,
-      used: this.#clock.now(),
       expected: endpointFrom(host.address, port),
     }
     // Errors after the socket is set up (ICMP unreachable) fail that address's requests.
