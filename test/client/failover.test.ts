@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
 import { DatagramSocket } from '../../src/net/datagram-socket.js'
 import { test } from 'node:test'
+import { Announcer } from '../../src/client/announcer.js'
 import { Querier, type QuerierOptions } from '../../src/client/querier.js'
+import { UdpTransport } from '../../src/client/transport/udp.js'
 import { trackerLabel } from '../../src/client/trackers.js'
 import type { Clock } from '../../src/clock.js'
 import { FakeTracker } from '../helpers/fake-tracker.js'
+import { testKey } from '../helpers/keys.js'
 import { makeRecord } from '../helpers/signed-records.js'
 
 /*
@@ -188,4 +191,50 @@ test('more matched than arrived and the TCP follow-up fails: the answer is flagg
   const full = await ok.peers({ network: 'testnet', count: 30 })
   assert.equal(full.partial, false)
   assert.equal(full.entries.length, 30)
+})
+
+test('an Announcer and a Querier on one transport share what they learnt of each tracker', async t => {
+  const [good] = await fakes(t, 1)
+  assert.ok(good)
+  const s = await DatagramSocket.bind({ host: '127.0.0.1', port: 0 })
+  const closed = { host: '127.0.0.1', udp: s.port, tcp: null }
+  await s.close()
+  const udp = new UdpTransport()
+  t.after(() => udp.close())
+  const a = new Announcer({
+    trackers: [closed, good.address],
+    privateKey: testKey(9).privateKey,
+    network: 'testnet',
+    udp,
+  })
+  t.after(() => a.close({ withdraw: false }))
+  await a.announceAll()
+  const q = querier(t, [good], { udp })
+  assert.equal(q.health.failures(closed), 1)
+  assert.equal(q.health.failures(good.address), 0)
+  assert.notEqual(q.health.p95(good.address), null)
+  // Asked with the dead tracker listed first: the Querier already knows to leave it alone.
+  const both = new Querier({ trackers: [closed, good.address], order: 'given', udp })
+  t.after(() => both.close())
+  const r = await both.peers({ network: 'testnet' })
+  assert.deepEqual(
+    r.attempts.map(x => x.outcome),
+    ['ok'],
+  )
+})
+
+test('TCP tries every address of a name: a refused first address falls through', async t => {
+  const [f] = await fakes(t, 1)
+  assert.ok(f)
+  const q = new Querier({
+    trackers: [{ ...f.address, host: 'two.test' }],
+    resolve: () =>
+      Promise.resolve([
+        { address: '::1', family: 6 as const },
+        { address: '127.0.0.1', family: 4 as const },
+      ]),
+  })
+  t.after(() => q.close())
+  const r = await q.peers({ network: 'testnet' }, { transport: 'tcp' })
+  assert.equal(r.entries.length, 1)
 })
