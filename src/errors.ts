@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   CLIENT_REFUSED: 'the tracker answered with an error code',
   CLIENT_BAD_REPLY: 'the tracker sent a reply of the wrong type or an unreadable one',
   CLIENT_ALL_FAILED: 'no tracker answered',
+  CLIENT_PARTIAL: 'more entries matched than arrived, and the rest could not be fetched',
   TRANSPORT_REFUSED:
     'the tracker reset the TCP connection (at its connection cap, this address over its share, or a frame too slow): retry later',
   TRANSPORT_CLOSED: 'the tracker closed the TCP connection before sending every reply',

@@ -83,6 +83,13 @@ export {
 export { ChallengeSocket, type ChallengeSocketOptions } from './client/challenge-socket.js'
 export { type Timers, type TimerHandle, systemTimers } from './client/timing.js'
 export { type Resolver, type ResolvedHost, systemResolver } from './client/resolve.js'
+export {
+  TrackerHealth,
+  healthOf,
+  type HealthOptions,
+  type HealthSnapshot,
+  type HealthPlan,
+} from './client/health.js'
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
 export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
 // src/observe: status page, JSON API, metrics, listing ports, stats-request client

@@ -8,11 +8,13 @@ export const ExitCode = {
   FAILURE: 1,
   USAGE: 2,
   INVALID: 3,
+  PARTIAL: 4,
 } as const
 
 // A bootpage verification that said no exits 3; a malformed bootpage spec is a usage error.
 const INVALID_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_NOT_VALID'])
 const USAGE_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_BAD_SPEC'])
+<<<<<<< HEAD
 const FAILURE_CODES: ReadonlySet<string> = new Set(['CLI_UNEXPECTED'])
 
 /**
@@ -26,6 +28,28 @@ export class UsageError extends CommanderError {
     readonly commandPath: string,
   ) {
     super(cause.exitCode, cause.code, cause.message)
+=======
+// An answer was printed but is not all there is (peers, servers).
+const PARTIAL_CODES: ReadonlySet<string> = new Set(['CLIENT_PARTIAL'])
+
+/** Map any error to a message line and an exit code; TrackerError codes are shown verbatim. */
+export function describeError(err: unknown): { message: string; exitCode: number } {
+  if (err instanceof CommanderError)
+    return { message: '', exitCode: err.exitCode === 0 ? 0 : ExitCode.USAGE }
+  if (isTrackerError(err)) {
+    // A bad deny-list file at start is a configuration error too.
+    const usage = /^(CONFIG|CLI|DENY)_/.test(err.code) || USAGE_CODES.has(err.code)
+    return {
+      message: `error ${err.code}: ${err.message}`,
+      exitCode: INVALID_CODES.has(err.code)
+        ? ExitCode.INVALID
+        : PARTIAL_CODES.has(err.code)
+          ? ExitCode.PARTIAL
+          : usage
+            ? ExitCode.USAGE
+            : ExitCode.FAILURE,
+    }
+>>>>>>> s17-client-health
   }
 }
 

@@ -18,6 +18,7 @@ import type {
   TrackerState,
   TrackerStatus,
 } from './announcer-types.js'
+import { type TrackerHealth, countsAgainst, healthOf } from './health.js'
 import { integer, nonNegative, positive, ratio } from './options.js'
 import { TrackerRefusedError, expectReply } from './replies.js'
 import { type TimerHandle, type Timers, backoffDelay, jittered, systemTimers } from './timing.js'
@@ -83,6 +84,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   readonly #logger: Logger
   readonly #udp: UdpTransport
   readonly #ownUdp: boolean
+  readonly #health: TrackerHealth
   readonly #slots: Slot[]
   readonly #abort = new AbortController()
   #record: SignedRecord
@@ -127,6 +129,9 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         timers: this.#timers,
         ...(options.resolve ? { resolve: options.resolve } : {}),
       })
+    // What it learns of each tracker is shared with a Querier on the same transport.
+    this.#health =
+      options.health ?? healthOf(this.#udp, { clock: this.#clock, random: this.#random })
     // Signing now validates network, endpoints and server info (WireError on a bad field).
     this.#record = this.#sign(this.#endpoints, this.#server, 0)
     this.#slots = options.trackers.map(tracker => ({
@@ -318,6 +323,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         const ok = expectReply(reply, 'announce-reply', slot.label)
         slot.state = 'up'
         slot.failures = 0
+        this.#health.success(slot.tracker, this.#clock.now() - slot.lastSentAt)
         slot.status = ok.status
         slot.interval = ok.interval
         slot.observed = ok.observed
@@ -329,6 +335,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
           : this.#refreshDelay(ok.interval)
       } catch (err) {
         if (this.#isClosing()) return
+        if (countsAgainst(err)) this.#health.failure(slot.tracker, err)
         delay = this.#onFailure(slot, err)
       }
       this.#schedule(slot, delay)
