@@ -14,7 +14,8 @@ export const ExitCode = {
 // A bootpage verification that said no exits 3; a malformed bootpage spec is a usage error.
 const INVALID_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_NOT_VALID'])
 const USAGE_CODES: ReadonlySet<string> = new Set(['BOOTPAGE_BAD_SPEC'])
-<<<<<<< HEAD
+// An answer was printed but is not all there is (peers, servers).
+const PARTIAL_CODES: ReadonlySet<string> = new Set(['CLIENT_PARTIAL'])
 const FAILURE_CODES: ReadonlySet<string> = new Set(['CLI_UNEXPECTED'])
 
 /**
@@ -28,28 +29,6 @@ export class UsageError extends CommanderError {
     readonly commandPath: string,
   ) {
     super(cause.exitCode, cause.code, cause.message)
-=======
-// An answer was printed but is not all there is (peers, servers).
-const PARTIAL_CODES: ReadonlySet<string> = new Set(['CLIENT_PARTIAL'])
-
-/** Map any error to a message line and an exit code; TrackerError codes are shown verbatim. */
-export function describeError(err: unknown): { message: string; exitCode: number } {
-  if (err instanceof CommanderError)
-    return { message: '', exitCode: err.exitCode === 0 ? 0 : ExitCode.USAGE }
-  if (isTrackerError(err)) {
-    // A bad deny-list file at start is a configuration error too.
-    const usage = /^(CONFIG|CLI|DENY)_/.test(err.code) || USAGE_CODES.has(err.code)
-    return {
-      message: `error ${err.code}: ${err.message}`,
-      exitCode: INVALID_CODES.has(err.code)
-        ? ExitCode.INVALID
-        : PARTIAL_CODES.has(err.code)
-          ? ExitCode.PARTIAL
-          : usage
-            ? ExitCode.USAGE
-            : ExitCode.FAILURE,
-    }
->>>>>>> s17-client-health
   }
 }
 
@@ -66,6 +45,7 @@ export interface ErrorReport {
 
 function exitCodeOf(code: string): number {
   if (INVALID_CODES.has(code)) return ExitCode.INVALID
+  if (PARTIAL_CODES.has(code)) return ExitCode.PARTIAL
   if (FAILURE_CODES.has(code)) return ExitCode.FAILURE
   // A bad deny-list file at start is a configuration error too.
   if (/^(CONFIG|CLI|DENY)_/.test(code) || USAGE_CODES.has(code)) return ExitCode.USAGE
