@@ -36,7 +36,8 @@ export function addOptionFlags(command: Command): Command {
     if (row.read === 'list' || row.read === 'value') {
       // An empty list means "not given": the config file's value stays (src/ops/config.ts).
       option.argParser(collect).default([], shown)
-    } else {
+    } else if (!(row.read === 'bool' && row.default === false)) {
+      // Off by default needs no mention (the CLI's help rule: no "(default: false)").
       option.description = `${row.doc} (default: ${shown})`
     }
     command.addOption(option)
