@@ -48,6 +48,7 @@ export function renderBrowsePage(c: BrowseConfig): string {
 <link rel="icon" href="data:,">
 <script src="assets/nacl.js" defer></script>
 <script src="assets/verify.js" defer></script>
+<script src="assets/record.js" defer></script>
 <script src="assets/browse.js" defer></script>
 </head>
 <body data-trackers="${escapeHtml(JSON.stringify(c.trackers))}" data-bootpage="${escapeHtml(c.bootpage)}">
@@ -76,7 +77,13 @@ export function renderBrowsePage(c: BrowseConfig): string {
 }
 
 /** The files under `assets/` the browser page loads (web-pages.ts serves the same names). */
-export const BROWSE_ASSETS: readonly string[] = ['web.css', 'nacl.js', 'verify.js', 'browse.js']
+export const BROWSE_ASSETS: readonly string[] = [
+  'web.css',
+  'nacl.js',
+  'verify.js',
+  'record.js',
+  'browse.js',
+]
 
 /**
  * The server browser as static files, to put beside a bootpage: `browse.html` reading

@@ -31,6 +31,7 @@ function assetFiles(): Record<string, string> {
   return {
     'status.js': `${WEB_DIR}status.js`,
     'browse.js': `${WEB_DIR}browse.js`,
+    'record.js': `${WEB_DIR}record.js`,
     'web.css': `${WEB_DIR}web.css`,
     'verify.js': `${BOOTPAGE_DIR}verify.js`,
     'nacl.js': require.resolve('tweetnacl/nacl-fast.min.js'),

@@ -167,6 +167,7 @@ test('the package ships every asset the pages load', () => {
   assert.deepEqual([...assets.keys()].sort(), [
     'browse.js',
     'nacl.js',
+    'record.js',
     'status.js',
     'verify.js',
     'web.css',
