@@ -101,9 +101,12 @@
         var r = root.MetatrackerBootpage.verifyDocument(doc, root.nacl, Date.now())
         if (!r.ok) throw new Error(r.problems.join('; '))
         fixedNetwork = doc.page.network
+        // The bootpage's trackers first, then the page's own list.
+        var listed = []
         doc.page.trackers.forEach(function (t) {
-          if (t.http !== undefined) trackers.push('http://' + hostPort(t.host, t.http))
+          if (t.http !== undefined) listed.push('http://' + hostPort(t.host, t.http))
         })
+        trackers = listed.concat(trackers)
         status(
           'bootpage-status',
           'ok',
