@@ -244,6 +244,50 @@
       },
       'no data yet',
     )
+    var list = el('ul')
+    list.id = 'network-list'
+    m.networks.forEach(function (n) {
+      var li = el('li')
+      li.appendChild(el('span', 'net', n.network))
+      var listed = n.list.length < n.servers ? ' (' + n.list.length + ' listed)' : ''
+      li.appendChild(
+        document.createTextNode(
+          ' ' + int(n.servers) + ' servers, ' + int(n.peers) + ' peers' + listed,
+        ),
+      )
+      list.appendChild(li)
+    })
+    $('network-list').replaceWith(list)
+    $('networks-none').hidden = m.networks.length > 0
+    $('networks-more').hidden = !(m.networksNotListed > 0)
+    setText('networks-more', int(m.networksNotListed) + ' more networks not listed.')
+    var box = $('drops-box')
+    box.textContent = ''
+    if (m.drops.length === 0) {
+      var none = el('p', '', 'No drops.')
+      none.id = 'drops-none'
+      box.appendChild(none)
+    } else {
+      var dt = el('table')
+      dt.id = 'drops'
+      var head = el('thead')
+      var hr = el('tr')
+      hr.appendChild(el('th', '', 'reason'))
+      hr.appendChild(el('th', '', 'count'))
+      head.appendChild(hr)
+      dt.appendChild(head)
+      var db = el('tbody')
+      m.drops.forEach(function (d) {
+        var tr = el('tr')
+        tr.appendChild(el('td', '', d.reason))
+        var c = el('td', 'n', int(d.count))
+        c.setAttribute('data-value', String(d.count))
+        tr.appendChild(c)
+        db.appendChild(tr)
+      })
+      dt.appendChild(db)
+      box.appendChild(dt)
+    }
     var table = $('servers')
     if (table) {
       var tbody = el('tbody')

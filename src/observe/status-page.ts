@@ -73,17 +73,14 @@ export function serverRowHtml(network: string, s: ServerRow): string {
 }
 
 function networksHtml(m: StatusJson): string {
-  if (m.networks.length === 0) return '<p id="networks-none">No network is held yet.</p>'
+  const none = `<p id="networks-none"${m.networks.length === 0 ? '' : ' hidden'}>No network is held yet.</p>`
   const summary = m.networks
     .map(
       n =>
         `<li><span class="net">${escapeHtml(n.network)}</span> ${formatInt(n.servers)} servers, ${formatInt(n.peers)} peers${n.list.length < n.servers ? ` (${n.list.length} listed)` : ''}</li>`,
     )
     .join('')
-  const more =
-    m.networksNotListed > 0
-      ? `<p>${formatInt(m.networksNotListed)} more networks not listed.</p>`
-      : ''
+  const more = `<p id="networks-more"${m.networksNotListed > 0 ? '' : ' hidden'}>${formatInt(m.networksNotListed)} more networks not listed.</p>`
   const rows = m.networks.flatMap(n => n.list.map(s => serverRowHtml(n.network, s))).join('')
   const head = [
     ['network', 'network'],
@@ -101,7 +98,7 @@ function networksHtml(m: StatusJson): string {
         : `<th scope="col"><button type="button" class="sort" data-sort-key="${key}">${label}</button></th>`,
     )
     .join('')
-  return `<ul id="network-list">${summary}</ul>${more}
+  return `${none}<ul id="network-list">${summary}</ul>${more}
 <div class="controls">
 <label>Filter <input id="filter" type="search" placeholder="name, world, tag" autocomplete="off"></label>
 <label><input id="proven-only" type="checkbox"> proven only</label>
@@ -201,7 +198,7 @@ ${meterRow('bytes', 'bytes', t.bytes, t.maxBytes, formatBytes)}
 <h2>Drops by reason</h2>
 <div id="drops-box">${dropsHtml(m)}</div>
 <details>
-<summary>All counters</summary>
+<summary>All counters (when the page was loaded)</summary>
 <table id="counters"><tbody>${counters
     .map(
       s =>

@@ -129,7 +129,7 @@ test(
       v.count('queries', 200 + ((i * 53) % 70) * 6)
       v.count('dropped_flood', i % 7 === 0 ? 90 : 0)
       v.count('dropped_cookie_budget', i % 11 === 0 ? 40 : 0)
-      v.count('egress_bytes', 40_000 + ((i * 29) % 30) * 2_000)
+      v.count('egress_bytes', 60_000 + Math.round(30_000 * Math.sin(i / 3)))
       v.clock.advance(60_000)
       announceAll(i + 1)
       await until('a history step', async () =>
@@ -187,9 +187,14 @@ test(
     assert.equal(await page.locator('#servers tbody tr:not([hidden])').count(), PROVEN.size)
     await page.uncheck('#proven-only')
     // Live: a server announced now shows up without a reload, and the sort order holds.
+    assert.equal(await page.locator('#drops tbody tr').count(), 2)
     v.add(serverEntry(v.clock, 30, { name: 'Echo Edge', players: 2 }))
+    v.count('dropped_short', 5)
     await until('the live update', async () =>
       (await rows.count()) === SERVERS.length + 2 ? true : undefined,
+    )
+    await until('the drops', async () =>
+      (await page.locator('#drops tbody tr').count()) === 3 ? true : undefined,
     )
     assert.equal(await page.getAttribute('button[data-sort-key="name"]', 'aria-sort'), 'ascending')
     await page.click('button[data-sort-key="players"]')
