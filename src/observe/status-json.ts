@@ -14,6 +14,7 @@ import {
   type OperatorInfo,
   type TableUsage,
   type TrackerView,
+  type ViewEntry,
   ageSeconds,
   connectEndpoints,
 } from './view.js'
@@ -116,14 +117,19 @@ function sumSeries(series: Map<string, number[]>, names: readonly string[], leng
   return out.map(round)
 }
 
+/**
+ * The networks, the most servers first, each with its servers listed. Counts come from a
+ * `sample` of one (the size of the network's index, without a scan); only the listed networks
+ * are scanned, by one `list` each (what a wire `list` query costs).
+ */
 function networkList(view: TrackerView, now: number): [NetworkStatus[], number] {
   const names = new Set([...view.networks('server'), ...view.networks('peer')])
-  const count = (network: string, kind: 'server' | 'peer', n: number) =>
+  const select = (network: string, kind: 'server' | 'peer', mode: 'list' | 'sample', n: number) =>
     view.select({
       ...ANY_SERVER,
       network,
       kind,
-      mode: 'list',
+      mode,
       count: n,
       offset: 0,
       sort: 'players',
@@ -131,37 +137,38 @@ function networkList(view: TrackerView, now: number): [NetworkStatus[], number] 
     })
   const all = [...names].map(network => ({
     network,
-    servers: count(network, 'server', 1).total,
-    peers: count(network, 'peer', 1).total,
+    servers: select(network, 'server', 'sample', 1).total,
+    peers: select(network, 'peer', 'sample', 1).total,
   }))
   all.sort((a, b) => b.servers - a.servers || b.peers - a.peers || (a.network < b.network ? -1 : 1))
   const shown = all.slice(0, MAX_NETWORKS)
   let budget = MAX_SERVER_ROWS
   const out = shown.map(n => {
-    const want = Math.min(MAX_SERVERS_PER_NETWORK, budget, n.servers)
-    const list =
-      want <= 0
-        ? []
-        : count(n.network, 'server', want).entries.map(e => {
-            const s = e.record.server
-            const k = e.record.publicKey
-            return {
-              key: Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('hex'),
-              name: s?.name ?? '',
-              players: s?.players ?? 0,
-              maxPlayers: s?.maxPlayers ?? 0,
-              world: s?.world ?? '',
-              version: s?.version ?? '',
-              tags: [...(s?.tags ?? [])],
-              verified: e.verified,
-              age: ageSeconds(e, now),
-              connect: connectEndpoints(e).map(endpointToString)[0] ?? '',
-            }
-          })
+    const want = Math.min(MAX_SERVERS_PER_NETWORK, budget)
+    if (n.servers === 0 || want <= 0) return { ...n, list: [] }
+    const sel = select(n.network, 'server', 'list', want)
+    const list = sel.entries.map(e => serverRow(e, now))
     budget -= list.length
-    return { ...n, list }
+    return { ...n, servers: sel.total, list }
   })
   return [out, all.length - shown.length]
+}
+
+function serverRow(e: ViewEntry, now: number): ServerRow {
+  const s = e.record.server
+  const k = e.record.publicKey
+  return {
+    key: Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('hex'),
+    name: s?.name ?? '',
+    players: s?.players ?? 0,
+    maxPlayers: s?.maxPlayers ?? 0,
+    world: s?.world ?? '',
+    version: s?.version ?? '',
+    tags: [...(s?.tags ?? [])],
+    verified: e.verified,
+    age: ageSeconds(e, now),
+    connect: connectEndpoints(e).map(endpointToString)[0] ?? '',
+  }
 }
 
 export interface StatusSources {

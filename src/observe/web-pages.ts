@@ -5,6 +5,7 @@ import type { HttpReply } from './http-api.js'
 import { renderBrowsePage } from './browse-page.js'
 import { ProcessHealth, type ProcessSource } from './process-health.js'
 import { RateHistory, RateWindow } from './rates.js'
+import { reuseMs, timed } from './reuse.js'
 import { PAGE_CSP, STATUS_REFRESH_MS, renderStatusPage } from './status-page.js'
 import { type StatusJson, historyKeeps, statusJson } from './status-json.js'
 import type { TrackerView } from './view.js'
@@ -102,7 +103,7 @@ export class WebPages {
   readonly #cacheMs: number
   readonly #refreshMs: number
   readonly #assets: Map<string, string>
-  #cached: { at: number; value: StatusJson } | null = null
+  #cached: { at: number; ttl: number; value: StatusJson } | null = null
 
   constructor(src: WebSources, options: Partial<WebPagesOptions> = {}) {
     this.#src = src
@@ -112,21 +113,24 @@ export class WebPages {
   }
 
   /**
-   * The status model, reused for `cacheMs`: however many pages are open, the tracker builds it
-   * at most once per period (it selects up to MAX_SERVER_ROWS entries).
+   * The status model, reused for `cacheMs` (0: never), or for 20 times what it cost when that
+   * is longer: however many pages are open, building it takes at most 1/20 of the event loop.
    */
   status(): StatusJson {
     const now = this.#src.view.clock.now()
     const c = this.#cached
-    if (c !== null && now >= c.at && now - c.at < this.#cacheMs) return c.value
-    const value = statusJson({
-      view: this.#src.view,
-      version: this.#src.version,
-      minute: this.#src.minute,
-      hour: this.#src.hour,
-      process: this.#src.health.figures,
-    })
-    this.#cached = { at: now, value }
+    if (c !== null && now >= c.at && now - c.at < c.ttl) return c.value
+    const { value, costMs } = timed(() =>
+      statusJson({
+        view: this.#src.view,
+        version: this.#src.version,
+        minute: this.#src.minute,
+        hour: this.#src.hour,
+        process: this.#src.health.figures,
+      }),
+    )
+    // Reused for cacheMs, or longer when it was costly (reuse.ts): at most 1/20 of the loop.
+    this.#cached = { at: now, ttl: this.#cacheMs <= 0 ? 0 : reuseMs(this.#cacheMs, costMs), value }
     return value
   }
 
