@@ -48,7 +48,11 @@
       signal: ctl ? ctl.signal : undefined,
     })
       .then(function (res) {
-        if (!res.ok) throw new Error('HTTP ' + res.status)
+        if (!res.ok) {
+          var err = new Error('HTTP ' + res.status)
+          err.status = res.status
+          throw err
+        }
         return res.json()
       })
       .then(
@@ -62,23 +66,31 @@
         },
       )
   }
-  // Ask each tracker in turn; resolves { base, value } from the first that answers.
-  function firstAnswer(trackers, path) {
+  // Ask each tracker in turn; resolves { base, value } from the first that answers. A tracker
+  // that refuses `path` (an older version refuses a parameter it does not know with a 400,
+  // which a cross-origin page sees only as a failed fetch) is asked `older` once, when given;
+  // one that timed out is not asked again.
+  function firstAnswer(trackers, path, older) {
     var i = 0
     var errors = []
     function next() {
       if (i >= trackers.length)
         return Promise.reject(new Error(errors.join('; ') || 'no tracker to ask'))
       var base = trackers[i++]
-      return getJson(base + path).then(
-        function (value) {
-          return { base: base, value: value }
-        },
-        function (e) {
-          errors.push((base || 'this tracker') + ': ' + e.message)
-          return next()
-        },
-      )
+      return getJson(base + path)
+        .catch(function (e) {
+          if (older && e.name !== 'AbortError') return getJson(base + older)
+          throw e
+        })
+        .then(
+          function (value) {
+            return { base: base, value: value }
+          },
+          function (e) {
+            errors.push((base || 'this tracker') + ': ' + e.message)
+            return next()
+          },
+        )
     }
     return next()
   }
@@ -220,10 +232,9 @@
     var mine = ++generation
     history.replaceState(null, '', '#network=' + network)
     status('browse-status', 'pending', 'Loading ' + network + '…')
-    firstAnswer(
-      trackers,
-      '/v1/servers?network=' + encodeURIComponent(network) + '&count=' + MAX_ENTRIES,
-    )
+    // unproven=1: every server, proven reachable or not (each entry says which).
+    var query = '/v1/servers?network=' + encodeURIComponent(network) + '&count=' + MAX_ENTRIES
+    firstAnswer(trackers, query + '&unproven=1', query)
       .then(function (r) {
         var entries = Array.isArray(r.value.entries) ? r.value.entries.slice(0, MAX_ENTRIES) : []
         return Promise.all(

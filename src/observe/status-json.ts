@@ -124,17 +124,21 @@ function sumSeries(series: Map<string, number[]>, names: readonly string[], leng
  */
 function networkList(view: TrackerView, now: number): [NetworkStatus[], number] {
   const names = new Set([...view.networks('server'), ...view.networks('peer')])
-  const select = (network: string, kind: 'server' | 'peer', mode: 'list' | 'sample', n: number) =>
-    view.select({
+  const select = (network: string, kind: 'server' | 'peer', mode: 'list' | 'sample', n: number) => {
+    // Every entry, proven or not (the page marks which): `unproven` where the view has the flag.
+    const query = {
       ...ANY_SERVER,
       network,
       kind,
       mode,
       count: n,
       offset: 0,
-      sort: 'players',
+      sort: 'players' as const,
       seed: NO_SEED,
-    })
+      unproven: true,
+    }
+    return view.select(query)
+  }
   const all = [...names].map(network => ({
     network,
     servers: select(network, 'server', 'sample', 1).total,
