@@ -203,12 +203,17 @@
   function isStrictKeyHex(hex) {
     return HEX64.test(hex) && isStrictKey(hexToBytes(hex))
   }
+  // The strict rule's byte checks on a key and a signature (bytes), before any Ed25519
+  // implementation sees them: web/browse.js runs them before WebCrypto as well.
+  function isStrictSignature(sig, key) {
+    if (!isStrictKey(key) || sig.length !== 64) return false
+    return !isSmallOrder(sig, 0) && isCanonical(sig, 0) && isReduced(sig, 32)
+  }
   // One signature under the strict rule: the byte checks, then tweetnacl.
   function verifySignature(nacl, input, signatureHex, keyHex) {
     var key = hexToBytes(keyHex)
     var sig = hexToBytes(signatureHex)
-    if (!isStrictKey(key) || sig.length !== 64) return false
-    if (isSmallOrder(sig, 0) || !isCanonical(sig, 0) || !isReduced(sig, 32)) return false
+    if (!isStrictSignature(sig, key)) return false
     return nacl.sign.detached.verify(input, sig, key)
   }
 
@@ -713,6 +718,7 @@
     },
     signingInput: signingInput,
     verifySignature: verifySignature,
+    isStrictSignature: isStrictSignature,
     isStrictKeyHex: isStrictKeyHex,
     verifyDocument: verifyDocument,
     verifyStamp: verifyStamp,

@@ -12,7 +12,7 @@ import { HttpApi } from '../src/observe/http-api.js'
 import { HttpListener } from '../src/observe/http-listener.js'
 import { ListingSource } from '../src/observe/listing-listener.js'
 import { createMetrics } from '../src/observe/metrics.js'
-import { RateWindow } from '../src/observe/rates.js'
+import { standaloneWebPages } from '../src/observe/web-pages.js'
 import { DEFAULT_LISTING_OPTIONS } from '../src/observe/listing-listener.js'
 import { list } from '../src/table/select.js'
 import { encodeMessage } from '../src/wire/messages.js'
@@ -85,13 +85,12 @@ for (let i = 0; i < SERVERS; i++) fill('server', i)
 for (let i = 0; i < PEERS; i++) fill('peer', i)
 
 const view = daemonView(daemon, { name: 'bench', location: 'here', contact: 'ops@example.org' })
-const rates = new RateWindow()
-rates.record(clock.now(), view.stats())
 const metrics = createMetrics(view, 'bench')
 // Every call must do the whole work: /v1/servers answers are cached per query (for longer when
 // costly, see reuse.ts), so each call asks for another page (`offset`); listings get a fresh
 // source per call.
-const api = new HttpApi(view, rates, metrics)
+// cacheMs 0: every status page is built afresh (an open page's /status.json is reused for 2 s).
+const api = new HttpApi(view, standaloneWebPages(view, 'bench', { cacheMs: 0 }), metrics)
 let page = 0
 const paged = (url: string): string => `${url}&offset=${page++ % 1000}`
 const get = async (url: string): Promise<void> => {

@@ -7,10 +7,7 @@ import { VERSION } from '../version.js'
 import { isValidNetwork } from '../wire/record.js'
 import { entryJson } from './entry-json.js'
 import type { TrackerMetrics } from './metrics.js'
-import type { RateWindow } from './rates.js'
 import { reuseMs, timed } from './reuse.js'
-import { STATUS_CSP, renderStatusPage } from './status-page.js'
-import { statusModel } from './summary.js'
 import {
   ANY_SERVER,
   type AnnounceOutcome,
@@ -18,6 +15,7 @@ import {
   type TrackerView,
   type WireErrorName,
 } from './view.js'
+import type { WebPages } from './web-pages.js'
 
 /*
  * The HTTP routes, transport-free: (method, URL, remote address, a body reader) in, status +
@@ -243,7 +241,7 @@ const NO_SEED = new Uint8Array(32)
 
 export class HttpApi {
   readonly #view: TrackerView
-  readonly #rates: RateWindow
+  readonly #pages: WebPages
   readonly #metrics: TrackerMetrics
   readonly #opts: HttpApiOptions
   readonly #secret: Uint8Array
@@ -251,12 +249,12 @@ export class HttpApi {
 
   constructor(
     view: TrackerView,
-    rates: RateWindow,
+    pages: WebPages,
     metrics: TrackerMetrics,
     options: Partial<HttpApiOptions> = {},
   ) {
     this.#view = view
-    this.#rates = rates
+    this.#pages = pages
     this.#metrics = metrics
     this.#opts = { ...DEFAULT_HTTP_API_OPTIONS, ...options }
     this.#secret = this.#opts.sampleSecret ?? randomBytes(32)
@@ -298,7 +296,7 @@ export class HttpApi {
       switch (route) {
         case '/':
           q.done()
-          return { route, reply: this.#status() }
+          return { route, reply: this.#pages.statusPage() }
         case '/healthz':
           q.done()
           return { route, reply: this.#health() }
@@ -309,8 +307,12 @@ export class HttpApi {
           return { route, reply: this.#peers(q, req.remoteAddress) }
         case '/v1/servers':
           return { route, reply: this.#servers(q, url.searchParams) }
-        default:
-          return { route: 'other', reply: errorReply('HTTP_NOT_FOUND') }
+        default: {
+          // The status data, the server browser and their files (web-pages.ts).
+          const page = this.#pages.handle(route)
+          if (page !== null) q.done()
+          return page ?? { route: 'other', reply: errorReply('HTTP_NOT_FOUND') }
+        }
       }
     } catch (err) {
       if (isTrackerError(err) && err.code === 'HTTP_BAD_QUERY')
@@ -337,20 +339,6 @@ export class HttpApi {
     if (body === null) return errorReply('HTTP_BODY_TOO_LARGE')
     const outcome = view.announce(body, { address: req.remoteAddress, port: req.remotePort ?? 0 })
     return outcome === null ? null : announceReply(outcome)
-  }
-
-  #status(): HttpReply {
-    const html = renderStatusPage(statusModel(this.#view, this.#rates, this.#opts.version))
-    return {
-      status: 200,
-      headers: {
-        ...BASE_HEADERS,
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': STATUS_CSP,
-        'x-frame-options': 'DENY',
-      },
-      body: html,
-    }
   }
 
   #health(): HttpReply {

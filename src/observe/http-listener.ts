@@ -60,8 +60,15 @@ export interface HttpListenerDeps {
   trustProxy?: (address: string) => boolean
 }
 
-/** The status page, health check and metrics: what an operator's monitoring polls. */
-export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/', '/healthz', '/metrics'])
+/** The status page (and what it loads), health check and metrics: what an operator polls. */
+export const OPERATOR_PATHS: ReadonlySet<string> = new Set([
+  '/',
+  '/status.json',
+  '/assets/status.js',
+  '/assets/web.css',
+  '/healthz',
+  '/metrics',
+])
 
 const nothingExempt = (): boolean => false
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { DROP_PREFIX, GAUGE_STATS } from './summary.js'
 import type { TrackerView } from './view.js'
 
@@ -6,6 +6,8 @@ import type { TrackerView } from './view.js'
  * Prometheus metrics in a private Registry (never prom-client's global default, so two trackers
  * in one process, as in tests, do not mix). Tracker figures are read by collect callbacks at
  * scrape time from the view; the observers' own traffic counters are incremented directly.
+ * prom-client's default metrics (process_resident_memory_bytes, process_cpu_seconds_total,
+ * nodejs_eventloop_lag_*, ...) go in the same registry, under their usual names.
  */
 
 export const METRIC_PREFIX = 'metatracker_'
@@ -32,6 +34,7 @@ export function counterMetricName(stat: string): string {
 export function createMetrics(view: TrackerView, version: string): TrackerMetrics {
   const registry = new Registry()
   const registers = [registry]
+  collectDefaultMetrics({ register: registry })
 
   new Gauge({
     name: `${METRIC_PREFIX}info`,

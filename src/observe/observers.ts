@@ -5,8 +5,11 @@ import { HttpListener, type HttpListenerOptions } from './http-listener.js'
 import { ListingListener, type ListingListenerOptions } from './listing-listener.js'
 import type { ListingSpec } from './listing-render.js'
 import { type TrackerMetrics, createMetrics } from './metrics.js'
-import { RateWindow } from './rates.js'
+import { ProcessHealth, type ProcessSource } from './process-health.js'
+import { RateHistory, RateWindow } from './rates.js'
+import { CPU_SECONDS_STAT, historyKeeps } from './status-json.js'
 import type { TrackerView } from './view.js'
+import { WebPages, type WebPagesOptions } from './web-pages.js'
 
 /*
  * The observers of one tracker: the HTTP listener (status page, JSON API, metrics, health) and
@@ -27,6 +30,11 @@ export interface ObserveOptions {
   /** Rates on the status page cover this window, sampled every `rateStepMs`. */
   rateWindowMs?: number
   rateStepMs?: number
+  /** The status page's charts cover this window (default an hour), one point per step (a minute). */
+  historyWindowMs?: number
+  historyStepMs?: number
+  /** The status page and server browser (web-pages.ts). */
+  pages?: Partial<WebPagesOptions>
   httpApi?: Partial<HttpApiOptions>
   httpListener?: Partial<Omit<HttpListenerOptions, 'hosts' | 'port'>>
   listingListener?: Partial<Omit<ListingListenerOptions, 'hosts'>>
@@ -40,6 +48,8 @@ export interface ObserveDeps {
   exempt?: (address: string) => boolean
   /** Reverse proxies whose X-Forwarded-For names the HTTP client (HttpListenerDeps). */
   trustProxy?: (address: string) => boolean
+  /** Where process health comes from (tests); the running process by default. */
+  processSource?: ProcessSource
 }
 
 export class Observers {
@@ -47,6 +57,7 @@ export class Observers {
   readonly #http: HttpListener | null
   readonly #listing: ListingListener | null
   readonly #timer: NodeJS.Timeout
+  readonly #health: ProcessHealth
   #closing: Promise<void> | null = null
 
   private constructor(
@@ -54,11 +65,13 @@ export class Observers {
     http: HttpListener | null,
     listing: ListingListener | null,
     timer: NodeJS.Timeout,
+    health: ProcessHealth,
   ) {
     this.metrics = metrics
     this.#http = http
     this.#listing = listing
     this.#timer = timer
+    this.#health = health
   }
 
   static async start(
@@ -69,17 +82,29 @@ export class Observers {
     const logger = deps.logger ?? silentLogger
     const step = options.rateStepMs ?? 5_000
     const rates = new RateWindow(options.rateWindowMs ?? 60_000, step)
-    rates.record(view.clock.now(), view.stats())
-    const timer = setInterval(() => {
-      rates.record(view.clock.now(), view.stats())
-    }, step)
+    const historyStep = options.historyStepMs ?? 60_000
+    const hour = new RateHistory(options.historyWindowMs ?? 3_600_000, historyStep, historyKeeps)
+    const health = new ProcessHealth(deps.processSource)
+    const sample = (): void => {
+      const now = view.clock.now()
+      const stats = view.stats()
+      const p = health.sample(now)
+      rates.record(now, stats)
+      hour.record(now, [...stats, { name: CPU_SECONDS_STAT, value: p.cpuSeconds }])
+    }
+    sample()
+    const timer = setInterval(sample, Math.min(step, historyStep))
     timer.unref()
     const metrics = createMetrics(view, options.version)
     let http: HttpListener | null = null
     let listing: ListingListener | null = null
     try {
       if (options.http !== null) {
-        const api = new HttpApi(view, rates, metrics, {
+        const pages = new WebPages(
+          { view, version: options.version, minute: rates, hour, health },
+          options.pages,
+        )
+        const api = new HttpApi(view, pages, metrics, {
           version: options.version,
           ...options.httpApi,
         })
@@ -109,10 +134,11 @@ export class Observers {
       }
     } catch (err) {
       clearInterval(timer)
+      health.close()
       await http?.close()
       throw err
     }
-    return new Observers(metrics, http, listing, timer)
+    return new Observers(metrics, http, listing, timer, health)
   }
 
   /** The bound HTTP port, null when HTTP is disabled. */
@@ -129,6 +155,7 @@ export class Observers {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer)
+      this.#health.close()
       await Promise.all([this.#http?.close(), this.#listing?.close()])
     })()
     return this.#closing

@@ -1,6 +1,4 @@
 import type { Stat } from '../wire/messages.js'
-import type { OperatorInfo, TableUsage, TrackerView } from './view.js'
-import type { RateWindow } from './rates.js'
 
 /*
  * Which of the tracker's counters feed the status page's headline figures. Kept in one table so
@@ -36,37 +34,4 @@ export function dropsByReason(stats: readonly Stat[]): Drop[] {
     .filter(s => s.name.startsWith(DROP_PREFIX) && s.value > 0)
     .map(s => ({ reason: s.name.slice(DROP_PREFIX.length), count: s.value }))
     .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1))
-}
-
-/** Everything the status page shows, as plain data: the renderer is a pure function of it. */
-export interface StatusModel {
-  operator: OperatorInfo
-  /** Unix ms when the page was made. */
-  now: number
-  uptimeSeconds: number
-  table: TableUsage
-  announcesPerSecond: number
-  queriesPerSecond: number
-  drops: Drop[]
-  counters: readonly Stat[]
-  version: string
-}
-
-export function statusModel(view: TrackerView, rates: RateWindow, version: string): StatusModel {
-  const now = view.clock.now()
-  const counters = view.stats()
-  const r = rates.rates(now, counters)
-  const sum = (names: readonly string[]): number =>
-    names.reduce((acc, n) => acc + (r.get(n) ?? 0), 0)
-  return {
-    operator: view.operator,
-    now,
-    uptimeSeconds: Math.max(0, Math.floor((now - view.startedAt) / 1000)),
-    table: view.table(),
-    announcesPerSecond: sum(ANNOUNCE_COUNTERS),
-    queriesPerSecond: sum(QUERY_COUNTERS),
-    drops: dropsByReason(counters),
-    counters,
-    version,
-  }
 }

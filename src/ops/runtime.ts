@@ -281,6 +281,9 @@ export class TrackerRuntime {
       stats.gauge('egress_dropped_server', () => dropped.server)
       stats.gauge('egress_dropped_signed', () => dropped.signed)
       stats.gauge('egress_dropped_cookie', () => dropped.cookie)
+      const sent = egress.counts.sentBytes
+      // Reply bytes sent, all classes: the status page charts its rate (status-json.ts).
+      stats.gauge('egress_bytes', () => sent.server + sent.signed + sent.cookie)
     }
   }
 }

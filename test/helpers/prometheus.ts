@@ -14,7 +14,8 @@ export interface PromScrape {
   value(name: string, labels?: Record<string, string>): number | undefined
 }
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/
+// prom-client writes NaN as `Nan` (Prometheus reads both: Go's ParseFloat ignores case).
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|NaN|Nan|\+Inf|-Inf)$/
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y
 
 export function parsePrometheus(text: string): PromScrape {

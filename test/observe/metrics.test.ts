@@ -41,3 +41,17 @@ test('counter metric names', () => {
   assert.equal(counterMetricName('announces'), 'metatracker_announces_total')
   assert.equal(counterMetricName('bytes_total'), 'metatracker_bytes_total')
 })
+
+test("process health in /metrics: prom-client's default metrics, in the tracker's own registry", async () => {
+  const v = new FakeView()
+  const a = createMetrics(v, '0.1.0')
+  const b = createMetrics(v, '0.1.0') // a second tracker in the same process
+  const scrape = parsePrometheus(await a.registry.metrics())
+  assert.ok((scrape.value('process_resident_memory_bytes') ?? 0) > 0)
+  assert.ok((scrape.value('process_cpu_seconds_total') ?? -1) >= 0)
+  assert.equal(scrape.types.get('nodejs_eventloop_lag_p99_seconds'), 'gauge')
+  assert.ok(
+    (parsePrometheus(await b.registry.metrics()).value('process_resident_memory_bytes') ?? 0) > 0,
+  )
+  assert.equal(globalRegistry.getSingleMetric('process_resident_memory_bytes'), undefined)
+})
