@@ -153,10 +153,11 @@
       s.verified ? 1 : 0,
     )
     td('n', duration(s.age), s.age)
+    td('n', String(s.served), s.served)
     return tr
   }
 
-  var COLUMN = { network: 0, name: 1, players: 2, proven: 6, age: 7 }
+  var COLUMN = { network: 0, name: 1, players: 2, proven: 6, age: 7, served: 8 }
   function sortValue(tr, key) {
     var v = tr.children[COLUMN[key]].getAttribute('data-sort') || ''
     return key === 'network' || key === 'name' ? v : Number(v)

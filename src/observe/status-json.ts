@@ -59,6 +59,8 @@ export interface ServerRow {
   verified: boolean
   /** Seconds since the tracker last received the record. */
   age: number
+  /** Times this tracker handed the server out to a query (usage statistics). */
+  served: number
   /** Where to connect (the first endpoint). */
   connect: string
 }
@@ -171,6 +173,7 @@ function serverRow(e: ViewEntry, now: number): ServerRow {
     tags: [...(s?.tags ?? [])],
     verified: e.verified,
     age: ageSeconds(e, now),
+    served: e.served ?? 0,
     connect: connectEndpoints(e).map(endpointToString)[0] ?? '',
   }
 }

@@ -68,6 +68,7 @@ export function serverRowHtml(network: string, s: ServerRow): string {
     `<td class="tags">${s.tags.map(t => `<span class="tag">${escapeHtml(plainText(t))}</span>`).join(' ')}</td>`,
     `<td class="proof ${s.verified ? 'proven' : 'unproven'}" data-sort="${s.verified ? 1 : 0}">${s.verified ? 'proven' : 'not proven'}</td>`,
     `<td class="n" data-sort="${s.age}">${escapeHtml(formatDuration(s.age))}</td>`,
+    `<td class="n" data-sort="${s.served}">${s.served}</td>`,
   ]
   return `<tr data-key="${escapeHtml(s.key)}" title="${escapeHtml(s.connect)}">${cells.join('')}</tr>`
 }
@@ -91,6 +92,7 @@ function networksHtml(m: StatusJson): string {
     ['tags', ''],
     ['proven', 'proven'],
     ['age', 'age'],
+    ['handed out', 'served'],
   ]
     .map(([label, key]) =>
       key === ''
