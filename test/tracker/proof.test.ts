@@ -381,3 +381,35 @@ test('the challenge budget: per target block and in all', () => {
   }
   assert.equal(sent.length, 5 + 50)
 })
+
+test('forged sources: an announce without a valid cookie never causes a challenge (amplification 0 before validation)', () => {
+  const { h, sent } = proving()
+  const rnd = fc.sample(
+    fc.tuple(fc.integer({ min: 1, max: 254 }), fc.integer({ min: 1, max: 65535 })),
+    200,
+  )
+  let out = 0
+  for (const [b, port] of rnd) {
+    const rec = record(1 + (b % 20), h, {
+      kind: 'server',
+      server: SERVER,
+      endpoints: [{ family: 4, address: '127.0.0.2', port: 27960 }],
+    })
+    // A stale cookie from a spoofed source: the only answer is a cookie reply, no larger.
+    const bytes = encodeMessage({
+      type: 'announce',
+      txid: 1,
+      cookie: new Uint8Array(12),
+      record: rec,
+    })
+    const r = h.raw(bytes, h.source(`127.0.${b}.1`, port), 'udp')
+    if (r !== null) {
+      assert.equal(decodeMessage(r.bytes).type, 'cookie-reply')
+      assert.ok(r.bytes.byteLength <= bytes.byteLength)
+      out += r.bytes.byteLength
+    }
+  }
+  assert.equal(sent.length, 0)
+  assert.equal(h.table.size, 0)
+  assert.ok(out > 0)
+})
