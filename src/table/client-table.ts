@@ -283,6 +283,7 @@ export class ClientTable implements SelectIndex {
     )
     const resolved = resolveEndpoints(rec.endpoints, observed)
     entry.want = provableMask(resolved)
+    entry.obs = maskOf(resolved, observed) & entry.want
     entry.proven = maskOf(resolved, provenBy) & entry.want
     if (entry.proven !== 0) entry.provenAt = seen
     const ttlMs = Math.max(1, Math.ceil(ttl))

@@ -72,6 +72,8 @@ export class Entry {
   at: number
   /** Endpoints that can be proven (bit i = endpoint i, see proof.ts). */
   want = 0
+  /** Endpoints equal to the observed one: what a UDP refresh from it proves, without decoding. */
+  obs = 0
   /** Endpoints proven reachable (docs/protocol.md §9). */
   proven = 0
   /** Endpoints challenged at `chAt` that have not answered yet. */

@@ -115,9 +115,10 @@ export class Prover {
    * entry's endpoints equal to it; then, as after any announce, a challenge round if one is due.
    */
   afterRefresh(e: Entry, src: Endpoint | null, budgetBytes: number): void {
-    if (src !== null) {
-      const mask = maskOf(entryEndpoints(e), src) & e.want
-      if (mask !== 0) markProven(e, mask, this.#now())
+    // A refresh never moves the observed endpoint, so only a refresh from it proves anything;
+    // the mask was kept when the entry was stored: no decoding on this hot path.
+    if (src !== null && e.obs !== 0 && src.port === e.port && src.address === e.ip) {
+      markProven(e, e.obs, this.#now())
     }
     this.afterAnnounce(e, budgetBytes)
   }

@@ -413,3 +413,19 @@ test('forged sources: an announce without a valid cookie never causes a challeng
   assert.equal(h.table.size, 0)
   assert.ok(out > 0)
 })
+
+test('after a restart (proofs are not checkpointed) a refresh from the observed endpoint proves it again', () => {
+  const { h, sent } = proving()
+  const rec = record(1, h, { kind: 'server', server: SERVER })
+  const src = h.source('127.0.0.1', 5000)
+  // Restored from a checkpoint: held, unproven.
+  assert.ok(
+    h.table.insertTrusted(rec, { family: 4, address: '127.0.0.1', port: 5000 }, h.clock.now()),
+  )
+  assert.equal(listed(h), 0)
+  // The node's next announce is a refresh (the same bytes) from the same socket.
+  const r = announce(h, rec, src)
+  assert.ok(r?.type === 'announce-reply' && r.status === 'refreshed')
+  assert.equal(listed(h), 1)
+  assert.equal(sent.length, 0)
+})
