@@ -7,6 +7,7 @@ export const ExitCode = {
   FAILURE: 1,
   USAGE: 2,
   INVALID: 3,
+  PROBLEM: 4,
 } as const
 
 // A bootpage verification that said no exits 3; a malformed bootpage spec is a usage error.
@@ -24,9 +25,11 @@ export function describeError(err: unknown): { message: string; exitCode: number
       message: `error ${err.code}: ${err.message}`,
       exitCode: INVALID_CODES.has(err.code)
         ? ExitCode.INVALID
-        : usage
-          ? ExitCode.USAGE
-          : ExitCode.FAILURE,
+        : err.code === 'DOCTOR_PROBLEMS'
+          ? ExitCode.PROBLEM
+          : usage
+            ? ExitCode.USAGE
+            : ExitCode.FAILURE,
     }
   }
   const message = err instanceof Error ? err.message : String(err)

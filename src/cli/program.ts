@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { registerAnnounce } from './commands/announce.js'
 import { registerBootpage } from './commands/bootpage.js'
 import { registerDemo } from './commands/demo.js'
+import { registerDoctor } from './commands/doctor.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerPeers } from './commands/peers.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
@@ -40,5 +41,6 @@ export function buildProgram(io: CliIo): Command {
   registerServers(program, io)
   registerDemo(program, io)
   registerStats(program, io)
+  registerDoctor(program, io)
   return program
 }
