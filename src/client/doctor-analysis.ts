@@ -68,6 +68,12 @@ function who(p: TrackerProbe): string {
     : `${p.tracker} (${p.address})`
 }
 
+/** The address the tracker saw, with the tested port (where its challenge went). */
+function seenHost(p: TrackerProbe): string {
+  const host = p.udp.observedAddress?.replace(/:[0-9]+$/, '')
+  return host === undefined ? 'the address it sees' : host
+}
+
 function familyState(probes: readonly TrackerProbe[], family: 4 | 6): FamilyState {
   const mine = probes.filter(p => p.family === family)
   if (mine.length === 0) return 'untested'
@@ -158,7 +164,7 @@ export function analyse(port: number, probes: readonly TrackerProbe[]): Analysis
         problem: 'port-closed',
         tracker: who(p),
         advice:
-          `${who(p)} could not reach UDP port ${port} at ${p.udp.observedAddress ?? 'this address'}: ` +
+          `${who(p)} could not reach UDP port ${port} at ${seenHost(p)}: ` +
           `forward UDP port ${port} on the router to this machine and allow it through the ` +
           'firewall; until then trackers will not list the server (players cannot connect).',
       })
