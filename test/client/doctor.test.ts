@@ -126,3 +126,32 @@ test('analyse: clock skew, refusals, a broken family, nobody answering', () => {
     ['no-tracker-answered'],
   )
 })
+
+test('doctor: a name with an IPv4 and an IPv6 address is checked on both, one port', async t => {
+  let tr
+  try {
+    tr = await startTracker(t, { host: ['127.0.0.1', '::1'], listUnproven: false })
+  } catch (err) {
+    t.skip(`no IPv6 loopback here: ${(err as Error).message}`)
+    return
+  }
+  const r = await runDoctor({
+    ...base,
+    trackers: [{ host: 'tracker.test', udp: tr.udp, tcp: tr.tcp }],
+    resolveAll: () =>
+      Promise.resolve([
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ]),
+  })
+  assert.deepEqual(
+    r.probes.map(p => [p.address, p.udp.observedAddress, p.reach.challenged]),
+    [
+      ['127.0.0.1', `127.0.0.1:${r.port}`, true],
+      ['::1', `[::1]:${r.port}`, true],
+    ],
+  )
+  assert.equal(r.ipv4, 'works')
+  assert.equal(r.ipv6, 'works')
+  assert.deepEqual(r.findings, [])
+})

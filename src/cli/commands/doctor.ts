@@ -6,7 +6,7 @@ import { intIn, networkName } from '../parse.js'
 import { type TrackerSourceOptions, addTrackerOptions, resolveTrackers } from '../trackers.js'
 
 interface DoctorFlags extends TrackerSourceOptions {
-  network: string
+  network?: string
   port?: number
   timeout: number
   json: boolean
@@ -50,9 +50,8 @@ export function registerDoctor(program: Command, io: CliIo): void {
     )
     .option(
       '--network <name>',
-      'network of the throwaway test record (a tracker may serve only some)',
+      `network of the throwaway test record (default ${DOCTOR_NETWORK}; a tracker may serve only some)`,
       networkName,
-      DOCTOR_NETWORK,
     )
   addTrackerOptions(command)
     .option(
@@ -73,7 +72,7 @@ export function registerDoctor(program: Command, io: CliIo): void {
       })
       const report = await runDoctor({
         trackers,
-        network: flags.network,
+        network: flags.network ?? DOCTOR_NETWORK,
         timeout: flags.timeout,
         ...(flags.port === undefined ? {} : { port: flags.port }),
       })
