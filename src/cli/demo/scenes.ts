@@ -68,7 +68,11 @@ async function silentPort(): Promise<number> {
   const s = createSocket('udp4')
   await new Promise<void>(resolve => s.bind(0, '127.0.0.1', resolve))
   const port = s.address().port
-  await new Promise<void>(resolve => s.close(() => { resolve(); }))
+  await new Promise<void>(resolve =>
+    s.close(() => {
+      resolve()
+    }),
+  )
   return port
 }
 
