@@ -99,6 +99,7 @@ export const ERROR_CODES = {
     'the command failed with an error that has no code of its own (a bug: please report it)',
   SELFCHECK_FAILED:
     'the protocol self-check failed: a sign, encode, decode or verify step disagreed',
+  DOCTOR_PROBLEMS: 'the NAT doctor found at least one problem (each is printed with its advice)',
   // src/observe: HTTP status/API/metrics, listing ports; the `stats` command
   HTTP_NOT_FOUND: 'no such path',
   HTTP_METHOD_NOT_ALLOWED:

@@ -9,6 +9,7 @@ export const ExitCode = {
   USAGE: 2,
   INVALID: 3,
   PARTIAL: 4,
+  PROBLEM: 5,
 } as const
 
 // A bootpage verification that said no exits 3; a malformed bootpage spec is a usage error.
@@ -46,6 +47,7 @@ export interface ErrorReport {
 function exitCodeOf(code: string): number {
   if (INVALID_CODES.has(code)) return ExitCode.INVALID
   if (PARTIAL_CODES.has(code)) return ExitCode.PARTIAL
+  if (code === 'DOCTOR_PROBLEMS') return ExitCode.PROBLEM
   if (FAILURE_CODES.has(code)) return ExitCode.FAILURE
   // A bad deny-list file at start is a configuration error too.
   if (/^(CONFIG|CLI|DENY)_/.test(code) || USAGE_CODES.has(code)) return ExitCode.USAGE

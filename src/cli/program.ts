@@ -2,6 +2,7 @@ import { Command, type CommanderError, Help, type Option } from 'commander'
 import { registerAnnounce } from './commands/announce.js'
 import { registerBootpage } from './commands/bootpage.js'
 import { registerDemo } from './commands/demo.js'
+import { registerDoctor } from './commands/doctor.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerPeers } from './commands/peers.js'
 import { registerSelfcheck } from './commands/selfcheck.js'
@@ -88,5 +89,6 @@ export function buildProgram(io: CliIo): Command {
   registerDemo(program, io)
   registerStats(program, io)
   throwUsageErrors(program)
+  registerDoctor(program, io)
   return program
 }

@@ -14,6 +14,7 @@ import {
   reportingQuerier,
 } from '../query.js'
 import { type TrackerSourceOptions, addTrackerOptions, resolveTrackers } from '../trackers.js'
+import { watchQuery, watchServers } from './servers-watch.js'
 
 interface ServersFlags extends TrackerSourceOptions, QueryFlags {
   network: string
@@ -25,6 +26,8 @@ interface ServersFlags extends TrackerSourceOptions, QueryFlags {
   sort: QuerySort
   count: number
   tcp: boolean
+  watch: boolean
+  interval: number
 }
 
 export function registerServers(program: Command, io: CliIo): void {
@@ -55,11 +58,19 @@ export function registerServers(program: Command, io: CliIo): void {
     .option('--timeout <ms>', 'milliseconds each tracker gets', intIn(1, 600_000), 2000)
     .option('--deadline <ms>', 'milliseconds for the whole call', intIn(1, 3_600_000), 10_000)
     .option('--json', 'print one JSON array', false)
+    .option('--watch', 'redraw the list live until q or Ctrl-C (changed rows highlighted)', false)
+    .option('--interval <ms>', 'with --watch: ms between refreshes', intIn(200, 3_600_000), 5000)
     .action(async (flags: ServersFlags) => {
       if (flags.tag.length > 4) command.error('error: at most 4 --tag filters', { exitCode: 2 })
+      if (flags.watch && (flags.best || flags.json))
+        command.error('error: --watch shows a list: not with --best or --json', { exitCode: 2 })
       const trackers = await resolveTrackers(flags, line => {
         io.err(line)
       })
+      if (flags.watch) {
+        await watchServers(io, trackers, flags, watchQuery(flags))
+        return
+      }
       const r = reporter(io)
       const { q, save } = await reportingQuerier(trackers, flags, r)
       const call = { transport: flags.tcp ? ('tcp' as const) : ('auto' as const) }

@@ -7,14 +7,18 @@ import { generateKeyPair } from '../../crypto/keys.js'
 import { endpointToString } from '../../wire/endpoint.js'
 import type { ServerInfo } from '../../wire/record.js'
 import { type DemoNetwork, startDemoTrackers } from './network.js'
+import { type SceneReport, runScenes } from './scenes.js'
 
 export { type DemoBootpage, type DemoNetwork, startDemoTrackers } from './network.js'
+export type { SceneReport } from './scenes.js'
 
 /*
  * `metatracker demo`: a whole network on loopback in one process. Three trackers, a dozen peers
  * and a few game servers announcing to all of them, a client listing peers and servers and
  * asking for the best server for a world; then one tracker is killed and the client still gets
- * its answer (from another tracker), while the nodes keep announcing to the two left.
+ * its answer (from another tracker), while the nodes keep announcing to the two left. Alongside,
+ * on the two trackers that stay up, the proof-of-address scenes of ./scenes.ts: a server listed
+ * once proven, a fake one never listed, a crash that leaves the list, a clean withdrawal.
  */
 
 export interface DemoOptions {
@@ -57,6 +61,8 @@ export interface DemoReport {
   /** After the kill: nodes still up on both live trackers, and nodes that saw the dead one fail. */
   nodesUpOnLiveTrackers: number
   nodesSeeingDeadTracker: number
+  /** Proof of address, crash and withdrawal (./scenes.ts). */
+  scenes: SceneReport
   elapsedMs: number
 }
 
@@ -130,6 +136,15 @@ async function story(run: Run): Promise<DemoReport> {
   showNetwork(run)
   const servers = await startNodes(run)
   const { nodesOnEveryTracker, held } = await awaitNodes(run)
+  // The scenes run alongside the rest, on the trackers that stay up; their lines come last.
+  const sceneLines: string[] = []
+  const scenesDone = runScenes({
+    trackers: run.net.addresses.slice(1),
+    network: run.network,
+    timeout: run.timeout,
+    deadline: run.started + run.duration - 300,
+    log: line => sceneLines.push(line),
+  })
   const client = new Querier({
     trackers: run.net.addresses,
     timeout: run.timeout,
@@ -140,12 +155,19 @@ async function story(run: Run): Promise<DemoReport> {
   const rerouted = await fillBest(run, client, servers, asked.best)
   const { killed, after } = await killOneTracker(run)
   const failover = await awaitFailover(run, killed)
+  const scenes = await scenesDone
+  for (const line of sceneLines) run.log(line)
   const { net } = run
   return {
     ok:
       nodesOnEveryTracker === run.announcers.length &&
       after.entries.length > 0 &&
-      failover.nodesUpOnLiveTrackers === run.announcers.length,
+      failover.nodesUpOnLiveTrackers === run.announcers.length &&
+      scenes.provenListed &&
+      !scenes.fakeListed &&
+      scenes.fakeListedWithUnproven &&
+      scenes.crashLeft &&
+      scenes.withdrawnAtOnce,
     network: run.network,
     trackers: net.addresses.map(t => ({
       label: trackerLabel(t),
@@ -172,6 +194,7 @@ async function story(run: Run): Promise<DemoReport> {
       peers: after.entries.length,
     },
     ...failover,
+    scenes,
     elapsedMs: 0,
   }
 }

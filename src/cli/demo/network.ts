@@ -51,6 +51,11 @@ function demoTrackerConfig(data: string, announceInterval: number): ConfigInput 
     // Every node of the demo announces from 127.0.0.1: one source, so no per-source bucket.
     flood: { rate: 0 },
     checkpoint: { interval: 0, verify: false },
+    // A fast proof-of-address cycle (docs/protocol.md §9, docs/operations.md) so the demo's
+    // scenes fit its budget: a listed server is challenged again every second and hidden once it
+    // stays silent for a second; a crashed one leaves the list in a few seconds.
+    challenge: { interval: 1, timeout: 1 },
+    recheck: { unreachable: 1, empty: 1, open: 1, full: 1 },
   }
 }
 
