@@ -11,21 +11,19 @@
 // median over the rounds; the table is printed and written into docs/benchmarks.md between the
 // bench:peers markers. Then, unless --memory-entries 0, memory per entry at 1,000,000 entries.
 // Not a test: figures depend on the machine and its load. Nothing leaves 127.0.0.1.
-import { execFile } from 'node:child_process'
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import {
   type LoadResult,
   type LoadShape,
   type LoadSpec,
   loadArgs,
   runLoad,
-  sigItems,
   signFresh,
-  verifyLoop,
+  startVerifier,
 } from './peers/measure.js'
+import { measureMemory } from './peers/memory.js'
 import {
   bep15Announces,
   echoPayload,
@@ -45,6 +43,7 @@ import {
   nodeEcho,
   opentracker,
 } from './peers/servers.js'
+import { type Row, renderTable } from './peers/table.js'
 
 const argv = process.argv.slice(2)
 const arg = (name: string, fallback: number): number => {
@@ -164,7 +163,7 @@ try {
   const primed = await runLoad(
     tools.loadgen,
     { ...mtSpec(refreshFile, ['0=13', '5=00']), once: true },
-    { ...shape, seconds: 1, warmup: 0 },
+    { sockets: 1, window: 1, seconds: 30, warmup: 0 },
     mt.pid,
   )
   if (primed.ok !== REFRESH_RECORDS) {
@@ -191,12 +190,18 @@ try {
   }
   targets.push(fresh)
 
-  const verifyItems = await sigItems(freshFile, FRESH_KEYS)
-  const verifyNew: number[] = []
-  const verifyCached: number[] = []
+  const verifier = await startVerifier(freshFile, FRESH_KEYS)
+  const verifyNew: Row = {
+    key: 'verify',
+    label: 'node:crypto Ed25519 verify, one core, new keys (import + verify)',
+    samples: [],
+  }
+  const verifyCached: Row = {
+    key: 'verifyCached',
+    label: 'node:crypto Ed25519 verify, one core, cached KeyObject',
+    samples: [],
+  }
   let verifyAt = 0
-  const cachedItems = verifyItems.slice(0, 1000)
-  verifyLoop(cachedItems, 0.2, 0) // import the cached set once
 
   let freshRanOut = 0
   for (let r = 0; r < rounds; r++) {
@@ -206,9 +211,14 @@ try {
     const shift = r % order.length
     for (const key of [...order.slice(shift), ...order.slice(0, shift)]) {
       if (key === 'verify') {
-        verifyNew.push(verifyLoop(verifyItems, shape.seconds, verifyAt))
+        for (const [row, items, secs] of [
+          [verifyNew, false, shape.seconds],
+          [verifyCached, true, shape.seconds / 2],
+        ] as const) {
+          const v = await verifier.run(secs, verifyAt, items)
+          row.samples.push({ rate: v.rate, serverCpu: v.cpu, generatorCpu: null, bad: 0 })
+        }
         verifyAt += 7919 // start elsewhere in the cycle each round
-        verifyCached.push(verifyLoop(cachedItems, shape.seconds / 2, 0))
         continue
       }
       const t = targets.find(x => x.key === key)
@@ -221,55 +231,51 @@ try {
       t.results.push(res)
     }
   }
+  verifier.stop()
   const load1 = loadavg()
 
   // --- memory per entry at 1M ------------------------------------------------------------------
   const memory: string[] = []
   if (memoryEntries > 0) {
     log(`memory at ${memoryEntries.toLocaleString('en-US')} entries`)
-    for (const s of servers) await s.stop()
-    servers.length = 0
-    memory.push(...(await measureMemory(memoryEntries, btFailed === null ? join(tmp, 'bt') : null)))
+    const ot = servers.find(s => s.name === 'opentracker') ?? null
+    for (const s of servers) if (s !== ot) await s.stop()
+    memory.push(
+      ...(await measureMemory({
+        entries: memoryEntries,
+        tmp,
+        loadgen: tools.loadgen,
+        btDir: btFailed === null ? join(tmp, 'bt') : null,
+        opentracker: ot,
+      })),
+    )
   }
 
   // --- the table --------------------------------------------------------------------------------
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b)
-    const m = s.length >> 1
-    return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2
+  const rows: Row[] = targets.map(t => ({
+    key: t.key,
+    label: t.label,
+    samples: t.results.map(x => ({
+      rate: x.rate,
+      serverCpu: x.serverCpu,
+      generatorCpu: x.cpu / x.wall,
+      bad: x.bad,
+    })),
+  }))
+  const freshRow = rows.find(r => r.key === 'fresh')
+  if (freshRow !== undefined) {
+    freshRow.note = (f, all) => {
+      const v = all.get('verify')
+      if (v === undefined) return ''
+      const cpu =
+        f.perCpu !== null && v.perCpu !== null
+          ? `, ${(f.perCpu / v.perCpu).toFixed(2)} per CPU-s`
+          : ''
+      return `; **${(f.rate / v.rate).toFixed(2)}** of one core's verify${cpu}`
+    }
   }
-  const k = (n: number): string =>
-    n >= 100_000
-      ? `${Math.round(n / 1000)}k`
-      : n >= 1000
-        ? `${(n / 1000).toFixed(1)}k`
-        : n.toFixed(0)
-  const pct = (x: number | null): string => (x === null ? '?' : `${Math.round(100 * x)} %`)
-  const echoRate = median(targets.find(t => t.key === 'echo')?.results.map(x => x.rate) ?? [1])
-  const vNew = median(verifyNew)
-  const vCached = median(verifyCached)
-  const lines: string[] = []
-  lines.push(
-    '| target | ops/s (median) | range over rounds | vs node:dgram echo | server CPU | generator CPU |',
-  )
-  lines.push('|---|---:|---:|---:|---:|---:|')
-  for (const t of targets) {
-    const rates = t.results.map(x => x.rate)
-    const m = median(rates)
-    let ratio = (m / echoRate).toFixed(2)
-    if (t === fresh) ratio += `; **${(m / vNew).toFixed(2)}** of one core's verify`
-    const bad = t.results.reduce((n, x) => n + x.bad, 0)
-    const badNote = bad > 0 ? ` (${bad} unexpected replies)` : ''
-    lines.push(
-      `| ${t.label}${badNote} | ${k(m)} | ${k(Math.min(...rates))}–${k(Math.max(...rates))} | ${ratio} | ${pct(median(t.results.map(x => x.serverCpu ?? 0)))} | ${pct(median(t.results.map(x => x.cpu / x.wall)))} |`,
-    )
-  }
-  lines.push(
-    `| node:crypto Ed25519 verify, one core, new keys (import + verify) | ${k(vNew)} | ${k(Math.min(...verifyNew))}–${k(Math.max(...verifyNew))} | ${(vNew / echoRate).toFixed(2)} | (this process) | |`,
-  )
-  lines.push(
-    `| node:crypto Ed25519 verify, one core, cached KeyObject | ${k(vCached)} | ${k(Math.min(...verifyCached))}–${k(Math.max(...verifyCached))} | ${(vCached / echoRate).toFixed(2)} | (this process) | |`,
-  )
+  rows.push(verifyNew, verifyCached)
+  const lines = renderTable(rows, 'echo')
   const cmdline = `npm run bench:peers${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
   const notes: string[] = [
@@ -277,8 +283,9 @@ try {
     `- **Run:** ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${rounds} rounds, each target ${shape.warmup} s warm-up + ${shape.seconds} s measured per round, order rotated every round; figures are medians over the rounds.`,
     `- **Machine:** ${cpus().length} × ${cpuModel}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, node ${process.version}; load average ${load0.map(x => x.toFixed(1)).join(' ')} before, ${load1.map(x => x.toFixed(1)).join(' ')} after (other work shares the machine: read the ratios).`,
     `- **Generator:** \`scripts/loadgen/loadgen.c\` (gcc -O2), closed loop, ${shape.sockets} sockets × ${shape.window} requests in flight on 127.0.0.1, e.g. \`loadgen ${loadArgs({ ...fresh.spec, file: 'fresh.bin', port: 0 }, shape).join(' ')}\`. A reply counts only when it is the expected kind (BEP 15 announce reply; metatracker \`announce-reply\` \`refreshed\`, \`introductions\`, \`announce-reply\`). "generator CPU" is its share of one core: the C echo row shows how far the generator itself goes.`,
-    `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of one torrent, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` (this tree) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it).`,
-    `- **Verify** rows: \`verifyBytes\` (the tracker's own, strict checks included) in a loop in the bench process, over the fresh announces' own signatures.`,
+    `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of 16 torrents, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` (this tree) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it).`,
+    `- **Verify** rows: \`verifyBytes\` (the tracker's own, strict checks included) in a loop in its own process (\`scripts/peers/verify-child.ts\`), over the fresh announces' own signatures; "server CPU" is that process's share of a core.`,
+    `- **Columns:** ops/s is per wall second over the measured window; "ops per server CPU-s" divides it by the server's share of a core over the generator's run (from /proc), which the machine's other load moves much less.`,
   ]
   if (freshRanOut > 0)
     notes.push(
@@ -298,52 +305,4 @@ try {
 } finally {
   for (const s of servers) await s.stop()
   await rm(tmp, { recursive: true, force: true })
-}
-
-async function measureMemory(entries: number, btDir: string | null): Promise<string[]> {
-  const run = promisify(execFile)
-  const here = new URL('./peers/', import.meta.url).pathname
-  interface Mem {
-    entries: number
-    rssBefore: number
-    rssAfter: number
-    heapBefore: number
-    heapAfter: number
-    recordBytes?: number
-  }
-  const rows: string[] = [
-    `Memory at ${entries.toLocaleString('en-US')} entries, each tracker filled through its own code in a fresh process, (RSS after − RSS before) / entries, both after full GCs:`,
-    '',
-    '| tracker | entries | RSS before | RSS after | RSS per entry | heap per entry |',
-    '|---|---:|---:|---:|---:|---:|',
-  ]
-  const mib = (n: number): string => `${(n / 1024 ** 2).toFixed(0)} MiB`
-  const row = (label: string, m: Mem): void => {
-    rows.push(
-      `| ${label} | ${m.entries.toLocaleString('en-US')} | ${mib(m.rssBefore)} | ${mib(m.rssAfter)} | **${Math.round((m.rssAfter - m.rssBefore) / m.entries)} B** | ${Math.round((m.heapAfter - m.heapBefore) / m.entries)} B |`,
-    )
-  }
-  const opts = { timeout: 600_000, maxBuffer: 1 << 20 }
-  const mt = await run(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', `${here}metatracker-server.ts`, '--memory', String(entries)],
-    opts,
-  )
-  const m = JSON.parse(mt.stdout) as Mem
-  row(
-    `metatracker (${Math.round((m.recordBytes ?? 0) / m.entries)}-byte signed records, \`table.insert\`)`,
-    m,
-  )
-  if (btDir !== null) {
-    const bt = await run(
-      process.execPath,
-      ['--expose-gc', `${here}bt-server.mjs`, btDir, '--memory', String(entries)],
-      opts,
-    )
-    row(
-      'bittorrent-tracker (1,000 peers per torrent, its request path)',
-      JSON.parse(bt.stdout) as Mem,
-    )
-  }
-  return rows
 }

@@ -296,6 +296,15 @@ int main(int argc, char **argv) {
       used_at_end = next;
       break;
     }
+    if (once && exhausted) {
+      int idle = 1;
+      for (int i = 0; i < nsock; i++) idle = idle && socks[i].inflight == 0;
+      if (idle) {  // every request sent and answered (or given up as lost): done early
+        end_measured = t;
+        used_at_end = next;
+        break;
+      }
+    }
     int r = poll(pfd, (nfds_t)nsock, 10);
     t = now_s();
     int measuring = t >= m0 && t < m1;

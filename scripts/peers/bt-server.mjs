@@ -2,7 +2,7 @@
 // temporary directory, never a dependency) as a BEP 15 UDP tracker on 127.0.0.1 port 0.
 // Usage: node bt-server.mjs DIR [--memory N]
 //   DIR holds node_modules/bittorrent-tracker. Prints {"port":N} and serves until stdin closes.
-//   --memory N: no socket; announces N distinct peers (1,000 per torrent) through the server's
+//   --memory N: no socket; announces N distinct peers (100 per torrent) through the server's
 //   own request path and prints {"entries","rssBefore","rssAfter","heapBefore","heapAfter"}.
 import { join } from 'node:path'
 import { setImmediate } from 'node:timers'
@@ -20,14 +20,19 @@ if (memory > 0) {
   const server = new Server({ udp: false, http: false, ws: false, stats: false })
   server.on('error', () => {})
   server.on('warning', () => {})
-  const per = 1000
+  const per = 100
   const measure = () => {
     gc()
     gc()
     return process.memoryUsage()
   }
-  const before = measure()
   const hex = (n, width) => n.toString(16).padStart(width, '0')
+  const before = measure()
+  // Swarms first: createSwarm is asynchronous, and announces racing for a torrent that does not
+  // exist yet would each create (and replace) its swarm.
+  for (let t = 0; t * per < memory; t++) {
+    await new Promise(resolve => server.createSwarm(hex(t, 40), resolve))
+  }
   let done = 0
   await new Promise((resolve, reject) => {
     const one = i => {
@@ -60,6 +65,8 @@ if (memory > 0) {
     batch()
   })
   const after = measure()
+  const held = Object.values(server.torrents).reduce((n, s) => n + s.peers.length, 0)
+  if (held !== memory) throw new Error(`bittorrent-tracker holds ${held} peers, not ${memory}`)
   console.log(
     JSON.stringify({
       entries: memory,

@@ -1,5 +1,5 @@
 // Running the C load generator and the one-core verify loop for scripts/bench-peers.ts.
-import { execFile, fork } from 'node:child_process'
+import { type ChildProcess, execFile, fork } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { verifyBytes } from '../../src/crypto/ed25519.js'
@@ -115,7 +115,12 @@ export async function sigItems(file: string, count: number): Promise<SigItem[]> 
  * own verifyBytes (strict checks, KeyObject cache of 16,384 keys): cycling over more keys than
  * the cache holds imports every key first, as a fresh announce must.
  */
-export function verifyLoop(items: readonly SigItem[], seconds: number, from: number): number {
+export function verifyLoop(
+  items: readonly SigItem[],
+  seconds: number,
+  from: number,
+): { rate: number; cpu: number } {
+  const u0 = process.cpuUsage()
   const t0 = performance.now()
   let n = 0
   while (performance.now() - t0 < seconds * 1000) {
@@ -127,7 +132,9 @@ export function verifyLoop(items: readonly SigItem[], seconds: number, from: num
       n++
     }
   }
-  return n / ((performance.now() - t0) / 1000)
+  const wall = (performance.now() - t0) / 1000
+  const u = process.cpuUsage(u0)
+  return { rate: n / wall, cpu: (u.user + u.system) / 1e6 / wall }
 }
 
 /**
@@ -173,4 +180,44 @@ export async function signFresh(
   for (let s = 1; s <= seqs; s++)
     for (let w = 0; w < workers; w++) files.push(`${prefix}-w${w}-s${s}.bin`)
   return files
+}
+
+export interface Verifier {
+  /** One core's verify rate for `seconds` over new keys, or over 1,000 cached ones. */
+  run(seconds: number, from: number, cached: boolean): Promise<{ rate: number; cpu: number }>
+  stop(): void
+}
+
+/** The verify loop in its own process (scripts/peers/verify-child.ts). */
+export async function startVerifier(file: string, keys: number): Promise<Verifier> {
+  const child: ChildProcess = fork(
+    `${here}verify-child.ts`,
+    ['--file', file, '--keys', String(keys)],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    },
+  )
+  const next = (): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const onExit = (): void => {
+        reject(new Error('verify child exited'))
+      }
+      child.once('exit', onExit)
+      child.once('message', m => {
+        child.off('exit', onExit)
+        resolve(m)
+      })
+    })
+  await next()
+  return {
+    async run(seconds, from, cached) {
+      const reply = next()
+      child.send({ seconds, from, cached })
+      return (await reply) as { rate: number; cpu: number }
+    },
+    stop() {
+      if (child.connected) child.send({ exit: true })
+    },
+  }
 }

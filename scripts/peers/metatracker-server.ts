@@ -3,8 +3,8 @@
 // Usage: node --import tsx scripts/peers/metatracker-server.ts [--sample 10000] [--memory N]
 //   Serving: fills --sample peer entries of network bench.example (directly: their signatures
 //   are not what is measured), prints {"port":N} and serves until stdin closes.
-//   --memory N (run with --expose-gc): no socket traffic; inserts N peer entries into the
-//   Daemon's table (135-byte records with their 64-byte signature, distinct keys and addresses)
+//   --memory N (run with --expose-gc): no socket traffic; builds a Daemon with maxEntries N and
+//   inserts N peer entries into its table (135-byte records with their 64-byte signature, distinct keys and addresses)
 //   and prints {"entries","recordBytes","rssBefore","rssAfter","heapBefore","heapAfter"}.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -20,12 +20,20 @@ const sample = Number(arg('--sample', '10000'))
 const memory = Number(arg('--memory', '0'))
 const now = Math.floor(Date.now() / 1000)
 
+const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {})
+const measure = (): NodeJS.MemoryUsage => {
+  gc()
+  gc()
+  return process.memoryUsage()
+}
+// Measured before the Daemon is built, so what it reserves for `maxEntries` at start counts.
+const before = measure()
 const dir = await mkdtemp(join(tmpdir(), 'mt-peers-'))
 const daemon = await Daemon.start({
   udp: 0,
   tcp: null,
   data: dir,
-  maxEntries: Math.max(1_000_000, memory),
+  maxEntries: memory > 0 ? memory : 1_000_000,
   maxBytes: 4 * 1024 ** 3,
   perBlock: 100_000_000,
   perWideBlock: 100_000_000,
@@ -62,13 +70,6 @@ function fill(count: number, network: string, first: number): number {
 }
 
 if (memory > 0) {
-  const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {})
-  const measure = (): NodeJS.MemoryUsage => {
-    gc()
-    gc()
-    return process.memoryUsage()
-  }
-  const before = measure()
   const recordBytes = fill(memory, 'memory.example', 0)
   const after = measure()
   console.log(

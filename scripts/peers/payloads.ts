@@ -9,8 +9,13 @@ import { encodeMessage } from '../../src/wire/messages.js'
 export const SAMPLE_NETWORK = 'bench.example'
 /** Network of the refreshed and fresh announces (kept apart from the sampled entries). */
 export const FRESH_NETWORK = 'load.example'
-/** The one torrent every BEP 15 announce names (opentracker's whitelist holds it). */
-export const INFO_HASH = '6d65746174726163b3e6e3a7d1c0ffee00c0ffee'
+/** The torrent every throughput announce names (first of opentracker's whitelist). */
+export const INFO_HASH = '6d65746174726163b3e6e3a7d1c0ffee00c0ff00'
+/** Torrents of the memory fill (opentracker's whitelist holds them all). */
+export const INFO_HASHES = Array.from(
+  { length: 16 },
+  (_, i) => INFO_HASH.slice(0, 38) + i.toString(16).padStart(2, '0'),
+)
 
 export function payloadFile(packets: readonly Uint8Array[]): Uint8Array {
   const size = packets.reduce((n, p) => n + 2 + p.byteLength, 0)
@@ -73,6 +78,31 @@ export function sampleQuery(): Uint8Array {
     tags: [],
     exclude: null,
   })
+}
+
+/**
+ * BEP 15 announces of `count` distinct peers for a memory fill: opentracker keys a peer by
+ * address and port, so each (torrent, port) pair is new: 16 torrents × up to 65,535 ports.
+ */
+export function bep15Distinct(count: number): Uint8Array {
+  const size = 100
+  const out = new Uint8Array(count * size)
+  const v = new DataView(out.buffer)
+  const hashes = INFO_HASHES.map(h => Buffer.from(h, 'hex'))
+  for (let i = 0; i < count; i++) {
+    const at = i * size
+    v.setUint16(at, 98)
+    const p = at + 2
+    v.setUint32(p + 8, 1)
+    v.setUint32(p + 12, i + 1)
+    out.set(hashes[i % hashes.length] ?? hashes[0] ?? new Uint8Array(20), p + 16)
+    v.setUint32(p + 36, i) // peer id
+    v.setBigUint64(p + 64, 1n)
+    v.setUint32(p + 88, i + 1)
+    v.setInt32(p + 92, 0) // numwant 0
+    v.setUint16(p + 96, 1 + Math.floor(i / hashes.length))
+  }
+  return out
 }
 
 /**

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { INFO_HASH } from './payloads.js'
+import { INFO_HASHES } from './payloads.js'
 
 const run = promisify(execFile)
 const here = new URL('.', import.meta.url).pathname
@@ -19,6 +19,17 @@ export interface Server {
   /** Version or build of what runs, for the table's notes. */
   version: string
   stop(): Promise<void>
+}
+
+/** Resident set size of a process in bytes, from /proc; null if unreadable. */
+export async function rssBytes(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'latin1')
+    const m = /VmRSS:\s+(\d+) kB/.exec(status)
+    return m === null ? null : Number(m[1]) * 1024
+  } catch {
+    return null
+  }
 }
 
 /** Seconds of CPU (user + system) the process has used, from /proc; null if unreadable. */
@@ -193,7 +204,7 @@ async function freeUdpPort(): Promise<number> {
 }
 
 /**
- * opentracker on 127.0.0.1 (UDP only), private mode with a one-torrent whitelist, chrooted to
+ * opentracker on 127.0.0.1 (UDP only), private mode with a whitelist of 16 torrents, chrooted to
  * an empty directory and running as `nobody` when started as root (as the Debian service runs
  * it under its own user).
  */
@@ -201,7 +212,7 @@ export async function opentracker(dir: string, found: OpentrackerBin): Promise<S
   const root = join(dir, 'ot-root')
   await mkdir(root, { recursive: true })
   await chmod(root, 0o755)
-  await writeFile(join(root, 'whitelist.txt'), `${INFO_HASH}\n`, { mode: 0o644 })
+  await writeFile(join(root, 'whitelist.txt'), `${INFO_HASHES.join('\n')}\n`, { mode: 0o644 })
   const port = await freeUdpPort()
   const args = ['-i', '127.0.0.1', '-P', String(port), '-w', 'whitelist.txt']
   if (process.getuid?.() === 0) args.push('-d', root, '-u', 'nobody')
