@@ -5,7 +5,7 @@
 //   --memory N: no socket; announces N distinct peers (100 per torrent) through the server's
 //   own request path and prints {"entries","rssBefore","rssAfter","heapBefore","heapAfter"}.
 import { join } from 'node:path'
-import { setImmediate } from 'node:timers'
+import { setImmediate, setTimeout } from 'node:timers'
 import { pathToFileURL } from 'node:url'
 
 const dir = process.argv[2]
@@ -64,6 +64,7 @@ if (memory > 0) {
     }
     batch()
   })
+  await new Promise(resolve => setTimeout(resolve, 2000)) // let the heap settle, as metatracker's
   const after = measure()
   const held = Object.values(server.torrents).reduce((n, s) => n + s.peers.length, 0)
   if (held !== memory) throw new Error(`bittorrent-tracker holds ${held} peers, not ${memory}`)

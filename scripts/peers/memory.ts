@@ -75,7 +75,7 @@ export async function measureMemory(plan: MemoryPlan): Promise<string[]> {
   ])
   const mib = (n: number): string => `${(n / 1024 ** 2).toFixed(0)} MiB`
   const rows: string[] = [
-    `Memory at ${entries.toLocaleString('en-US')} entries, (RSS after − RSS before) / entries:`,
+    `Memory at ${entries.toLocaleString('en-US')} entries, (RSS after − RSS before) / entries (opentracker first, alone, through the wire; then metatracker and bittorrent-tracker in parallel, each in a fresh process):`,
     '',
     '| tracker | how filled | entries | RSS before | RSS after | RSS per entry | heap per entry |',
     '|---|---|---:|---:|---:|---:|---:|',
@@ -92,13 +92,13 @@ export async function measureMemory(plan: MemoryPlan): Promise<string[]> {
   const recordAvg = Math.round((mt.recordBytes ?? 0) / mt.entries)
   row(
     'metatracker',
-    `\`Daemon\` with \`maxEntries\` ${entries.toLocaleString('en-US')} (counted from before it was built), \`table.insert\` of ${recordAvg}-byte signed records, full GCs`,
+    `\`Daemon\` with \`maxEntries\` ${entries.toLocaleString('en-US')} (counted from before it was built), \`table.insert\` of ${recordAvg}-byte signed records, full GCs after 2 s idle`,
     mt,
   )
   if (bt !== null)
     row(
       'bittorrent-tracker',
-      'its request path (`_onRequest`), 100 peers per torrent, full GCs',
+      'its request path (`_onRequest`), 100 peers per torrent, full GCs after 2 s idle',
       bt,
     )
   if (typeof ot === 'string') rows.push(`| opentracker | ${ot} | | | | | |`)

@@ -71,6 +71,7 @@ function fill(count: number, network: string, first: number): number {
 
 if (memory > 0) {
   const recordBytes = fill(memory, 'memory.example', 0)
+  await new Promise(resolve => setTimeout(resolve, 2000)) // let the heap settle, as bittorrent-tracker's
   const after = measure()
   console.log(
     JSON.stringify({
