@@ -289,6 +289,7 @@ int main(int argc, char **argv) {
     SEND_ON(&socks[i], window);
   }
   size_t used_at_end = 0;
+  double last_rx_any = t0;
   for (;;) {
     double t = now_s();
     if (t >= m1) {
@@ -299,7 +300,7 @@ int main(int argc, char **argv) {
     if (once && exhausted) {
       int idle = 1;
       for (int i = 0; i < nsock; i++) idle = idle && socks[i].inflight == 0;
-      if (idle) {  // every request sent and answered (or given up as lost): done early
+      if (idle && t - last_rx_any > 0.5) {  // all sent, answered or lost, and quiet: done early
         end_measured = t;
         used_at_end = next;
         break;
@@ -315,6 +316,7 @@ int main(int argc, char **argv) {
           int n = recvmmsg(s->fd, rmsg, BATCH, MSG_DONTWAIT, NULL);
           if (n <= 0) break;
           total_rx += n;
+          last_rx_any = t;
           s->last_rx = t;
           s->inflight -= n;
           if (s->inflight < 0) s->inflight = 0;
