@@ -35,6 +35,7 @@ import {
   BT_VERSION,
   type Server,
   bittorrentTracker,
+  buildMetatracker,
   cEcho,
   compile,
   findOpentracker,
@@ -85,12 +86,13 @@ const tmp = await mkdtemp(join(tmpdir(), 'mt-bench-peers-'))
 const servers: Server[] = []
 const skipped: string[] = []
 try {
-  log(`temp dir ${tmp}; compiling the generator, fetching peers, signing fresh announces`)
+  log(`temp dir ${tmp}; compiling the generator and the tracker, fetching peers, signing`)
   const at = Math.floor(Date.now() / 1000)
   const freshNeeded = Math.ceil(rounds * (shape.seconds + shape.warmup) * freshRate)
   const seqs = Math.max(1, Math.ceil(freshNeeded / FRESH_KEYS))
-  const [tools, freshFiles, btFailed, otFound] = await Promise.all([
+  const [tools, dist, freshFiles, btFailed, otFound] = await Promise.all([
     compile(tmp),
+    buildMetatracker(),
     signFresh(join(tmp, 'fresh'), FRESH_KEYS, seqs, at, Math.max(1, Math.min(2, cpus().length))),
     installBittorrentTracker(join(tmp, 'bt')),
     findOpentracker(tmp),
@@ -153,7 +155,7 @@ try {
     servers.push(bt)
     add('bt', 'bittorrent-tracker (Node, unsigned BEP 15 connect + announce)', bt, bep15(bt.port))
   }
-  const mt = await metatracker(SAMPLE_ENTRIES)
+  const mt = await metatracker(dist, SAMPLE_ENTRIES)
   servers.push(mt)
   const mtSpec = (f: string, expect: string[]): LoadSpec => ({
     port: mt.port,
@@ -251,6 +253,7 @@ try {
         entries: memoryEntries,
         tmp,
         loadgen: tools.loadgen,
+        dist,
         btDir: btFailed === null ? join(tmp, 'bt') : null,
         opentracker: ot,
       })),
@@ -289,7 +292,7 @@ try {
     `- **Run:** ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${rounds} rounds, each target ${shape.warmup} s warm-up + ${shape.seconds} s measured per round, order rotated every round; figures are medians over the rounds.`,
     `- **Machine:** ${cpus().length} × ${cpuModel}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, node ${process.version}; load average ${load0.map(x => x.toFixed(1)).join(' ')} before, ${load1.map(x => x.toFixed(1)).join(' ')} after (other work shares the machine: read the ratios).`,
     `- **Generator:** \`scripts/loadgen/loadgen.c\` (gcc -O2), closed loop, ${shape.sockets} sockets × ${shape.window} requests in flight on 127.0.0.1, e.g. \`loadgen ${loadArgs({ ...fresh.spec, file: 'fresh.bin', port: 0 }, shape).join(' ')}\`. A reply counts only when it is the expected kind (BEP 15 announce reply; metatracker \`announce-reply\` \`refreshed\`, \`introductions\`, \`announce-reply\`). "generator CPU" is its share of one core: the C echo row shows how far the generator itself goes.`,
-    `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of 16 torrents, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` (this tree) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it).`,
+    `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of 16 torrents, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` of this tree built with tsc (as it ships, no tsx) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it).`,
     `- **Verify** rows: \`verifyBytes\` (the tracker's own, strict checks included) in a loop in its own process (\`scripts/peers/verify-child.ts\`), over the fresh announces' own signatures; "server CPU" is that process's share of a core.`,
     `- **Columns:** ops/s is per wall second over the measured window; "ops per server CPU-s" divides it by the server's share of a core over the generator's run (from /proc), which the machine's other load moves much less.`,
   ]

@@ -25,6 +25,8 @@ export interface MemoryPlan {
   entries: number
   tmp: string
   loadgen: string
+  /** The tsc build of src/ (see buildMetatracker). */
+  dist: string
   /** bittorrent-tracker's install dir, or null when it was skipped. */
   btDir: string | null
   /** The running opentracker, or null when it was skipped. */
@@ -57,9 +59,9 @@ export async function measureMemory(plan: MemoryPlan): Promise<string[]> {
       process.execPath,
       [
         '--expose-gc',
-        '--import',
-        'tsx',
-        `${here}metatracker-server.ts`,
+        `${here}metatracker-server.mjs`,
+        '--dist',
+        plan.dist,
         '--memory',
         String(entries),
       ],

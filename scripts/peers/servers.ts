@@ -113,12 +113,27 @@ export function nodeEcho(): Promise<Server> {
   )
 }
 
-export function metatracker(sample: number): Promise<Server> {
+/**
+ * Build src/ with the project's tsc as it ships (no tsx in the measured path) into a directory
+ * under node_modules/.cache, where the build's own imports (lru-cache, ...) resolve.
+ */
+export async function buildMetatracker(): Promise<string> {
+  const root = join(here, '..', '..')
+  const out = join(root, 'node_modules', '.cache', 'bench-peers', 'dist')
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const flags = ['--outDir', out, '--declaration', 'false', '--sourceMap', 'false']
+  await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), ...flags], {
+    timeout: 300_000,
+  })
+  return out
+}
+
+export function metatracker(dist: string, sample: number): Promise<Server> {
   return startChild(
     'metatracker',
     process.execPath,
-    ['--import', 'tsx', join(here, 'metatracker-server.ts'), '--sample', String(sample)],
-    'this tree (Daemon, in its own process)',
+    [join(here, 'metatracker-server.mjs'), '--dist', dist, '--sample', String(sample)],
+    'this tree built with tsc (a Daemon in its own process)',
   )
 }
 

@@ -1,27 +1,36 @@
-// metatracker (a Daemon, the protocol engine without the operator layer's flood gate) for
-// scripts/bench-peers.ts, in its own process on 127.0.0.1 port 0.
-// Usage: node --import tsx scripts/peers/metatracker-server.ts [--sample 10000] [--memory N]
+// metatracker as it ships (the tsc build of src/, made by scripts/bench-peers.ts: no tsx in
+// the path) for scripts/bench-peers.ts, in its own process on 127.0.0.1 port 0. A Daemon: the
+// protocol engine without the operator layer's flood gate.
+// Usage: node scripts/peers/metatracker-server.mjs --dist DIR [--sample 10000] [--memory N]
+//   DIR is the build's output directory (it holds tracker/daemon.js).
 //   Serving: fills --sample peer entries of network bench.example (directly: their signatures
 //   are not what is measured), prints {"port":N} and serves until stdin closes.
 //   --memory N (run with --expose-gc): no socket traffic; builds a Daemon with maxEntries N and
-//   inserts N peer entries into its table (135-byte records with their 64-byte signature, distinct keys and addresses)
-//   and prints {"entries","recordBytes","rssBefore","rssAfter","heapBefore","heapAfter"}.
+//   inserts N peer entries into its table (135-byte records with their 64-byte signature,
+//   distinct keys and addresses) and prints
+//   {"entries","recordBytes","rssBefore","rssAfter","heapBefore","heapAfter"}.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Daemon } from '../../src/tracker/daemon.js'
-import { decodeRecord, encodeSignedRecord } from '../../src/wire/record.js'
+import { setTimeout } from 'node:timers'
+import { pathToFileURL } from 'node:url'
 
-const arg = (name: string, fallback: string): string => {
+const arg = (name, fallback) => {
   const i = process.argv.indexOf(name)
   return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback
 }
 const sample = Number(arg('--sample', '10000'))
 const memory = Number(arg('--memory', '0'))
 const now = Math.floor(Date.now() / 1000)
+const dist = arg('--dist', '')
+if (dist === '') throw new Error('--dist DIR is required')
+const { Daemon } = await import(pathToFileURL(join(dist, 'tracker/daemon.js')).href)
+const { decodeRecord, encodeSignedRecord } = await import(
+  pathToFileURL(join(dist, 'wire/record.js')).href
+)
 
-const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {})
-const measure = (): NodeJS.MemoryUsage => {
+const gc = globalThis.gc ?? (() => {})
+const measure = () => {
   gc()
   gc()
   return process.memoryUsage()
@@ -39,7 +48,7 @@ const daemon = await Daemon.start({
   perWideBlock: 100_000_000,
 })
 
-function fill(count: number, network: string, first: number): number {
+function fill(count, network, first) {
   const signature = new Uint8Array(64).fill(7)
   const publicKey = new Uint8Array(32)
   const view = new DataView(publicKey.buffer)
