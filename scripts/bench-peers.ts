@@ -1,6 +1,6 @@
 // metatracker beside its peers and the UDP ceilings, in one run, on loopback only.
 // Usage: npm run bench:peers [-- --rounds 6 --seconds 2 --warmup 0.5 --sockets 4 --window 32
-//          --memory-entries 1000000 (0 = skip) --fresh-rate 10000 --no-write]
+//          --memory-entries 1000000 (0 = skip) --fresh-rate 12000 --no-write]
 //
 // A closed-loop load generator written in C (scripts/loadgen/loadgen.c, compiled here with gcc
 // into a temp dir) drives, one after another and round by round, every target in its own
@@ -59,7 +59,7 @@ const shape: LoadShape = {
   warmup: arg('--warmup', 0.5),
 }
 const memoryEntries = arg('--memory-entries', 1_000_000)
-const freshRate = arg('--fresh-rate', 10_000)
+const freshRate = arg('--fresh-rate', 12_000)
 const write = !argv.includes('--no-write')
 const FRESH_KEYS = 20_000 // more than the tracker's KeyObject cache (16,384): every key is new to it
 const REFRESH_RECORDS = 256
