@@ -187,7 +187,7 @@ try {
     'sample',
     `metatracker sample queries (8 of ${SAMPLE_ENTRIES.toLocaleString('en-US')})`,
     mt,
-    mtSpec(sampleFile, ['0=15']),
+    mtSpec(sampleFile, ['0=15', '7=08']), // introductions holding 8 entries
   )
   const fresh: Target = {
     key: 'fresh',
@@ -291,7 +291,7 @@ try {
     '',
     `- **Run:** ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${rounds} rounds, each target ${shape.warmup} s warm-up + ${shape.seconds} s measured per round, order rotated every round; figures are medians over the rounds.`,
     `- **Machine:** ${cpus().length} × ${cpuModel}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, node ${process.version}; load average ${load0.map(x => x.toFixed(1)).join(' ')} before, ${load1.map(x => x.toFixed(1)).join(' ')} after (other work shares the machine: read the ratios).`,
-    `- **Generator:** \`scripts/loadgen/loadgen.c\` (gcc -O2), closed loop, ${shape.sockets} sockets × ${shape.window} requests in flight on 127.0.0.1, e.g. \`loadgen ${loadArgs({ ...fresh.spec, file: 'fresh.bin', port: 0 }, shape).join(' ')}\`. A reply counts only when it is the expected kind (BEP 15 announce reply; metatracker \`announce-reply\` \`refreshed\`, \`introductions\`, \`announce-reply\`). "generator CPU" is its share of one core: the C echo row shows how far the generator itself goes.`,
+    `- **Generator:** \`scripts/loadgen/loadgen.c\` (gcc -O2), closed loop, ${shape.sockets} sockets × ${shape.window} requests in flight on 127.0.0.1, e.g. \`loadgen ${loadArgs({ ...fresh.spec, file: 'fresh.bin', port: 0 }, shape).join(' ')}\`. A reply counts only when it is the expected kind (BEP 15 announce reply; metatracker \`announce-reply\` \`refreshed\`, \`introductions\` of 8 entries, \`announce-reply\`). "generator CPU" is its share of one core: the C echo row shows how far the generator itself goes.`,
     `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of 16 torrents, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` of this tree built with tsc (as it ships, no tsx) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it).`,
     `- **Verify** rows: \`verifyBytes\` (the tracker's own, strict checks included) in a loop in its own process (\`scripts/peers/verify-child.ts\`), over the fresh announces' own signatures; "server CPU" is that process's share of a core.`,
     `- **Columns:** ops/s is per wall second over the measured window; "ops per server CPU-s" divides it by the server's share of a core over the generator's run (from /proc), which the machine's other load moves much less.`,
