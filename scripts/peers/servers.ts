@@ -121,7 +121,7 @@ export async function buildMetatracker(): Promise<string> {
   const root = join(here, '..', '..')
   const out = join(root, 'node_modules', '.cache', 'bench-peers', 'dist')
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-  const flags = ['--outDir', out, '--declaration', 'false', '--sourceMap', 'false']
+  const flags = ['--outDir', out, '--declaration', 'false']
   await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), ...flags], {
     timeout: 300_000,
   })
