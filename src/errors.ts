@@ -64,6 +64,17 @@ export const ERROR_CODES = {
   BOOTPAGE_PAGES_DIFFER: 'the drafts to merge are not the same page',
   BOOTPAGE_BAD_TEMPLATE: 'the page template or an inlined asset is unusable',
   BOOTPAGE_WRITE_FAILED: 'the bootpage or the built page cannot be written to its destination',
+  BOOTPAGE_STAMP_MISSING: 'the page declares freshness stamps and none could be read',
+  BOOTPAGE_STAMP_EXPIRED: 'the freshness stamp is past its expiry',
+  BOOTPAGE_STAMP_WRONG_PAGE:
+    'the freshness stamp is for another page (digest, sequence or network)',
+  BOOTPAGE_STAMP_BAD_SIGNATURE:
+    'a stamp signature does not verify or is by no stamp key of the page',
+  BOOTPAGE_STAMP_THRESHOLD_NOT_MET:
+    "fewer than the threshold of the page's stamp keys signed the stamp",
+  BOOTPAGE_STAMP_TOO_LONG: "the stamp lives longer than the page's maxLifetime",
+  BOOTPAGE_STAMP_NOT_YET_VALID: 'the stamp was issued in the future',
+  BOOTPAGE_STAMP_ROLLBACK: 'the stamp is older than one already accepted for the same page',
   // src/client: announcer, querier, transports, tracker lists
   CLIENT_BAD_TRACKER: 'a tracker address is not HOST:PORT or [IPv6]:PORT',
   CLIENT_BAD_OPTION: 'a client option is missing or out of range',
@@ -74,6 +85,7 @@ export const ERROR_CODES = {
   CLIENT_REFUSED: 'the tracker answered with an error code',
   CLIENT_BAD_REPLY: 'the tracker sent a reply of the wrong type or an unreadable one',
   CLIENT_ALL_FAILED: 'no tracker answered',
+  CLIENT_PARTIAL: 'more entries matched than arrived, and the rest could not be fetched',
   TRANSPORT_REFUSED:
     'the tracker reset the TCP connection (at its connection cap, this address over its share, or a frame too slow): retry later',
   TRANSPORT_CLOSED: 'the tracker closed the TCP connection before sending every reply',
@@ -81,6 +93,10 @@ export const ERROR_CODES = {
   CLI_NO_TRACKERS:
     'no tracker given: use --tracker HOST:PORT (repeatable) or --bootpage FILE|URL --pin KEYS',
   CLI_BAD_RECORD: 'the record to announce breaks a protocol cap (the message names the field)',
+  CLI_USAGE:
+    'the command line is not understood: an unknown command or option, a missing or bad value',
+  CLI_UNEXPECTED:
+    'the command failed with an error that has no code of its own (a bug: please report it)',
   SELFCHECK_FAILED:
     'the protocol self-check failed: a sign, encode, decode or verify step disagreed',
   // src/observe: HTTP status/API/metrics, listing ports; the `stats` command

@@ -72,8 +72,24 @@ export {
 } from './client/verify.js'
 export { type EntryJson, entryToJson } from './client/format.js'
 export { TrackerRefusedError } from './client/replies.js'
+export {
+  ChallengeAnswerer,
+  type ChallengeAnswererOptions,
+  type ChallengeIdentity,
+  type RemoteInfo,
+  answerChallenge,
+  looksLikeChallenge,
+} from './client/challenge-answer.js'
+export { ChallengeSocket, type ChallengeSocketOptions } from './client/challenge-socket.js'
 export { type Timers, type TimerHandle, systemTimers } from './client/timing.js'
 export { type Resolver, type ResolvedHost, systemResolver } from './client/resolve.js'
+export {
+  TrackerHealth,
+  healthOf,
+  type HealthOptions,
+  type HealthSnapshot,
+  type HealthPlan,
+} from './client/health.js'
 export { UdpTransport, type UdpTransportOptions } from './client/transport/udp.js'
 export { TcpTransport, type TcpTransportOptions } from './client/transport/tcp.js'
 // src/observe: status page, JSON API, metrics, listing ports, stats-request client
@@ -125,7 +141,9 @@ export * from './bootpage/index.js'
 export {
   type BootpageSourceOptions,
   type LoadedBootpage,
+  type LoadedStamp,
   bootpageTrackers,
   loadBootpage,
   readBootpageSource,
+  readStampSource,
 } from './client/bootpage-source.js'

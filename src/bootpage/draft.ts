@@ -2,6 +2,7 @@ import { TrackerError } from '../errors.js'
 import {
   BOOTPAGE_VERSION,
   type BootpageDocument,
+  type BootpageFreshness,
   type BootpageOperator,
   type BootpageTracker,
   validatePage,
@@ -21,6 +22,8 @@ export interface DraftInput {
   issuedAt: number
   /** Unix seconds. */
   validUntil: number
+  /** The online stamp keys, their threshold and the longest stamp (docs/bootpage.md §9). */
+  freshness?: BootpageFreshness
 }
 
 /** Build and validate a draft; throws BOOTPAGE_BAD_SHAPE naming the field. */
@@ -34,6 +37,7 @@ export function createDraft(input: DraftInput): BootpageDocument {
     threshold: input.threshold ?? majority(input.operators.length),
     operators: input.operators,
     trackers: input.trackers,
+    ...(input.freshness === undefined ? {} : { freshness: input.freshness }),
   })
   return { page, signatures: [] }
 }

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto'
 import { TrackerError } from '../errors.js'
-import type { BootpageDocument, BootpagePage, BootpageTracker } from './schema.js'
+import type {
+  BootpageDocument,
+  BootpageFreshness,
+  BootpagePage,
+  BootpageTracker,
+} from './schema.js'
 import { pageDigest } from './sign.js'
 import { isoTime } from './verify.js'
 import { escapeHtml } from '../html.js'
@@ -50,6 +55,16 @@ export function factRows(page: BootpagePage): [label: string, value: string][] {
     ['Issued', isoTime(page.issuedAt)],
     ['Valid until', isoTime(page.validUntil)],
     ['Threshold', `${page.threshold} of ${page.operators.length} operators`],
+    ...(page.freshness === undefined ? [] : [freshnessRow(page.freshness)]),
+  ]
+}
+
+/** docs/bootpage.md §9: who stamps the page, and for how long at most (verify.js mirrors it). */
+function freshnessRow(f: BootpageFreshness): [string, string] {
+  const keys = f.keys.map(k => `${k.name} ${k.key}`).join(', ')
+  return [
+    'Freshness',
+    `a stamp signed by ${f.threshold} of ${f.keys.length} online keys (${keys}), valid at most ${f.maxLifetime} s`,
   ]
 }
 
@@ -101,7 +116,7 @@ export function renderBootpageHtml(doc: BootpageDocument, assets: PageAssets): s
       throw new TrackerError('BOOTPAGE_BAD_TEMPLATE', `template has an unknown slot {{${slot}}}`)
   }
   // The only script and style allowed to run are the inlined ones; the only fetch is 'self'
-  // (bootpage.json next to the page).
+  // (bootpage.json and, when the page declares stamps, bootpage.stamp.json next to the page).
   const csp = [
     "default-src 'none'",
     `script-src ${sha256(assets.nacl)} ${sha256(assets.verifier)}`,

@@ -20,6 +20,13 @@ export const BootpageLimits = {
   HOST_MAX: 253,
   /** Times are Unix seconds that fit a u32 (as in node records). */
   TIME_MAX: 0xffff_ffff,
+  /** Freshness stamps (docs/bootpage.md §9): online keys a page may delegate. */
+  STAMP_KEYS_MAX: 8,
+  /** Largest bootpage.stamp.json accepted, in bytes (TUF's timestamp cap). */
+  STAMP_MAX_BYTES: 16 * 1024,
+  /** Bounds of a page's maxLifetime for its stamps, seconds (1 minute .. 7 days). */
+  STAMP_LIFETIME_MIN: 60,
+  STAMP_LIFETIME_MAX: 7 * 86_400,
 } as const
 
 export const BOOTPAGE_VERSION = 1
@@ -45,6 +52,17 @@ export interface BootpageOperator {
   key: string
 }
 
+/**
+ * The optional freshness declaration (docs/bootpage.md §9): clients then require a stamp signed
+ * by `threshold` of these online keys, at most `maxLifetime` seconds long.
+ */
+export interface BootpageFreshness {
+  keys: BootpageOperator[]
+  threshold: number
+  /** Seconds. */
+  maxLifetime: number
+}
+
 /** The signed part of a bootpage. */
 export interface BootpagePage {
   version: number
@@ -55,6 +73,7 @@ export interface BootpagePage {
   threshold: number
   operators: BootpageOperator[]
   trackers: BootpageTracker[]
+  freshness?: BootpageFreshness
 }
 
 export interface BootpageSignature {
@@ -128,6 +147,25 @@ const operatorSchema = z.strictObject({
 const unique = <T>(items: readonly T[], id: (item: T) => string): boolean =>
   new Set(items.map(id)).size === items.length
 
+const freshnessSchema = z
+  .strictObject({
+    keys: z.array(operatorSchema).min(1).max(BootpageLimits.STAMP_KEYS_MAX),
+    threshold: z.number().int().min(1).max(BootpageLimits.STAMP_KEYS_MAX),
+    maxLifetime: z
+      .number()
+      .int()
+      .min(BootpageLimits.STAMP_LIFETIME_MIN)
+      .max(BootpageLimits.STAMP_LIFETIME_MAX),
+  })
+  .refine(f => f.threshold <= f.keys.length, {
+    message: 'threshold exceeds the number of stamp keys',
+    path: ['threshold'],
+  })
+  .refine(f => unique(f.keys, k => k.key), {
+    message: 'a stamp key is listed twice',
+    path: ['keys'],
+  })
+
 export const pageSchema = z
   .strictObject({
     version: z.literal(BOOTPAGE_VERSION),
@@ -140,6 +178,7 @@ export const pageSchema = z
     threshold: z.number().int().min(1).max(BootpageLimits.OPERATORS_MAX),
     operators: z.array(operatorSchema).min(1).max(BootpageLimits.OPERATORS_MAX),
     trackers: z.array(trackerSchema).min(1).max(BootpageLimits.TRACKERS_MAX),
+    freshness: freshnessSchema.optional(),
   })
   .refine(p => p.validUntil > p.issuedAt, {
     message: 'validUntil must be after issuedAt',
@@ -156,6 +195,11 @@ export const pageSchema = z
   .refine(p => unique(p.trackers, t => t.name), {
     message: 'a tracker name is listed twice',
     path: ['trackers'],
+  })
+  // The stamp keys are online; the operator keys stay offline (docs/bootpage.md §9).
+  .refine(p => !(p.freshness?.keys ?? []).some(k => p.operators.some(o => o.key === k.key)), {
+    message: 'a stamp key is also an operator key',
+    path: ['freshness', 'keys'],
   })
 
 const signatureSchema = z.strictObject({
@@ -194,11 +238,20 @@ function compact<T extends object>(obj: T): T {
 }
 
 function normalisePage(p: z.infer<typeof pageSchema>): BootpagePage {
-  return {
-    ...p,
+  const { freshness, ...rest } = p
+  const page: BootpagePage = {
+    ...rest,
     operators: p.operators.map(o => ({ name: o.name, key: o.key })),
     trackers: p.trackers.map(t => compact(t) as BootpageTracker),
   }
+  if (freshness !== undefined) {
+    page.freshness = {
+      keys: freshness.keys.map(k => ({ name: k.name, key: k.key })),
+      threshold: freshness.threshold,
+      maxLifetime: freshness.maxLifetime,
+    }
+  }
+  return page
 }
 
 /** Validate a parsed value as a bootpage page (the signed part). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { describeError } from './errors.js'
-import { processIo } from './io.js'
-import { buildProgram } from './program.js'
+import { reportFailure } from './errors.js'
+import { processIo, watchOut } from './io.js'
+import { buildProgram, commandPathOf } from './program.js'
 
 // The only module that reads argv, sets the exit code and owns signals.
 
@@ -13,10 +13,12 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
+const io = watchOut(processIo)
+const program = buildProgram(io)
+const args = process.argv.slice(2)
 try {
-  await buildProgram(processIo).parseAsync(process.argv)
+  await program.parseAsync(process.argv)
 } catch (err) {
-  const { message, exitCode } = describeError(err)
-  if (message !== '') processIo.err(message)
-  process.exitCode = exitCode
+  const command = commandPathOf(program, args)
+  process.exitCode = reportFailure(err, args, io, { command, wroteOut: io.wroteOut })
 }

@@ -1,9 +1,10 @@
 import type { CliIo } from './io.js'
 
 /*
- * Status lines for long-running commands, always on stderr. On a terminal they are coloured;
- * otherwise plain text (no ANSI). Progress chatter (which tracker is being asked) is shown only
- * on a terminal; state changes and warnings are always shown.
+ * Status lines for long-running commands, always on stderr. They are coloured when stderr may
+ * carry colours (`CliIo.colors.err`: a terminal, or FORCE_COLOR; never with NO_COLOR); otherwise
+ * plain text (no ANSI). Progress chatter (which tracker is being asked) is shown only when stderr
+ * is a terminal; state changes and warnings are always shown.
  */
 const COLORS = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const
 export type Color = keyof typeof COLORS
@@ -18,7 +19,7 @@ export interface Reporter {
 
 export function reporter(io: CliIo, quiet = false): Reporter {
   const paint = (text: string, color: Color): string =>
-    io.interactive ? `\u001b[${COLORS[color]}m${text}\u001b[0m` : text
+    io.colors?.err === true ? `\u001b[${COLORS[color]}m${text}\u001b[0m` : text
   return {
     paint,
     note: (text, color) => {

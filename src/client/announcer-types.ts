@@ -8,6 +8,7 @@ import type { ServerInfo, SignedRecord } from '../wire/record.js'
 import type { Resolver } from './resolve.js'
 import type { Timers } from './timing.js'
 import type { TrackerAddress } from './trackers.js'
+import type { TrackerHealth } from './health.js'
 import type { UdpTransport } from './transport/udp.js'
 
 /* The Announcer's options, per-tracker status and events (src/client/announcer.ts). */
@@ -50,6 +51,8 @@ export interface AnnouncerOptions {
   logger?: Logger
   /** Share a transport; otherwise the Announcer opens (and closes) its own socket. */
   udp?: UdpTransport
+  /** Where tracker health is recorded (default: the transport's, shared with a Querier). */
+  health?: TrackerHealth
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ChallengeAnswerer, type RemoteInfo } from './challenge-answer.js'
 import type { KeyObject } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type Clock, systemClock } from '../clock.js'
@@ -17,6 +18,7 @@ import type {
   TrackerState,
   TrackerStatus,
 } from './announcer-types.js'
+import { type TrackerHealth, countsAgainst, healthOf } from './health.js'
 import { integer, nonNegative, positive, ratio } from './options.js'
 import { TrackerRefusedError, expectReply } from './replies.js'
 import { type TimerHandle, type Timers, backoffDelay, jittered, systemTimers } from './timing.js'
@@ -82,12 +84,14 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   readonly #logger: Logger
   readonly #udp: UdpTransport
   readonly #ownUdp: boolean
+  readonly #health: TrackerHealth
   readonly #slots: Slot[]
   readonly #abort = new AbortController()
   #record: SignedRecord
   #withdrawal: SignedRecord | null = null
   #started = false
   #closing: Promise<void> | null = null
+  #answerer: ChallengeAnswerer | null = null
 
   constructor(options: AnnouncerOptions) {
     super()
@@ -125,6 +129,9 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         timers: this.#timers,
         ...(options.resolve ? { resolve: options.resolve } : {}),
       })
+    // What it learns of each tracker is shared with a Querier on the same transport.
+    this.#health =
+      options.health ?? healthOf(this.#udp, { clock: this.#clock, random: this.#random })
     // Signing now validates network, endpoints and server info (WireError on a bad field).
     this.#record = this.#sign(this.#endpoints, this.#server, 0)
     this.#slots = options.trackers.map(tracker => ({
@@ -152,6 +159,24 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   /** The withdrawal close() signed and sent (null before, or when it sent none). */
   get withdrawal(): SignedRecord | null {
     return this.#withdrawal
+  }
+
+  /**
+   * Proof of address (docs/protocol.md §9): give this the datagrams the node's own UDP socket
+   * (the one the record names) receives and does not understand. A challenge from a tracker for
+   * this key and network is answered through `send` (rate limited) and true is returned: the
+   * caller stops there. False: not a challenge, the application handles the datagram.
+   */
+  handleDatagram(
+    datagram: Uint8Array,
+    from: RemoteInfo,
+    send: (reply: Uint8Array, port: number, address: string) => void,
+  ): boolean {
+    this.#answerer ??= new ChallengeAnswerer(
+      { publicKey: this.#publicKey, networks: [this.#network] },
+      { clock: this.#clock },
+    )
+    return this.#answerer.handle(datagram, from, send)
   }
 
   /** A snapshot of every tracker's state. */
@@ -298,6 +323,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
         const ok = expectReply(reply, 'announce-reply', slot.label)
         slot.state = 'up'
         slot.failures = 0
+        this.#health.success(slot.tracker, this.#clock.now() - slot.lastSentAt)
         slot.status = ok.status
         slot.interval = ok.interval
         slot.observed = ok.observed
@@ -309,6 +335,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
           : this.#refreshDelay(ok.interval)
       } catch (err) {
         if (this.#isClosing()) return
+        if (countsAgainst(err)) this.#health.failure(slot.tracker, err)
         delay = this.#onFailure(slot, err)
       }
       this.#schedule(slot, delay)

@@ -12,6 +12,14 @@ import {
 } from '../bootpage/schema.js'
 import { samePage } from '../bootpage/sign.js'
 import {
+  type BootpageStamp,
+  type ChosenStamp,
+  chooseStamp,
+  formatStamp,
+  parseStamp,
+  stampSourceFor,
+} from '../bootpage/stamp.js'
+import {
   type BootpageVerdict,
   type TrustAnchor,
   assertValid,
@@ -46,7 +54,15 @@ export interface BootpageSourceOptions {
   maxBytes?: number
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof globalThis.fetch
+  /**
+   * Where the freshness stamp is, for a page that declares stamps (docs/bootpage.md §9).
+   * Default: beside the source (stampSourceFor: `bootpage.json` → `bootpage.stamp.json`).
+   */
+  stampSource?: string
 }
+
+/** The freshness stamp that made a page that declares stamps acceptable. */
+export type LoadedStamp = ChosenStamp
 
 export interface LoadedBootpage {
   trackers: TrackerAddress[]
@@ -58,6 +74,8 @@ export interface LoadedBootpage {
   sourceError?: TrackerError
   /** Set when the accepted page could not be written to the cache (it is still used). */
   cacheError?: Error
+  /** Present when the page declares freshness stamps (then it is always fresh). */
+  stamp?: LoadedStamp
 }
 
 export const DEFAULT_BOOTPAGE_TIMEOUT_MS = 10_000
@@ -81,11 +99,19 @@ function isUrl(source: string): boolean {
 }
 
 async function readCapped(path: string, maxBytes: number): Promise<Uint8Array> {
+  return readCappedAs(path, maxBytes, 'BOOTPAGE_READ_FAILED')
+}
+
+async function readCappedAs(
+  path: string,
+  maxBytes: number,
+  failure: 'BOOTPAGE_READ_FAILED' | 'BOOTPAGE_STAMP_MISSING',
+): Promise<Uint8Array> {
   let fh
   try {
     fh = await open(path, 'r')
   } catch (cause) {
-    throw new TrackerError('BOOTPAGE_READ_FAILED', `cannot read ${path}`, { cause })
+    throw new TrackerError(failure, `cannot read ${path}`, { cause })
   }
   try {
     const buf = new Uint8Array(maxBytes + 1)
@@ -101,7 +127,7 @@ async function readCapped(path: string, maxBytes: number): Promise<Uint8Array> {
     return buf.subarray(0, filled)
   } catch (cause) {
     if (isTrackerError(cause)) throw cause
-    throw new TrackerError('BOOTPAGE_READ_FAILED', `cannot read ${path}`, { cause })
+    throw new TrackerError(failure, `cannot read ${path}`, { cause })
   } finally {
     await fh.close()
   }
@@ -112,6 +138,7 @@ async function fetchCapped(
   maxBytes: number,
   timeoutMs: number,
   fetchImpl: typeof globalThis.fetch,
+  failure: 'BOOTPAGE_FETCH_FAILED' | 'BOOTPAGE_STAMP_MISSING' = 'BOOTPAGE_FETCH_FAILED',
 ): Promise<Uint8Array> {
   const signal = AbortSignal.timeout(timeoutMs)
   const where = url.slice(0, 200)
@@ -123,7 +150,7 @@ async function fetchCapped(
     })
     if (!res.ok) {
       await res.body?.cancel()
-      throw new TrackerError('BOOTPAGE_FETCH_FAILED', `${where}: HTTP ${res.status}`)
+      throw new TrackerError(failure, `${where}: HTTP ${res.status}`)
     }
     const declared = Number(res.headers.get('content-length') ?? '0')
     if (declared > maxBytes) {
@@ -158,7 +185,7 @@ async function fetchCapped(
   } catch (cause) {
     if (isTrackerError(cause)) throw cause
     const reason = signal.aborted ? `timed out after ${timeoutMs} ms` : 'unreachable'
-    throw new TrackerError('BOOTPAGE_FETCH_FAILED', `${where}: ${reason}`, { cause })
+    throw new TrackerError(failure, `${where}: ${reason}`, { cause })
   }
 }
 
@@ -187,9 +214,22 @@ async function readCache(path: string, maxBytes: number): Promise<BootpageDocume
   }
 }
 
-async function writeCache(path: string, doc: BootpageDocument): Promise<void> {
+async function writeCache(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
-  await writeFileAtomic(path, formatBootpage(doc), { mode: 0o644 })
+  await writeFileAtomic(path, text, { mode: 0o644 })
+}
+
+/** The cached stamp sits beside the cached page: `bootpage-<id>.stamp.json`. */
+function stampCachePath(cachePath: string): string {
+  return cachePath.replace(/\.json$/, '.stamp.json')
+}
+
+async function readStampCache(path: string): Promise<BootpageStamp | null> {
+  try {
+    return parseStamp(await readCapped(path, BootpageLimits.STAMP_MAX_BYTES))
+  } catch {
+    return null
+  }
 }
 
 export interface ReadSourceOptions {
@@ -219,6 +259,28 @@ export async function readBootpageSource(
       )
     : await readCapped(source, maxBytes)
   return parseBootpage(bytes)
+}
+
+/**
+ * Read and parse (not verify) a freshness stamp from a file or URL (16 KiB cap, timeout). A
+ * stamp that cannot be read at all (no file, HTTP error, unreachable) is BOOTPAGE_STAMP_MISSING;
+ * otherwise BOOTPAGE_TOO_LARGE / BOOTPAGE_BAD_JSON / BOOTPAGE_BAD_SHAPE.
+ */
+export async function readStampSource(
+  source: string,
+  options: ReadSourceOptions = {},
+): Promise<BootpageStamp> {
+  const cap = BootpageLimits.STAMP_MAX_BYTES
+  const bytes = isUrl(source)
+    ? await fetchCapped(
+        source,
+        cap,
+        options.timeoutMs ?? DEFAULT_BOOTPAGE_TIMEOUT_MS,
+        options.fetch ?? globalThis.fetch,
+        'BOOTPAGE_STAMP_MISSING',
+      )
+    : await readCappedAs(source, cap, 'BOOTPAGE_STAMP_MISSING')
+  return parseStamp(bytes)
 }
 
 /** Accept `doc` against the anchor and the cached page, or throw the first reason not to. */
@@ -265,29 +327,59 @@ export async function loadBootpage(options: BootpageSourceOptions): Promise<Load
   const cached = cachePath === null ? null : await readCache(cachePath, maxBytes)
   // Key chaining: once a page is accepted, its operator set is the one that must sign the next.
   const anchor = cached === null ? pins : currentAnchor(cached)
+  const readOptions: ReadSourceOptions = {
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  }
 
-  let sourceError: TrackerError
-  try {
-    const doc = await readBootpageSource(options.source, {
-      maxBytes,
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-    })
-    const verdict = accept(doc, anchor, cached, options, clock.now())
-    const result: LoadedBootpage = {
-      trackers: bootpageTrackers(doc),
-      document: doc,
-      verdict,
-      from: 'source',
-    }
-    if (cachePath !== null && (cached === null || formatBootpage(cached) !== formatBootpage(doc))) {
+  // Freshness (docs/bootpage.md §9): a page that declares stamps needs one that holds now. The
+  // stamp source is read at most once per load, whichever page (source or cache) it is for.
+  const stampCache = cachePath === null ? null : stampCachePath(cachePath)
+  const cachedStamp = stampCache === null ? null : await readStampCache(stampCache)
+  const cachedStampText = cachedStamp === null ? null : formatStamp(cachedStamp)
+  let stampRead: Promise<BootpageStamp | TrackerError> | null = null
+  const freshStamp = async (doc: BootpageDocument): Promise<LoadedStamp | undefined> => {
+    if (doc.page.freshness === undefined) return undefined
+    stampRead ??= Promise.resolve()
+      .then(() =>
+        readStampSource(options.stampSource ?? stampSourceFor(options.source), readOptions),
+      )
+      .catch((err: unknown) => {
+        if (isTrackerError(err)) return err
+        throw err
+      })
+    return chooseStamp(doc.page, await stampRead, cachedStamp, { now: clock.now() })
+  }
+  const keep = async (result: LoadedBootpage, write: boolean): Promise<LoadedBootpage> => {
+    const stamp = result.stamp
+    const writes: [string, string][] = []
+    if (write && cachePath !== null) writes.push([cachePath, formatBootpage(result.document)])
+    const stampText = stamp === undefined ? null : formatStamp(stamp.stamp)
+    if (stampText !== null && stampCache !== null && stampText !== cachedStampText)
+      writes.push([stampCache, stampText])
+    for (const [path, text] of writes) {
       try {
-        await writeCache(cachePath, doc)
+        await writeCache(path, text)
       } catch (err) {
         result.cacheError = err instanceof Error ? err : new Error(String(err))
       }
     }
     return result
+  }
+
+  let sourceError: TrackerError
+  try {
+    const doc = await readBootpageSource(options.source, { maxBytes, ...readOptions })
+    const verdict = accept(doc, anchor, cached, options, clock.now())
+    const stamp = await freshStamp(doc)
+    const result: LoadedBootpage = {
+      trackers: bootpageTrackers(doc),
+      document: doc,
+      verdict,
+      from: 'source',
+      ...(stamp === undefined ? {} : { stamp }),
+    }
+    return await keep(result, cached === null || formatBootpage(cached) !== formatBootpage(doc))
   } catch (err) {
     if (!isTrackerError(err)) throw err
     sourceError = err
@@ -298,18 +390,32 @@ export async function loadBootpage(options: BootpageSourceOptions): Promise<Load
       now: clock.now(),
       ...(options.network === undefined ? {} : { network: options.network }),
     })
-    if (verdict.valid) {
-      return {
+    let stamp: LoadedStamp | undefined
+    let unusable = verdict.problems[0]?.message ?? null
+    if (unusable === null) {
+      try {
+        stamp = await freshStamp(cached)
+      } catch (err) {
+        if (!isTrackerError(err)) throw err
+        // The source's page was this one and failed for the same stamp: say it once.
+        if (err.message === sourceError.message) throw sourceError
+        unusable = `no fresh stamp: ${err.message}`
+      }
+    }
+    if (unusable === null) {
+      const result: LoadedBootpage = {
         trackers: bootpageTrackers(cached),
         document: cached,
         verdict,
         from: 'cache',
         sourceError,
+        ...(stamp === undefined ? {} : { stamp }),
       }
+      return await keep(result, false)
     }
     throw new TrackerError(
       sourceError.code,
-      `${sourceError.message}; the cached bootpage is not usable either (${verdict.problems[0]?.message ?? 'invalid'})`,
+      `${sourceError.message}; the cached bootpage is not usable either (${unusable})`,
       { cause: sourceError },
     )
   }

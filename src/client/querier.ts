@@ -3,10 +3,10 @@ import { type Clock, systemClock } from '../clock.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import { Limits } from '../wire/constants.js'
-import type { Introductions } from '../wire/messages.js'
 import { abortedError, withDeadline } from './deadline.js'
-import { integer, positive } from './options.js'
-import { QueryFailedError, classify, queryMessage } from './query-attempt.js'
+import { type HealthPlan, type TrackerHealth, countsAgainst, healthOf } from './health.js'
+import { integer, nonNegative, positive } from './options.js'
+import { type AskContext, QueryFailedError, askTracker, classify } from './query-attempt.js'
 import type {
   Attempt,
   BestQuery,
@@ -21,21 +21,18 @@ import type {
   Spec,
   TransportChoice,
 } from './query-types.js'
-import { expectReply } from './replies.js'
-import { type Timers, systemTimers } from './timing.js'
-import { type TrackerAddress, randomOrder, trackerId, trackerLabel } from './trackers.js'
-import { TCP_COOKIE, TCP_MAX_REQUESTS, TcpTransport } from './transport/tcp.js'
+import { type TimerHandle, type Timers, systemTimers } from './timing.js'
+import { type TrackerAddress, trackerLabel } from './trackers.js'
+import { TcpTransport } from './transport/tcp.js'
 import { UdpTransport } from './transport/udp.js'
 import {
   type DropCounts,
   type ServerFilter,
-  type VerifiedEntry,
   addDrops,
   emptyDrops,
   mergeEntries,
   pickBest,
   sortServers,
-  verifyEntries,
 } from './verify.js'
 
 export { QueryFailedError } from './query-attempt.js'
@@ -56,13 +53,33 @@ export type {
 /** Most entries a `servers` call may ask for (pages of 100 over one TCP connection). */
 export const SERVER_COUNT_MAX = 1000
 
+/** One request in flight within a call. */
+interface Flight {
+  ac: AbortController
+  hedgeTimer: TimerHandle | null
+  /** Cancelled because another tracker answered first. */
+  lost: boolean
+  done: Promise<void>
+  /** Milliseconds to the tracker's first reply. */
+  firstReply?: number
+}
+
+interface Collected {
+  attempts: Attempt[]
+  answers: { label: string; answer: OneAnswer }[]
+  drops: DropCounts
+}
+
 /**
- * Asks one tracker chosen at random and, on timeout or error, the next, each at most once per
- * call, within an overall deadline. Every record is verified by the client (signature over the
- * exact bytes, network, kind, expiry, filters) and answers are deduped by key.
+ * Asks one tracker and, on timeout or error, the next, each at most once per call, within an
+ * overall deadline. Every record is verified by the client (signature over the exact bytes,
+ * network, kind, expiry, filters) and answers are deduped by key.
  *
- * A tracker that answered with a retryAfter hint (RATE_LIMITED) is moved to the back of the
- * order and not asked again until the hint has passed (§8.7; Syncthing's Retry-After).
+ * Trackers are remembered (health.ts): one that failed (timeout, refusal, port unreachable) is
+ * asked only after the others until its back-off has passed (§8.7), then probed again; healthy
+ * ones are drawn at random, weighted towards the fast. A tracker that answered with a
+ * retryAfter hint is not asked at all until it has passed (§8.7; Syncthing's Retry-After). When
+ * the one asked is slower than usual, the next is asked in parallel (one hedged request).
  */
 export class Querier extends EventEmitter<QuerierEvents> {
   readonly #trackers: readonly TrackerAddress[]
@@ -78,7 +95,9 @@ export class Querier extends EventEmitter<QuerierEvents> {
   readonly #tcp: TcpTransport
   readonly #ownUdp: boolean
   readonly #ownTcp: boolean
-  readonly #notBefore = new Map<string, number>()
+  readonly #health: TrackerHealth
+  readonly #hedge: boolean
+  readonly #hedgeMin: number
   #closing: Promise<void> | null = null
 
   constructor(options: QuerierOptions) {
@@ -104,6 +123,15 @@ export class Querier extends EventEmitter<QuerierEvents> {
     this.#ownTcp = options.tcp === undefined
     this.#udp = options.udp ?? new UdpTransport(shared)
     this.#tcp = options.tcp ?? new TcpTransport(shared)
+    this.#hedge = options.hedge ?? true
+    this.#hedgeMin = nonNegative(options.hedgeMin ?? 50, 'hedgeMin')
+    this.#health =
+      options.health ?? healthOf(this.#udp, { clock: this.#clock, random: this.#random })
+  }
+
+  /** What this Querier remembers of each tracker (shared with clients sharing its transport). */
+  get health(): TrackerHealth {
+    return this.#health
   }
 
   /** A random sample of live peers of `network` (§8.5 `sample`). */
@@ -183,74 +211,201 @@ export class Querier extends EventEmitter<QuerierEvents> {
     const attempts: Attempt[] = []
     const answers: { label: string; answer: OneAnswer }[] = []
     const drops = emptyDrops()
-    const order = this.#orderNow()
+    const plan = this.#health.plan(this.#trackers, this.#order)
     try {
       await withDeadline(
         this.#deadline,
         options.signal,
-        async signal => {
-          for (const tracker of order) {
-            if (signal.aborted || this.#closing !== null) break
-            const label = trackerLabel(tracker)
-            const waitMs = (this.#notBefore.get(trackerId(tracker)) ?? 0) - this.#clock.now()
-            if (waitMs > 0) {
-              // §8.7: no request to a tracker before its retryAfter has passed (it would drop
-              // it unanswered anyway); it was put last, so every other tracker failed first.
-              this.#report(attempts, {
-                tracker: label,
-                outcome: 'rate-limited',
-                transport: transportFor(tracker, transport),
-                retryAfter: Math.ceil(waitMs / 1000),
-                message: 'not asked: its retryAfter has not passed',
-                skipped: true,
-              })
-              continue
-            }
-            const callDrops = emptyDrops()
-            let answer: OneAnswer
-            try {
-              answer = await this.#askOne(tracker, spec, transport, signal, callDrops)
-            } catch (err) {
-              addDrops(drops, callDrops)
-              const attempt = classify(label, err, transportFor(tracker, transport))
-              if (attempt.outcome === 'rate-limited' || (attempt.retryAfter ?? 0) > 0) {
-                const wait = Math.max(1, attempt.retryAfter ?? 0) * 1000
-                this.#notBefore.set(trackerId(tracker), this.#clock.now() + wait)
-              }
-              this.#report(attempts, attempt)
-              // The caller's own cancellation ends the call at once.
-              if (options.signal?.aborted === true) throw abortedError(options.signal)
-              continue
-            }
-            // Outside the try: what listeners do with the report cannot fail this tracker.
-            addDrops(drops, callDrops)
-            answers.push({ label, answer })
-            this.#report(attempts, {
-              tracker: label,
-              outcome: 'ok',
-              transport: answer.transport,
-              entries: answer.entries.length,
-            })
-            if (answers.length >= this.#answers) break
-          }
-        },
+        signal => this.#race(plan, spec, transport, signal, { attempts, answers, drops }),
         'query',
         this.#timers,
       )
     } catch (err) {
-      // The deadline expiring (or a cancellation) while a tracker was being asked.
       if (options.signal?.aborted === true) throw abortedError(options.signal)
       if (answers.length === 0) {
         const why = err instanceof TrackerError ? err.code : 'error'
         throw new QueryFailedError(attempts, `${attempts.length} asked, ${why}`)
       }
     }
+    // The caller's own cancellation ends the call at once, answers or not.
+    if (options.signal?.aborted === true) throw abortedError(options.signal)
     if (answers.length === 0) {
-      throw new QueryFailedError(attempts, `${attempts.length} of ${order.length} asked`)
+      throw new QueryFailedError(attempts, `${attempts.length} of ${plan.order.length} asked`)
     }
     const entries = mergeEntries(answers.map(a => a.answer.entries))
     const total = Math.max(entries.length, ...answers.map(a => a.answer.total))
-    return { entries, total, answeredBy: answers.map(a => a.label), attempts, dropped: drops }
+    return {
+      entries,
+      total,
+      answeredBy: answers.map(a => a.label),
+      attempts,
+      dropped: drops,
+      partial: answers.some(a => a.answer.partial !== undefined),
+    }
+  }
+
+  /**
+   * Ask trackers in the planned order until enough answered: one at a time (the next when one
+   * fails), plus at most one hedged request when the one asked is slower than usual. Resolves
+   * when the call is over; every tracker asked has then been reported.
+   */
+  #race(
+    plan: HealthPlan<TrackerAddress>,
+    spec: Spec,
+    transport: TransportChoice,
+    signal: AbortSignal,
+    out: Collected,
+  ): Promise<void> {
+    const { attempts, answers, drops } = out
+    const queue = plan.order.slice()
+    const flying = new Map<TrackerAddress, Flight>()
+    const askable = (t: TrackerAddress): boolean =>
+      !plan.waiting.has(t) && this.#health.heldFor(t) === 0
+    let hedged = false
+    let over = false
+    return new Promise<void>(resolve => {
+      const finish = (): void => {
+        if (over) return
+        over = true
+        signal.removeEventListener('abort', finish)
+        for (const f of flying.values()) {
+          if (f.hedgeTimer !== null) this.#timers.clearTimeout(f.hedgeTimer)
+          f.lost = !signal.aborted
+          f.ac.abort(
+            signal.aborted
+              ? signal.reason
+              : new TrackerError('CLIENT_ABORTED', 'another tracker answered first'),
+          )
+        }
+        void Promise.allSettled([...flying.values()].map(f => f.done)).then(() => {
+          resolve()
+        })
+      }
+      const pump = (): void => {
+        if (over) return
+        if (answers.length >= this.#answers || signal.aborted || this.#closing !== null) {
+          finish()
+          return
+        }
+        while (flying.size + answers.length < this.#answers && queue.length > 0) start(false)
+        if (flying.size === 0) finish()
+      }
+      const start = (hedge: boolean): void => {
+        const tracker = queue.shift()
+        if (tracker === undefined) return
+        const label = trackerLabel(tracker)
+        const held = this.#health.heldFor(tracker)
+        if (held > 0) {
+          // §8.7: no request to a tracker before its retryAfter has passed (it would drop it
+          // unanswered anyway); it was put last, so every other tracker failed first.
+          this.#report(attempts, {
+            tracker: label,
+            outcome: 'rate-limited',
+            transport: transportFor(tracker, transport),
+            retryAfter: Math.ceil(held / 1000),
+            message: 'not asked: its retryAfter has not passed',
+            skipped: true,
+          })
+          return
+        }
+        const ac = new AbortController()
+        const onOuter = (): void => {
+          ac.abort(signal.reason)
+        }
+        signal.addEventListener('abort', onOuter, { once: true })
+        const startedAt = this.#clock.now()
+        const f: Flight = { ac, hedgeTimer: null, lost: false, done: Promise.resolve() }
+        const delay = hedge || hedged ? null : this.#hedgeDelay(tracker)
+        if (delay !== null && queue.some(askable)) {
+          f.hedgeTimer = this.#timers.setTimeout(() => {
+            f.hedgeTimer = null
+            if (over || hedged || !flying.has(tracker)) return
+            // A hedge goes to a tracker that may answer, never to one still backing off.
+            const i = queue.findIndex(askable)
+            if (i < 0) return
+            hedged = true
+            queue.unshift(...queue.splice(i, 1))
+            start(true)
+          }, delay)
+        }
+        const ctx: AskContext = {
+          udp: this.#udp,
+          tcp: this.#tcp,
+          timeout: this.#timeout,
+          now: () => this.#clock.now(),
+          asking: t => {
+            this.#guard('ask', () => this.emit('ask', { tracker: label, transport: t }))
+          },
+          replied: () => {
+            if (f.hedgeTimer !== null) this.#timers.clearTimeout(f.hedgeTimer)
+            f.hedgeTimer = null
+            f.firstReply ??= this.#clock.now() - startedAt
+          },
+        }
+        const callDrops = emptyDrops()
+        const via = transportFor(tracker, transport)
+        const extra = hedge ? { hedge } : {}
+        flying.set(tracker, f)
+        f.done = askTracker(ctx, tracker, spec, transport, ac.signal, callDrops).then(
+          answer => {
+            const ms = this.#clock.now() - startedAt
+            this.#health.success(tracker, f.firstReply ?? ms)
+            addDrops(drops, callDrops)
+            if (over) return
+            answers.push({ label, answer })
+            this.#report(attempts, {
+              tracker: label,
+              outcome: 'ok',
+              transport: answer.transport,
+              entries: answer.entries.length,
+              ms,
+              ...extra,
+              ...(answer.partial !== undefined ? { partial: answer.partial } : {}),
+            })
+          },
+          (err: unknown) => {
+            const ms = this.#clock.now() - startedAt
+            addDrops(drops, callDrops)
+            if (f.lost) {
+              this.#health.lost(tracker, ms, f.firstReply !== undefined)
+              const why = 'another tracker answered first'
+              this.#report(attempts, {
+                tracker: label,
+                outcome: 'cancelled',
+                transport: via,
+                message: why,
+                ms,
+                ...extra,
+              })
+              return
+            }
+            // A tracker cut off by the call's deadline or by its caller said nothing about itself.
+            if (!signal.aborted && countsAgainst(err)) this.#health.failure(tracker, err)
+            this.#report(attempts, { ...classify(label, err, via), ms, ...extra })
+          },
+        )
+        void f.done
+          .catch((err: unknown) => {
+            // Only a bug can land here; the call goes on with the other trackers.
+            this.#logger.error({ err, tracker: label }, 'query attempt failed unexpectedly')
+          })
+          .finally(() => {
+            signal.removeEventListener('abort', onOuter)
+            if (f.hedgeTimer !== null) this.#timers.clearTimeout(f.hedgeTimer)
+            flying.delete(tracker)
+            pump()
+          })
+      }
+      signal.addEventListener('abort', finish, { once: true })
+      pump()
+    })
+  }
+
+  /** How long to wait for `tracker` before also asking the next; null: no hedge. */
+  #hedgeDelay(tracker: TrackerAddress): number | null {
+    if (!this.#hedge || this.#answers > 1) return null
+    const usual = this.#health.p95(tracker) ?? this.#health.p95All() ?? this.#timeout / 4
+    return Math.min(this.#timeout / 4, Math.max(this.#hedgeMin, usual))
   }
 
   #report(attempts: Attempt[], a: Attempt): void {
@@ -265,110 +420,6 @@ export class Querier extends EventEmitter<QuerierEvents> {
       // A throwing listener is the host program's bug; it must not change what a tracker did.
       this.#logger.error({ err, event }, 'querier listener threw')
     }
-  }
-
-  /** Fresh random order; trackers still inside a RATE_LIMITED hint go last. */
-  #orderNow(): TrackerAddress[] {
-    const base =
-      this.#order === 'random' ? randomOrder(this.#trackers, this.#random) : this.#trackers.slice()
-    const now = this.#clock.now()
-    const waitFor = (t: TrackerAddress): number => {
-      const id = trackerId(t)
-      const nb = this.#notBefore.get(id)
-      if (nb === undefined) return 0
-      if (nb <= now) {
-        this.#notBefore.delete(id)
-        return 0
-      }
-      return nb
-    }
-    const ready = base.filter(t => waitFor(t) === 0)
-    const later = base.filter(t => waitFor(t) !== 0).sort((a, b) => waitFor(a) - waitFor(b))
-    return [...ready, ...later]
-  }
-
-  async #askOne(
-    tracker: TrackerAddress,
-    spec: Spec,
-    transport: TransportChoice,
-    signal: AbortSignal,
-    drops: DropCounts,
-  ): Promise<OneAnswer> {
-    const label = trackerLabel(tracker)
-    const verify = (intro: Introductions): VerifiedEntry[] =>
-      verifyEntries(
-        intro.entries,
-        {
-          network: spec.network,
-          kind: spec.kind,
-          now: this.#clock.now(),
-          tracker: label,
-          ...(spec.filter !== undefined ? { filter: spec.filter } : {}),
-        },
-        drops,
-      )
-    if (transportFor(tracker, transport) === 'tcp') {
-      const intros = await this.#viaTcp(tracker, spec, spec.count, signal)
-      const entries = mergeEntries(intros.map(verify))
-      return { entries, total: Math.max(0, ...intros.map(i => i.total)), transport: 'tcp' }
-    }
-    this.#guard('ask', () => this.emit('ask', { tracker: label, transport: 'udp' }))
-    const reply = await this.#udp.request(
-      tracker,
-      (cookie, txid) => queryMessage(spec, cookie, txid, 0, Math.min(spec.count, 100)),
-      { timeout: this.#timeout, signal },
-    )
-    const intro = expectReply(reply, 'introductions', label)
-    const entries = verify(intro)
-    const more =
-      transport === 'auto' &&
-      tracker.tcp !== null &&
-      intro.total > intro.entries.length &&
-      spec.count > intro.entries.length
-    if (!more) return { entries, total: intro.total, transport: 'udp' }
-    // The datagram could not hold everything that matched: fetch the rest over TCP. If that
-    // fails, the UDP answer still stands.
-    try {
-      const want = Math.min(spec.count, intro.total)
-      const intros = await this.#viaTcp(tracker, spec, want, signal)
-      const all = mergeEntries([entries, ...intros.map(verify)])
-      return {
-        entries: all,
-        total: Math.max(intro.total, ...intros.map(i => i.total)),
-        transport: 'udp+tcp',
-      }
-    } catch (err) {
-      if (signal.aborted) throw err
-      return { entries, total: intro.total, transport: 'udp' }
-    }
-  }
-
-  async #viaTcp(
-    tracker: TrackerAddress,
-    spec: Spec,
-    want: number,
-    signal: AbortSignal,
-  ): Promise<Introductions[]> {
-    const label = trackerLabel(tracker)
-    this.#guard('ask', () => this.emit('ask', { tracker: label, transport: 'tcp' }))
-    const pageSize = Limits.QUERY_COUNT_MAX
-    const pages = spec.mode === 'list' ? Math.min(TCP_MAX_REQUESTS, Math.ceil(want / pageSize)) : 1
-    const replies = await this.#tcp.exchange(
-      tracker,
-      txids =>
-        txids.map((txid, i) =>
-          queryMessage(
-            spec,
-            TCP_COOKIE,
-            txid,
-            i * pageSize,
-            Math.min(pageSize, want - i * pageSize),
-          ),
-        ),
-      pages,
-      { timeout: this.#timeout, signal },
-    )
-    return replies.map(r => expectReply(r, 'introductions', label))
   }
 
   /** Idempotent; closes the transports this Querier opened. */

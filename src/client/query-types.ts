@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { ErrorCode } from '../errors.js'
 import type { Logger } from '../log.js'
+import type { TrackerHealth } from './health.js'
 import type { QueryMode, QuerySort } from '../wire/messages.js'
 import type { NodeKind } from '../wire/record.js'
 import type { Resolver } from './resolve.js'
@@ -31,6 +32,20 @@ export interface QuerierOptions {
   resolve?: Resolver
   /** Where a throwing event listener is reported (it never changes an attempt's outcome). */
   logger?: Logger
+  /**
+   * Ask the next tracker in parallel when the first has not answered within its usual latency
+   * (p95 of its recent answers, at least `hedgeMin`, at most a quarter of `timeout`); the first
+   * good answer wins and the other request is cancelled. At most one extra request per call
+   * (default true).
+   */
+  hedge?: boolean
+  /** Shortest wait before a hedged request, ms (default 50). */
+  hedgeMin?: number
+  /**
+   * What is remembered of each tracker (failures, back-off, latency): by default the memory of
+   * the UDP transport, shared with every client that shares it (see health.ts).
+   */
+  health?: TrackerHealth
   /** Share a transport with other clients; otherwise the Querier opens (and closes) its own. */
   udp?: UdpTransport
   tcp?: TcpTransport
@@ -73,7 +88,15 @@ export interface BestQuery {
 }
 
 export type AttemptOutcome =
-  'ok' | 'timeout' | 'refused' | 'rate-limited' | 'unreachable' | 'bad-reply' | 'aborted'
+  | 'ok'
+  | 'timeout'
+  | 'refused'
+  | 'rate-limited'
+  | 'unreachable'
+  | 'bad-reply'
+  | 'aborted'
+  /** Asked, then cancelled because another tracker answered first (a hedged request). */
+  | 'cancelled'
 
 /** What asking one tracker came to. */
 export interface Attempt {
@@ -91,6 +114,12 @@ export interface Attempt {
   retryAfter?: number
   /** True when the tracker was not asked because its retryAfter had not passed (§8.7). */
   skipped?: boolean
+  /** ok only: more matched than arrived and the rest could not be fetched (why). */
+  partial?: string
+  /** Milliseconds from the request to the answer or failure. */
+  ms?: number
+  /** True when this tracker was asked in parallel because the one before was slow (hedge). */
+  hedge?: boolean
 }
 
 export interface QueryResult {
@@ -103,6 +132,12 @@ export interface QueryResult {
   attempts: Attempt[]
   /** Entries dropped by the client's own checks. */
   dropped: DropCounts
+  /**
+   * True when a tracker said more entries matched than it sent and the rest could not be
+   * fetched (the TCP follow-up failed, or was not allowed): `entries` is not all there is.
+   * The attempt that answered says why (`partial`).
+   */
+  partial: boolean
 }
 
 export interface BestResult extends QueryResult {
@@ -134,4 +169,6 @@ export interface OneAnswer {
   entries: VerifiedEntry[]
   total: number
   transport: 'udp' | 'tcp' | 'udp+tcp'
+  /** Set when more matched than arrived and the rest could not be fetched: why. */
+  partial?: string
 }

@@ -100,8 +100,20 @@ export function selfCheck(nowSeconds: number = Math.floor(Date.now() / 1000)): S
       entries: [{ observed, verified: false, age: 1, record: peer.bytes }],
     },
     { type: 'error', txid: 4, code: 7, retryAfter: 5 },
-    { type: 'challenge', txid: 5, token: new Uint8Array(16) },
-    { type: 'challenge-reply', txid: 5, token: new Uint8Array(16) },
+    {
+      type: 'challenge',
+      txid: 5,
+      token: new Uint8Array(16),
+      publicKey: new Uint8Array(32),
+      network: 'n',
+    },
+    {
+      type: 'challenge-reply',
+      txid: 5,
+      token: new Uint8Array(16),
+      publicKey: new Uint8Array(32),
+      network: 'n',
+    },
     { type: 'stats-request', txid: 6, cookie },
     { type: 'stats-reply', txid: 6, stats: [{ name: 'entries', value: 1 }] },
   ]

@@ -18,12 +18,20 @@ export interface EntryJson {
   expiresAt: number
   /** The endpoints the record announces (an unspecified address means "the observed one"). */
   endpoints: Endpoint[]
-  /** Where to connect: the announced endpoints with the observed address filled in. */
-  connect: Endpoint[]
+  /**
+   * Where to connect: the announced endpoints with the observed address filled in, each with
+   * whether the tracker proved it reachable (protocol §9).
+   */
+  connect: (Endpoint & { verified: boolean })[]
   observed: Endpoint
   /** Seconds since the tracker last received the record. */
   age: number
+  /** At least one endpoint proven reachable: listed without `unproven`. */
   verified: boolean
+  /** When the tracker last proved an endpoint, Unix seconds; null = never. */
+  provenAt: number | null
+  /** Times this tracker handed the entry out to a query (usage statistics). */
+  served: number
   server: ServerInfo | null
 }
 
@@ -40,10 +48,18 @@ export function entryJson(e: ViewEntry, now: number): EntryJson {
     issuedAt: r.issuedAt,
     expiresAt: r.expiresAt,
     endpoints: r.endpoints.map(ep => ({ ...ep })),
-    connect: connectEndpoints(e).map(ep => ({ ...ep })),
+    connect: connectEndpoints(e).map((ep, i) => ({
+      ...ep,
+      verified: ((e.proven ?? 0) & (1 << i)) !== 0,
+    })),
     observed: { ...e.observed },
     age: ageSeconds(e, now),
     verified: e.verified,
+    provenAt:
+      e.verified && e.provenAt !== undefined && e.provenAt > 0
+        ? Math.floor(e.provenAt / 1000)
+        : null,
+    served: e.served ?? 0,
     server: r.server === null ? null : { ...r.server, tags: [...r.server.tags] },
   }
 }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import { type ErrorCode, ERROR_CODES, TrackerError, isTrackerError } from '../errors.js'
 import { Limits, WIRE_ERROR_REASONS, WireErrorCode } from '../wire/constants.js'
 import type { QuerySort } from '../wire/messages.js'
+import { VERSION } from '../version.js'
 import { isValidNetwork } from '../wire/record.js'
 import { entryJson } from './entry-json.js'
 import type { TrackerMetrics } from './metrics.js'
@@ -62,7 +63,7 @@ export interface HttpApiOptions {
 }
 
 export const DEFAULT_HTTP_API_OPTIONS: HttpApiOptions = {
-  version: '0.1.0',
+  version: VERSION,
   maxUrl: 2048,
   defaultPeerCount: 20,
   sampleWindowMs: 30_000,
@@ -369,13 +370,14 @@ export class HttpApi {
   #peers(q: QueryReader, asker: string): HttpReply {
     const network = q.network()
     const count = q.int('count', 1, Limits.QUERY_COUNT_MAX, this.#opts.defaultPeerCount)
+    const unproven = q.flag('unproven')
     q.done()
     const now = this.#view.clock.now()
     // One asker (by address: HTTP source ports change per connection) asking the same thing
     // within one window gets the same sample, as on the wire (protocol §8.5).
     const window = Math.floor(now / Math.max(1, this.#opts.sampleWindowMs))
     const seed = createHmac('sha256', this.#secret)
-      .update(`${asker}|${window}|${network}|${count}`)
+      .update(`${asker}|${window}|${network}|${count}|${unproven ? 1 : 0}`)
       .digest()
     const sel = this.#view.select({
       ...ANY_SERVER,
@@ -386,6 +388,7 @@ export class HttpApi {
       offset: 0,
       sort: 'players',
       seed,
+      unproven,
     })
     return jsonReply(
       200,
@@ -413,6 +416,7 @@ export class HttpApi {
         throw badQuery(`tag must be 1-${Limits.TAG_MAX} bytes of text`)
     }
     const best = q.flag('best')
+    const unproven = q.flag('unproven')
     const count = q.int('count', 1, Limits.QUERY_COUNT_MAX, Limits.QUERY_COUNT_MAX)
     const offset = q.int('offset', 0, 0xffff, 0)
     const sortText = q.one('sort') ?? 'players'
@@ -435,6 +439,7 @@ export class HttpApi {
         offset,
         sort,
         seed: NO_SEED,
+        unproven,
       })
       return jsonReply(
         200,

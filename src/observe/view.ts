@@ -69,6 +69,8 @@ export interface ViewQuery extends ServerFilter {
   sort: QuerySort
   /** `sample`: the same seed gets the same sample while the table holds still. */
   seed: Uint8Array
+  /** Include entries none of whose endpoints is proven (protocol §8.5 flag); absent = false. */
+  unproven?: boolean
 }
 
 export interface ViewSelection {
@@ -99,8 +101,14 @@ export interface ViewEntry {
   observed: Endpoint
   /** When the tracker last received the record, Unix ms. */
   lastSeen: number
-  /** Whether the announced endpoint was proven reachable (protocol §9; false in v1). */
+  /** At least one endpoint is proven reachable (protocol §9). */
   verified: boolean
+  /** Which: bit i = connectEndpoints(e)[i] (absent: none known). */
+  proven?: number
+  /** When the last proof arrived, Unix ms (0 = never). */
+  provenAt?: number
+  /** Times this tracker handed the entry out to a query (usage statistics). */
+  served?: number
 }
 
 export const EMPTY_OPERATOR: OperatorInfo = { name: '', location: '', contact: '' }

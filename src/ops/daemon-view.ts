@@ -82,6 +82,7 @@ export function daemonView(
         version: q.version,
         tags: q.tags,
         exclude: null,
+        unproven: q.unproven === true,
       }
       let sel: Selection
       switch (q.mode) {
@@ -97,8 +98,9 @@ export function daemonView(
           break
       }
       const entries: ViewEntry[] = []
+      const now = d.table.nowSeconds()
       for (const e of sel.entries) {
-        const v = toViewEntry(e)
+        const v = toViewEntry(e, d.table.provenOf(e, now))
         if (v !== null) entries.push(v)
       }
       return { total: sel.total, entries }
@@ -154,7 +156,7 @@ function errorName(code: number): WireErrorName {
   return 'INTERNAL'
 }
 
-function toViewEntry(e: Entry): ViewEntry | null {
+function toViewEntry(e: Entry, proven: number): ViewEntry | null {
   let signed
   try {
     signed = decodeRecord(e.recordBytes)
@@ -167,6 +169,9 @@ function toViewEntry(e: Entry): ViewEntry | null {
     bytes: signed.bytes,
     observed: e.observed,
     lastSeen: e.seen * 1000,
-    verified: false,
+    verified: proven !== 0,
+    proven,
+    provenAt: proven !== 0 ? e.provenAt * 1000 : 0,
+    served: e.served,
   }
 }

@@ -34,6 +34,7 @@ import {
   seededRandom,
 } from './select.js'
 import { SEQ_SLOT_BYTES, SeqMemory } from './seq-memory.js'
+import { maskOf, provableMask, provenMask, resolveEndpoints } from './proof.js'
 import { checkTable } from './table-check.js'
 import type { QueryMode } from '../wire/messages.js'
 
@@ -69,6 +70,8 @@ export class ClientTable implements SelectIndex {
   readonly #protectAfter: number
   readonly #gap: number
   readonly #random: () => number
+  readonly #proofTimeout: number
+  readonly #listUnproven: boolean
   /** Counters the daemon's stats read. */
   readonly counts = {
     evicted: 0,
@@ -96,6 +99,8 @@ export class ClientTable implements SelectIndex {
     this.#protectAfter = Math.max(1, o.protectAfter ?? 2)
     this.#gap = o.refreshGap ?? REFRESH_GAP
     this.#random = o.random ?? seededRandom(randomBytes(16))
+    this.#proofTimeout = o.proofTimeout ?? 10
+    this.#listUnproven = o.listUnproven ?? false
     const cap = Math.floor((o.maxBytes * REPLAY_MEMORY_SHARE) / SEQ_SLOT_BYTES)
     this.#memory = new SeqMemory(Math.min(o.replayMemory ?? 0, cap), o.secret)
     this.#segs = new Segments<Entry>({
@@ -179,6 +184,19 @@ export class ClientTable implements SelectIndex {
     return e.until > nowSeconds
   }
 
+  /**
+   * Is `e` handed out to an asker that did not ask for unproven entries: at least one of its
+   * endpoints is proven (docs/protocol.md §9), or the tracker lists unproven entries too.
+   */
+  shown(e: Entry, nowSeconds: number): boolean {
+    return this.#listUnproven || provenMask(e, nowSeconds, this.#proofTimeout) !== 0
+  }
+
+  /** The endpoints of `e` proven at `nowSeconds` (bit i = endpoint i; proof.ts). */
+  provenOf(e: Entry, nowSeconds: number): number {
+    return provenMask(e, nowSeconds, this.#proofTimeout)
+  }
+
   /** Entries held in an address block. */
   blockCount(address: string): number {
     return this.#blocks.get(blockOf(address))?.size ?? 0
@@ -214,9 +232,17 @@ export class ClientTable implements SelectIndex {
   /**
    * Store a verified record seen from `observed` now (new or replacing a lower seq). The caller
    * has checked the signature, the sequence, the times and `admit`; a replay the memory knows is
-   * refused here too (undefined), whatever the caller did.
+   * refused here too (undefined), whatever the caller did. `provenBy`: an endpoint the request
+   * itself proved (a UDP source with a valid cookie, docs/protocol.md §9); the entry's endpoints
+   * equal to it are proven at once (a replaced entry's proofs are carried over by the caller,
+   * which can decode the held record: proof.ts `carryProofs`).
    */
-  insert(signed: SignedRecord, observed: Endpoint, seenMs?: number): Entry | undefined {
+  insert(
+    signed: SignedRecord,
+    observed: Endpoint,
+    seenMs?: number,
+    provenBy: Endpoint | null = null,
+  ): Entry | undefined {
     const now = seenMs ?? this.#clock.now()
     const seen = Math.floor(now / 1000)
     const rec = signed.record
@@ -255,6 +281,10 @@ export class ClientTable implements SelectIndex {
             tags: s.tags,
           },
     )
+    const resolved = resolveEndpoints(rec.endpoints, observed)
+    entry.want = provableMask(resolved)
+    entry.proven = maskOf(resolved, provenBy) & entry.want
+    if (entry.proven !== 0) entry.provenAt = seen
     const ttlMs = Math.max(1, Math.ceil(ttl))
     let stored: boolean
     if (held === undefined) {

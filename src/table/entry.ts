@@ -70,6 +70,18 @@ export class Entry {
   hits = 0
   /** Unix seconds of the last counted announce. */
   at: number
+  /** Endpoints that can be proven (bit i = endpoint i, see proof.ts). */
+  want = 0
+  /** Endpoints proven reachable (docs/protocol.md §9). */
+  proven = 0
+  /** Endpoints challenged at `chAt` that have not answered yet. */
+  pending = 0
+  /** Unix seconds of the last challenge round (0 = never). */
+  chAt = 0
+  /** Unix seconds of the last proof of any endpoint (0 = never). */
+  provenAt = 0
+  /** Times a query handed this entry out (usage statistics, `best`'s tie-break). */
+  served = 0
   constructor(
     /** u8 length, network, public key: the first bytes of the record (unique per network + key). */
     readonly key: string,
@@ -129,6 +141,10 @@ export interface TableOptions {
   replayMemory?: number
   /** Secret of the replay memory's keyed hash (random when not given). */
   secret?: Uint8Array
+  /** Seconds a challenged endpoint has to answer before it loses its proof (proof.ts); 10. */
+  proofTimeout?: number
+  /** Hand out entries with no endpoint proven as well (docs/operations.md `listUnproven`). */
+  listUnproven?: boolean
   /** Uniform in [0, 1): where `sweep` looks (a generator seeded from node:crypto when not given). */
   random?: () => number
   clock: Clock

@@ -11,6 +11,8 @@ import type { QuerySort } from '../wire/messages.js'
 export interface SelectIndex {
   bucket(network: string, kind: NodeKind): readonly Entry[]
   nowSeconds(): number
+  /** Handed out without the `unproven` flag (at least one endpoint proven, docs/protocol.md §9). */
+  shown(e: Entry, nowSeconds: number): boolean
   delete(key: string): boolean
 }
 
@@ -38,6 +40,8 @@ export interface SelectQuery {
   tags: readonly string[]
   /** The asker's public key (raw 32 bytes), left out of the answer. */
   exclude: Uint8Array | null
+  /** Include entries with no endpoint proven (§8.5 flag); absent = false. */
+  unproven?: boolean
 }
 
 const NO_SERVER: ServerFacts = {
@@ -81,7 +85,7 @@ export function seededRandom(seed: Uint8Array): () => number {
  */
 export function sample(
   table: SelectIndex,
-  q: Pick<SelectQuery, 'network' | 'kind' | 'count' | 'exclude'>,
+  q: Pick<SelectQuery, 'network' | 'kind' | 'count' | 'exclude' | 'unproven'>,
   asker: Asker,
   random: () => number,
 ): Selection {
@@ -90,12 +94,17 @@ export function sample(
   const now = table.nowSeconds()
   const skipKey = recordKeyText(q.network, q.exclude)
   const expired: string[] = []
+  const all = q.unproven === true
   const ok = (e: Entry): boolean => {
     if (e.until <= now) {
       expired.push(e.key)
       return false
     }
-    return !(e.port === asker.port && e.ip === asker.address) && e.key !== skipKey
+    return (
+      !(e.port === asker.port && e.ip === asker.address) &&
+      e.key !== skipKey &&
+      (all || table.shown(e, now))
+    )
   }
   const out: Entry[] = []
   if (n <= 2 * q.count + 8) {
@@ -144,6 +153,7 @@ function matching(table: SelectIndex, q: SelectQuery, ignoreWorld: boolean): Ent
       continue
     }
     if (e.key === skipKey) continue
+    if (q.unproven !== true && !table.shown(e, now)) continue
     const f = facts(e)
     if (!ignoreWorld && q.world !== '' && f.world !== q.world) continue
     if (q.version !== '' && f.version !== q.version) continue
@@ -217,11 +227,13 @@ export function best(table: SelectIndex, q: SelectQuery): Selection {
       q.world !== '' && f.world === q.world ? 1 : 0,
       r,
     ]
+    // Among equals, the server handed out less often (MetaServerII's "server du jour"), so
+    // players spread over equal servers; then the key.
     const cmp =
       rank[0] - topRank[0] ||
       rank[1] - topRank[1] ||
       rank[2] - topRank[2] ||
-      (top === undefined ? 1 : byKey(top, e))
+      (top === undefined ? 1 : top.served - e.served || byKey(top, e))
     if (cmp > 0) {
       top = e
       topRank = rank

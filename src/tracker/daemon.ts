@@ -2,7 +2,7 @@ import { type Clock, systemClock } from '../clock.js'
 import { loadOrCreateCookieSecret } from '../crypto/cookie.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
-import { ClientTable } from '../table/client-table.js'
+import type { ClientTable } from '../table/client-table.js'
 import { CookieBudget } from '../throttle/flood.js'
 import {
   type CookieGate,
@@ -20,6 +20,13 @@ import { Stats } from './stats.js'
 import { addressInUse, bindOrFail, ipv6OnlyFor } from '../net/bind.js'
 import { type TcpLimits, TcpListener } from './listeners/tcp.js'
 import { UdpListener } from './listeners/udp.js'
+import type { Endpoint } from '../wire/endpoint.js'
+import { isLoopbackHost } from './challenge-scope.js'
+import { createProver, createTable } from './engine.js'
+import type { Prover } from './prover.js'
+
+/** Milliseconds between two re-check scans of the listed servers (src/tracker/prover.ts). */
+const RECHECK_TICK_MS = 1000
 
 /** Tries at binding UDP and TCP on one free port when both are 0. */
 const PAIR_ATTEMPTS = 8
@@ -69,6 +76,9 @@ export class Daemon {
   readonly flood: FloodGate
   readonly cookies: CookieGate
   readonly deny: DenyPolicy
+  /** Proof of address: challenges, replies, re-checks (docs/protocol.md §9). */
+  readonly prover: Prover
+  #recheckTimer: NodeJS.Timeout | null = null
   #secret: Uint8Array | null
   #ctx: HandlerContext | null = null
   #udp: UdpListener[] = []
@@ -94,18 +104,12 @@ export class Daemon {
     if (this.#secret !== null && this.#secret.byteLength !== 32) {
       throw new TrackerError('CONFIG_BAD_OPTION', 'cookieSecret must be 32 bytes')
     }
-    this.table = new ClientTable({
-      maxEntries: this.options.maxEntries,
-      maxBytes: this.options.maxBytes,
-      maxTtl: this.options.maxTtl,
-      serverTtl: this.options.serverGrace * this.options.announceInterval,
-      perBlockMax: this.options.perBlock,
-      perWideBlockMax: this.options.perWideBlock,
-      protectAfter: this.options.protectAfter,
-      refreshGap: Math.max(1, Math.floor(this.options.announceInterval / 2)),
-      protectedShare: this.options.protectedPercent / 100,
-      replayMemory: this.options.replayMemory,
+    this.table = createTable(this.options, this.clock)
+    this.prover = createProver(this.options, {
+      table: this.table,
+      deny: this.deny,
       clock: this.clock,
+      stats: this.stats,
     })
     const t = this.table
     this.stats.gauge('table_entries', () => t.size)
@@ -171,6 +175,7 @@ export class Daemon {
       cookieSecret: this.#secret,
       sampleKey: deriveSampleKey(this.#secret),
       memo: createMemo(),
+      prover: this.prover,
     }
     this.#ctx = ctx
     const o = this.options
@@ -195,7 +200,34 @@ export class Daemon {
         this.logger.debug({ attempt, err: (err as Error).message }, 'port pair taken, retrying')
       }
     }
+    if (this.options.challenge.rate > 0) {
+      this.prover.attach((bytes, to) => this.#sendChallenge(bytes, to))
+      this.#recheckTimer = setInterval(() => {
+        try {
+          this.prover.recheck()
+        } catch (err) {
+          this.stats.inc('internal_errors')
+          this.logger.error({ err: (err as Error).message }, 'recheck failed')
+        }
+      }, RECHECK_TICK_MS)
+      this.#recheckTimer.unref()
+    }
     this.logger.info({ ...this.addresses() }, 'tracker listening')
+  }
+
+  /**
+   * A challenge leaves from a UDP listener of the target's family: for a loopback target one on
+   * loopback or a wildcard address, for any other target one not on loopback. None: not sent.
+   */
+  #sendChallenge(bytes: Uint8Array, to: Endpoint): boolean {
+    const loop = isLoopbackHost(to.address)
+    const l = this.#udp.find(u => {
+      const family = u.host.includes(':') ? 6 : 4
+      if (family !== to.family) return false
+      const wildcard = u.host === '0.0.0.0' || u.host === '::'
+      return wildcard || isLoopbackHost(u.host) === loop
+    })
+    return l !== undefined && l.sendTo(bytes, to.port, to.address)
   }
 
   /** One UDP and one TCP listener per host, all on one port per transport. */
@@ -262,6 +294,8 @@ export class Daemon {
   pause(): Promise<void> {
     this.#pausing ??= (async () => {
       await this.#started?.catch(() => undefined)
+      if (this.#recheckTimer !== null) clearInterval(this.#recheckTimer)
+      this.prover.attach(null)
       await this.#closeListeners()
       this.logger.info({}, 'tracker paused')
     })()

@@ -220,6 +220,80 @@ export const DAEMON_OPTION_ROWS = {
     arg: '<cidr>',
     doc: 'addresses and blocks whose stats requests skip flood control (repeatable)',
   }),
+  listUnproven: option({
+    rule: z.boolean({ error: 'expected true or false' }),
+    default: false,
+    read: 'bool',
+    arg: '<bool>',
+    doc: 'also hand out entries none of whose endpoints is proven reachable (weaker: see docs/security.md)',
+  }),
+  challenge: {
+    rate: option({
+      rule: int(0, 1_000_000, 'a number of challenges per second from 0 (none) to 1000000'),
+      default: 1000,
+      read: 'number',
+      arg: '<n>',
+      doc: 'reachability challenges sent per second, all targets together; 0 = none',
+    }),
+    blockRate: option({
+      rule: int(0, 1_000_000, 'an integer from 0 (no per-block share) to 1000000'),
+      default: 20,
+      read: 'number',
+      arg: '<n>',
+      doc: 'challenges per second to one /24 (IPv4) or /48 (IPv6) at most; 0 = no per-block share',
+    }),
+    interval: option({
+      rule: seconds(1, 86_400),
+      default: 30,
+      read: 'number',
+      arg: '<seconds>',
+      doc: 'seconds between two announce-triggered challenges of one entry at least (≥ challenge.timeout)',
+    }),
+    timeout: option({
+      rule: seconds(1, 300),
+      default: 10,
+      read: 'number',
+      arg: '<seconds>',
+      doc: 'seconds a challenged endpoint has to answer before it counts as unreachable',
+    }),
+    allow: option({
+      rule: z.array(addressOrBlock, { error: 'expected a list of IP addresses or CIDR blocks' }),
+      default: [],
+      read: 'list',
+      arg: '<cidr>',
+      doc: 'special ranges (private, loopback, ...) a tracker on a non-loopback address may challenge (repeatable)',
+    }),
+  },
+  recheck: {
+    unreachable: option({
+      rule: seconds(1, 86_400),
+      default: 1800,
+      read: 'number',
+      arg: '<seconds>',
+      doc: 'seconds before a listed server none of whose endpoints answered is challenged again',
+    }),
+    empty: option({
+      rule: seconds(1, 86_400),
+      default: 900,
+      read: 'number',
+      arg: '<seconds>',
+      doc: 'seconds between re-checks of a proven server with no players',
+    }),
+    open: option({
+      rule: seconds(1, 86_400),
+      default: 600,
+      read: 'number',
+      arg: '<seconds>',
+      doc: 'seconds between re-checks of a proven server with players and room',
+    }),
+    full: option({
+      rule: seconds(1, 86_400),
+      default: 900,
+      read: 'number',
+      arg: '<seconds>',
+      doc: 'seconds between re-checks of a proven full server (players at or above maxPlayers)',
+    }),
+  },
 }
 
 /** What one tracker daemon is told to do: the values of DAEMON_OPTION_ROWS, same keys. */
@@ -252,6 +326,12 @@ export function resolveOptions(partial: Partial<DaemonOptions> = {}): DaemonOpti
   const o = fill(DAEMON_OPTION_ROWS, result.data)
   if (o.udp === null && o.tcp === null) {
     throw new TrackerError('CONFIG_BAD_OPTION', `udp: expected ${NO_LISTENER}, got null`)
+  }
+  if (o.challenge.interval < o.challenge.timeout) {
+    throw new TrackerError(
+      'CONFIG_BAD_OPTION',
+      `challenge.interval: expected at least challenge.timeout (${o.challenge.timeout}), got ${o.challenge.interval}`,
+    )
   }
   return o
 }

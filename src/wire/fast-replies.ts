@@ -21,6 +21,8 @@ export interface HeldEntry {
   readonly seen: number
   /** The signed record bytes as latin1 text. */
   readonly rec: string
+  /** Unix seconds of the last proof of any endpoint (0 = never; §8.6 proofAge). */
+  readonly provenAt: number
 }
 
 const STATUS: Readonly<Record<AnnounceStatus, number>> = {
@@ -106,12 +108,14 @@ export function encodeIntroductions(
   entries: readonly HeldEntry[],
   nowSeconds: number,
   maxBytes: number,
+  proven?: readonly number[],
 ): Uint8Array {
   let size = INTRODUCTIONS_HEADER
   let n = 0
   for (const e of entries) {
     if (n >= Limits.QUERY_COUNT_MAX) break
-    const s = endpointSize(e.ip) + 5 + e.rec.length
+    const proof = (proven?.[n] ?? 0) !== 0 ? 3 : 0
+    const s = endpointSize(e.ip) + 5 + proof + e.rec.length
     if (size + s > maxBytes) break
     size += s
     n++
@@ -124,7 +128,16 @@ export function encodeIntroductions(
   for (let i = 0; i < n; i++) {
     const e = entries[i] as HeldEntry
     at = writeEndpoint(buf, at, e.ip, e.port)
-    buf[at] = 0 // flags: verified = 0 in v1 (§9)
+    const mask = proven?.[i] ?? 0
+    if (mask !== 0) {
+      // §8.6: verified, proof details follow (the mask, seconds since the last proof).
+      buf[at] = 0x03
+      buf[at + 1] = mask & 0xff
+      buf.writeUInt16BE(Math.min(0xffff, Math.max(0, nowSeconds - e.provenAt)), at + 2)
+      at += 3
+    } else {
+      buf[at] = 0
+    }
     buf.writeUInt16BE(Math.min(0xffff, Math.max(0, nowSeconds - e.seen)), at + 1)
     buf.writeUInt16BE(e.rec.length, at + 3)
     at += 5

@@ -52,6 +52,8 @@ export interface Query {
   offset: number
   sort: QuerySort
   notFull: boolean
+  /** Include entries with no endpoint proven reachable (§8.5 flag bit 2); absent = false. */
+  unproven?: boolean
   /** '' means any. For `best`, the world the asker wants to join. */
   world: string
   /** '' means any. */
@@ -64,8 +66,15 @@ export interface Query {
 export interface IntroEntry {
   /** The endpoint the tracker saw the announce come from. */
   observed: Endpoint
-  /** Whether the tracker proved the announced endpoint reachable (§9, reserved: false in v1). */
+  /** The tracker proved at least one of the entry's endpoints reachable (§9). */
   verified: boolean
+  /**
+   * Which endpoints are proven (§8.6, present when the tracker sends proof details): bit i = the
+   * record's endpoint i (bit 0 = the observed endpoint when the record names none).
+   */
+  proven?: number
+  /** Seconds since the tracker's last proof of any of them (with `proven`). */
+  proofAge?: number
   /** Seconds since the tracker last received this record (capped at 65535). */
   age: number
   /** The signed record bytes exactly as announced; the client decodes and verifies them. */
@@ -86,15 +95,23 @@ export interface ErrorMessage {
   /** Seconds the asker should wait before asking again; 0 means no hint. */
   retryAfter: number
 }
+/** §9: a tracker asks an announced endpoint to prove it is reachable and speaks for `publicKey`. */
 export interface Challenge {
   type: 'challenge'
   txid: number
+  /** Opaque to the node: the tracker's stateless proof of what it sent (§9). */
   token: Uint8Array
+  /** The key whose record named the endpoint. */
+  publicKey: Uint8Array
+  network: string
 }
+/** §9: the challenged endpoint's answer, the challenge's fields echoed from that endpoint. */
 export interface ChallengeReply {
   type: 'challenge-reply'
   txid: number
   token: Uint8Array
+  publicKey: Uint8Array
+  network: string
 }
 export interface StatsRequest {
   type: 'stats-request'
@@ -147,7 +164,9 @@ const SORTS: readonly QuerySort[] = ['players', 'name', 'room']
 const STAT_NAME_RE = /^[a-z][a-z0-9_]*$/
 const QUERY_NOT_FULL = 0x01
 const QUERY_EXCLUDE = 0x02
+const QUERY_UNPROVEN = 0x04
 const ENTRY_VERIFIED = 0x01
+const ENTRY_PROOF = 0x02
 const COOKIE_PAD = Limits.COOKIE_REQUEST_BYTES - 5
 
 /** Encode any message. Throws WireError when a field breaks a cap. */
@@ -185,7 +204,10 @@ export function encodeMessage(m: Message): Uint8Array {
       break
     case 'challenge':
     case 'challenge-reply':
+      if (!isValidNetwork(m.network)) throw new WireError('WIRE_BAD_STRING', 'network')
       w.bytes(m.token, Limits.CHALLENGE_TOKEN_BYTES, 'token')
+      w.bytes(m.publicKey, Limits.PUBLIC_KEY_BYTES, 'publicKey')
+      w.str8(m.network, 'network', Limits.NETWORK_MAX, 1)
       break
     case 'stats-request':
       w.bytes(m.cookie, Limits.COOKIE_BYTES, 'cookie')
@@ -254,11 +276,15 @@ export function decodeMessage(buf: Uint8Array): Message {
       m = { type: 'error', txid, code: r.u16('code'), retryAfter: r.u16('retryAfter') }
       break
     case MessageType.CHALLENGE:
-      m = { type: 'challenge', txid, token: r.copy(Limits.CHALLENGE_TOKEN_BYTES, 'token') }
+    case MessageType.CHALLENGE_REPLY: {
+      const token = r.copy(Limits.CHALLENGE_TOKEN_BYTES, 'token')
+      const publicKey = r.copy(Limits.PUBLIC_KEY_BYTES, 'publicKey')
+      const network = r.str8('network', Limits.NETWORK_MAX, 1)
+      if (!isValidNetwork(network)) throw new WireError('WIRE_BAD_STRING', 'network')
+      const name = type === MessageType.CHALLENGE ? 'challenge' : 'challenge-reply'
+      m = { type: name, txid, token, publicKey, network }
       break
-    case MessageType.CHALLENGE_REPLY:
-      m = { type: 'challenge-reply', txid, token: r.copy(Limits.CHALLENGE_TOKEN_BYTES, 'token') }
-      break
+    }
     case MessageType.STATS_REQUEST:
       m = { type: 'stats-request', txid, cookie: r.copy(Limits.COOKIE_BYTES, 'cookie') }
       break
@@ -292,7 +318,12 @@ function writeQuery(w: Writer, q: Query): void {
   w.u8(q.count, 'count')
   w.u16(q.offset, 'offset')
   w.u8(SORTS.indexOf(q.sort), 'sort')
-  w.u8((q.notFull ? QUERY_NOT_FULL : 0) | (q.exclude !== null ? QUERY_EXCLUDE : 0), 'flags')
+  w.u8(
+    (q.notFull ? QUERY_NOT_FULL : 0) |
+      (q.exclude !== null ? QUERY_EXCLUDE : 0) |
+      (q.unproven === true ? QUERY_UNPROVEN : 0),
+    'flags',
+  )
   w.str8(q.world, 'world', Limits.WORLD_MAX)
   w.str8(q.version, 'version', Limits.VERSION_MAX)
   w.count(q.tags.length, 'tags', Limits.QUERY_TAGS_MAX)
@@ -314,7 +345,7 @@ function readQuery(r: Reader, txid: number): Query {
   const sort = SORTS[r.u8('sort')]
   if (sort === undefined) throw new WireError('WIRE_BAD_VALUE', 'sort')
   const flags = r.u8('flags')
-  if ((flags & ~(QUERY_NOT_FULL | QUERY_EXCLUDE)) !== 0)
+  if ((flags & ~(QUERY_NOT_FULL | QUERY_EXCLUDE | QUERY_UNPROVEN)) !== 0)
     throw new WireError('WIRE_BAD_VALUE', 'flags')
   const world = r.str8('world', Limits.WORLD_MAX)
   const version = r.str8('version', Limits.VERSION_MAX)
@@ -333,6 +364,8 @@ function readQuery(r: Reader, txid: number): Query {
     offset,
     sort,
     notFull: (flags & QUERY_NOT_FULL) !== 0,
+    // Present only when set, so a v1 query without the flag decodes exactly as before.
+    ...((flags & QUERY_UNPROVEN) !== 0 ? { unproven: true } : {}),
     world,
     version,
     tags,
@@ -342,7 +375,12 @@ function readQuery(r: Reader, txid: number): Query {
 
 function writeEntry(w: Writer, e: IntroEntry): void {
   writeEndpoint(w, e.observed, 'observed')
-  w.u8(e.verified ? ENTRY_VERIFIED : 0, 'entry flags')
+  const proof = e.proven !== undefined
+  w.u8((e.verified ? ENTRY_VERIFIED : 0) | (proof ? ENTRY_PROOF : 0), 'entry flags')
+  if (proof) {
+    w.u8(e.proven ?? 0, 'proven')
+    w.u16(Math.min(e.proofAge ?? 0, 0xffff), 'proofAge')
+  }
   w.u16(Math.min(e.age, 0xffff), 'age')
   if (e.record.byteLength > Limits.RECORD_MAX)
     throw new WireError('WIRE_MESSAGE_TOO_LARGE', 'record')
@@ -353,16 +391,27 @@ function writeEntry(w: Writer, e: IntroEntry): void {
 function readEntry(r: Reader): IntroEntry {
   const observed = readEndpoint(r, 'observed')
   const flags = r.u8('entry flags')
-  if ((flags & ~ENTRY_VERIFIED) !== 0) throw new WireError('WIRE_BAD_VALUE', 'entry flags')
+  if ((flags & ~(ENTRY_VERIFIED | ENTRY_PROOF)) !== 0) {
+    throw new WireError('WIRE_BAD_VALUE', 'entry flags')
+  }
+  const verified = (flags & ENTRY_VERIFIED) !== 0
+  let proof: { proven: number; proofAge: number } | null = null
+  if ((flags & ENTRY_PROOF) !== 0) {
+    const proven = r.u8('proven')
+    // §8.6: the mask and the verified bit must agree.
+    if ((proven !== 0) !== verified) throw new WireError('WIRE_BAD_VALUE', 'proven')
+    proof = { proven, proofAge: r.u16('proofAge') }
+  }
   const age = r.u16('age')
   const len = r.u16('record length')
   if (len > Limits.RECORD_MAX) throw new WireError('WIRE_MESSAGE_TOO_LARGE', 'record')
-  return { observed, verified: (flags & ENTRY_VERIFIED) !== 0, age, record: r.copy(len, 'record') }
+  return { observed, verified, ...proof, age, record: r.copy(len, 'record') }
 }
 
 /** Encoded size of one introductions entry. */
 export function entrySize(e: IntroEntry): number {
-  return 1 + (e.observed.family === 4 ? 4 : 16) + 2 + 1 + 2 + 2 + e.record.byteLength
+  const proof = e.proven !== undefined ? 3 : 0
+  return 1 + (e.observed.family === 4 ? 4 : 16) + 2 + 1 + proof + 2 + 2 + e.record.byteLength
 }
 
 /** Bytes of an introductions message before its entries (type, txid, total, count). */

@@ -5,7 +5,8 @@ import { join, normalize } from 'node:path'
 import { test } from 'node:test'
 import { buildBootpage } from '../../src/bootpage/build.js'
 import { formatBootpage } from '../../src/bootpage/schema.js'
-import { makePage, sampleTrackers } from '../helpers/bootpage.js'
+import { formatStamp } from '../../src/bootpage/stamp.js'
+import { makePage, makeStamp, sampleTrackers } from '../helpers/bootpage.js'
 import { startHttpServer } from '../helpers/http-server.js'
 import { CHROMIUM, launchChromium } from '../helpers/chromium.js'
 
@@ -45,6 +46,21 @@ async function buildSites(root: string): Promise<void> {
   // Not JSON at all.
   await buildBootpage(good, join(root, 'garbage'))
   writeFileSync(join(root, 'garbage', 'bootpage.json'), formatBootpage(good).slice(0, 100))
+
+  // Freshness stamps (docs/bootpage.md §9): fresh, stale (expired), missing, for another page.
+  const stamped = makePage({ ...times, freshness: true })
+  const stampSite = async (name: string, stamp: string | null) => {
+    await buildBootpage(stamped, join(root, name))
+    if (stamp !== null) writeFileSync(join(root, name, 'bootpage.stamp.json'), stamp)
+  }
+  await stampSite('stamp-fresh', formatStamp(makeStamp(stamped.page, { issuedAt: nowS - 60 })))
+  await stampSite(
+    'stamp-stale',
+    formatStamp(makeStamp(stamped.page, { issuedAt: nowS - 7200, lifetime: 3600 })),
+  )
+  await stampSite('stamp-missing', null)
+  const other = makePage({ ...times, freshness: true, sequence: 2 })
+  await stampSite('stamp-other', formatStamp(makeStamp(other.page, { issuedAt: nowS - 60 })))
 }
 
 test(
@@ -83,12 +99,10 @@ test(
         if (m.type() === 'error') errors.push(m.text())
       })
       await page.goto(`${srv.origin}/${site}/`, { timeout: 30_000 })
-      // A string: this runs in the page, where the DOM exists (the test's tsconfig has no DOM lib).
-      await page.waitForFunction(
-        "document.getElementById('status')?.classList.contains('pending') === false",
-        null,
-        { timeout: 30_000 },
-      )
+      // A locator, not waitForFunction: polling a string predicate evaluates it with eval() in
+      // the page, which the page's CSP forbids whenever the status is still pending (the stamp
+      // fetch makes that common).
+      await page.locator('#status:not(.pending)').waitFor({ timeout: 30_000 })
       const status = await page.locator('#status').innerText()
       const cls = (await page.locator('#status').getAttribute('class')) ?? ''
       return { page, status, cls, errors }
@@ -135,6 +149,32 @@ test(
       const text = await page.locator('#trackers').innerText()
       assert.ok(text.includes('127.0.0.1:3520') && !text.includes('203.0.113.66'))
       await page.close()
+    })
+
+    await t.test('freshness stamps: fresh, stale, missing, for another page', async () => {
+      requests.length = 0
+      const fresh = await open('stamp-fresh')
+      assert.match(fresh.cls, /\bok\b/)
+      assert.match(fresh.status, /Fresh: stamped by 1 of 1 online keys, until /)
+      assert.equal(await fresh.page.locator('#status').getAttribute('data-freshness'), 'fresh')
+      assert.deepEqual(fresh.errors, [])
+      assert.deepEqual(requests, [
+        '/stamp-fresh/',
+        '/stamp-fresh/bootpage.json',
+        '/stamp-fresh/bootpage.stamp.json',
+      ])
+      await fresh.page.close()
+      for (const [site, state, pattern] of [
+        ['stamp-stale', 'stale', /may be out of date: .*stamp expired at/],
+        ['stamp-missing', 'missing', /may be out of date: .*stamp\.json is missing \(HTTP 404\)/],
+        ['stamp-other', 'invalid', /stamp is for another page/],
+      ] as const) {
+        const { page, status, cls } = await open(site)
+        assert.match(cls, /\bbad\b/, site)
+        assert.match(status, pattern, site)
+        assert.equal(await page.locator('#status').getAttribute('data-freshness'), state, site)
+        await page.close()
+      }
     })
 
     await t.test(

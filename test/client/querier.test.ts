@@ -51,7 +51,7 @@ test('a tracker that drops every packet costs one timeout, then the next answers
   assert.ok(dead && good)
   dead.behaviour.drop = true
   good.hold(makeRecord(1))
-  const q = querier(t, [dead, good], { order: 'given', timeout: 300 })
+  const q = querier(t, [dead, good], { order: 'given', timeout: 300, hedge: false })
   const r = await q.peers({ network: 'testnet' })
   assert.deepEqual(
     r.attempts.map(a => [a.outcome, a.code]),
@@ -355,7 +355,9 @@ test('a failed attempt names the transport used: forced TCP is tcp, not udp', as
       ['ok', 'tcp'],
     ],
   )
-  const udp = await q.peers({ network: 'testnet' }, { transport: 'udp' })
+  // A fresh Querier: this one now remembers that `refusing` refused, and asks it last.
+  const again = querier(t, [refusing, good], { order: 'given' })
+  const udp = await again.peers({ network: 'testnet' }, { transport: 'udp' })
   assert.deepEqual(
     udp.attempts.map(a => [a.outcome, a.transport]),
     [

@@ -112,8 +112,20 @@ export const unsignedMessage: fc.Arbitrary<Message> = fc.oneof(
     code: fc.integer({ min: 0, max: 65535 }),
     retryAfter: fc.integer({ min: 0, max: 65535 }),
   }),
-  fc.record({ type: fc.constant('challenge' as const), txid, token: bytes(16) }),
-  fc.record({ type: fc.constant('challenge-reply' as const), txid, token: bytes(16) }),
+  fc.record({
+    type: fc.constant('challenge' as const),
+    txid,
+    token: bytes(16),
+    publicKey: bytes(32),
+    network,
+  }),
+  fc.record({
+    type: fc.constant('challenge-reply' as const),
+    txid,
+    token: bytes(16),
+    publicKey: bytes(32),
+    network,
+  }),
   fc.record({ type: fc.constant('stats-request' as const), txid, cookie }),
   fc.record({
     type: fc.constant('stats-reply' as const),

@@ -1,7 +1,13 @@
 import { toHex } from '../../src/crypto/keys.js'
 import { createDraft } from '../../src/bootpage/draft.js'
-import type { BootpageDocument, BootpageTracker } from '../../src/bootpage/schema.js'
+import type {
+  BootpageDocument,
+  BootpageFreshness,
+  BootpagePage,
+  BootpageTracker,
+} from '../../src/bootpage/schema.js'
 import { signBootpage } from '../../src/bootpage/sign.js'
+import { type BootpageStamp, createStamp, signStamp } from '../../src/bootpage/stamp.js'
 import { testKey } from './keys.js'
 
 /** A fixed "now" for bootpage tests: 2027-01-15T08:00:00Z (ms). */
@@ -38,6 +44,36 @@ export interface PageSpec {
   signers?: number[]
   trackers?: BootpageTracker[]
   keys?: ReturnType<typeof testKey>[]
+  /** The freshness declaration (docs/bootpage.md §9); `true`: stampKeys[0], 1 of 1, 1 day. */
+  freshness?: BootpageFreshness | true
+}
+
+/** Online freshness-stamp keys (never operator keys). */
+export const stampKeys = [testKey(31), testKey(32), testKey(33)]
+export const stampHex = stampKeys.map(k => toHex(k.publicKey))
+
+/** A declaration naming stampKeys[indexes], `threshold` of them, stamps up to `maxLifetime` s. */
+export function freshnessOf(
+  indexes: number[] = [0],
+  threshold = 1,
+  maxLifetime = 86_400,
+): BootpageFreshness {
+  return {
+    keys: indexes.map(i => ({ name: `stamp${i}`, key: stampHex[i]! })),
+    threshold,
+    maxLifetime,
+  }
+}
+
+/** A stamp for `page` issued at `issuedAt` (seconds, default NOW_S - 60), signed by stampKeys[signers]. */
+export function makeStamp(
+  page: BootpagePage,
+  spec: { issuedAt?: number; lifetime?: number; signers?: number[] } = {},
+): BootpageStamp {
+  let stamp = createStamp(page, spec.issuedAt ?? NOW_S - 60, spec.lifetime)
+  for (const i of spec.signers ?? [0])
+    stamp = signStamp(stamp, stampKeys[i]!.privateKey, stampKeys[i]!.publicKey)
+  return stamp
 }
 
 /** A bootpage signed by the given test keys. */
@@ -52,6 +88,9 @@ export function makePage(spec: PageSpec = {}): BootpageDocument {
     threshold: spec.threshold ?? ops.length,
     operators: ops.map(i => ({ name: `op${i}`, key: toHex(keys[i]!.publicKey) })),
     trackers: spec.trackers ?? sampleTrackers,
+    ...(spec.freshness === undefined
+      ? {}
+      : { freshness: spec.freshness === true ? freshnessOf() : spec.freshness }),
   })
   let doc = draft
   for (const i of spec.signers ?? ops)

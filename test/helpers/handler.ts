@@ -1,7 +1,8 @@
 import { ManualClock } from '../../src/clock.js'
 import { makeCookie } from '../../src/crypto/cookie.js'
 import { silentLogger } from '../../src/log.js'
-import { ClientTable } from '../../src/table/client-table.js'
+import type { ClientTable } from '../../src/table/client-table.js'
+import { createProver, createTable } from '../../src/tracker/engine.js'
 import { CookieBudget } from '../../src/throttle/flood.js'
 import { type CookieGate, type FloodGate, openFloodGate } from '../../src/throttle/types.js'
 import { createAddressMatcher } from '../../src/tracker/handlers/allow-list.js'
@@ -40,20 +41,11 @@ export function harness(
   options: Partial<DaemonOptions> = {},
   deps: { flood?: FloodGate; cookies?: CookieGate; deny?: DenyPolicy; clock?: ManualClock } = {},
 ): Harness {
-  const o = resolveOptions({ udp: 0, tcp: 0, ...options })
+  // listUnproven as in test/helpers/tracker.ts: scenarios name documentation addresses, never
+  // challenged; proof tests pass listUnproven: false.
+  const o = resolveOptions({ udp: 0, tcp: 0, listUnproven: true, ...options })
   const clock = deps.clock ?? new ManualClock()
-  const table = new ClientTable({
-    maxEntries: o.maxEntries,
-    maxBytes: o.maxBytes,
-    maxTtl: o.maxTtl,
-    serverTtl: o.serverGrace * o.announceInterval,
-    perBlockMax: o.perBlock,
-    perWideBlockMax: o.perWideBlock,
-    protectAfter: o.protectAfter,
-    protectedShare: o.protectedPercent / 100,
-    replayMemory: o.replayMemory,
-    clock,
-  })
+  const table = createTable(o, clock)
   const stats = new Stats()
   const secret = new Uint8Array(32).fill(7)
   const ctx: HandlerContext = {
@@ -71,6 +63,7 @@ export function harness(
     cookieSecret: secret,
     sampleKey: deriveSampleKey(secret),
     memo: createMemo(),
+    prover: createProver(o, { table, deny: deps.deny ?? allowAll, clock, stats }),
   }
   const nowSeconds = (): number => Math.floor(clock.now() / 1000)
   const h: Harness = {

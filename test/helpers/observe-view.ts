@@ -36,6 +36,8 @@ export class FakeView implements TrackerView {
         tcp: 0,
         data: '/nonexistent/metatracker-test',
         maxEntries: options.maxEntries ?? 100_000,
+        // Entries are put in the table directly, never announced: nothing is proven.
+        listUnproven: true,
       },
       { clock: this.clock },
     )

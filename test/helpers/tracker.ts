@@ -28,6 +28,11 @@ export interface TestTracker {
 /**
  * Start a Daemon on `host` (127.0.0.1 by default), UDP and TCP on port 0, with a temporary data
  * directory; torn down by `t.after` (and by close(), which is idempotent).
+ *
+ * `listUnproven` defaults to true here: most scenarios announce documentation addresses
+ * (192.0.2.x, 2001:db8::), which a tracker never challenges (docs/protocol.md §9), so their
+ * entries are never proven; tests of proof of address pass `listUnproven: false`, the tracker's
+ * own default.
  */
 export async function startTracker(
   t: Teardown | null,
@@ -36,7 +41,10 @@ export async function startTracker(
 ): Promise<TestTracker> {
   const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'mt-tracker-')))
   const host = options.host?.[0] ?? '127.0.0.1'
-  const daemon = new Daemon({ udp: 0, tcp: 0, host: [host], ...options, data: dataDir }, deps)
+  const daemon = new Daemon(
+    { udp: 0, tcp: 0, host: [host], listUnproven: true, ...options, data: dataDir },
+    deps,
+  )
   await daemon.start()
   const a = daemon.addresses()
   let closed: Promise<void> | null = null

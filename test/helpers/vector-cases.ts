@@ -206,6 +206,10 @@ export function vectorMessages(): { name: string; message: Message }[] {
       },
     },
     {
+      name: 'query-list-unproven',
+      message: { ...query, unproven: true },
+    },
+    {
       name: 'query-best',
       message: { ...query, mode: 'best', count: 1, offset: 0, sort: 'room', version: '', tags: [] },
     },
@@ -222,6 +226,27 @@ export function vectorMessages(): { name: string; message: Message }[] {
       },
     },
     {
+      name: 'introductions-proven',
+      message: {
+        type: 'introductions',
+        txid: 9,
+        total: 2,
+        entries: [
+          // The peer's IPv4 endpoint proven 90 s ago, its IPv6 one not.
+          {
+            observed: observed4,
+            verified: true,
+            proven: 0b01,
+            proofAge: 90,
+            age: 12,
+            record: peer.bytes,
+          },
+          // Unproven: no proof details at all.
+          { observed: observed6, verified: false, age: 0, record: server.bytes },
+        ],
+      },
+    },
+    {
       name: 'introductions-empty',
       message: { type: 'introductions', txid: 10, total: 0, entries: [] },
     },
@@ -233,6 +258,8 @@ export function vectorMessages(): { name: string; message: Message }[] {
         type: 'challenge',
         txid: 13,
         token: Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i),
+        publicKey: server.record.publicKey,
+        network: 'mnet',
       },
     },
     {
@@ -241,6 +268,8 @@ export function vectorMessages(): { name: string; message: Message }[] {
         type: 'challenge-reply',
         txid: 13,
         token: Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i),
+        publicKey: server.record.publicKey,
+        network: 'mnet',
       },
     },
     { name: 'stats-request', message: { type: 'stats-request', txid: 14, cookie } },
@@ -423,6 +452,27 @@ export function buildErrorVectors(): ErrorVector[] {
     {
       name: 'query-control-char-in-world',
       bytes: withByte(query, 5 + 12 + 14 + 8, 0x0a),
+      code: 'WIRE_BAD_STRING',
+    },
+    {
+      name: 'introductions-proof-disagrees',
+      // flags 0x02 (proof details, verified bit clear) with a non-zero mask: refused.
+      bytes: cat([0x15, 0, 0, 0, 1, 0, 1, 1], [4, 1, 2, 3, 4, 0, 80], [0x02, 0x01, 0, 5], [0, 0]),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'introductions-flag-bit-2',
+      bytes: cat([0x15, 0, 0, 0, 1, 0, 1, 1], [4, 1, 2, 3, 4, 0, 80], [0x04, 0, 0], [0, 0]),
+      code: 'WIRE_BAD_VALUE',
+    },
+    {
+      name: 'challenge-truncated',
+      bytes: ok('challenge').subarray(0, 5 + 16 + 32),
+      code: 'WIRE_TRUNCATED',
+    },
+    {
+      name: 'challenge-reply-network-uppercase',
+      bytes: withByte(ok('challenge-reply'), 5 + 16 + 32 + 1, 0x4d),
       code: 'WIRE_BAD_STRING',
     },
     {

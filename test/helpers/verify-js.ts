@@ -22,6 +22,20 @@ export interface VerifyJs {
     operators: { name: string; key: string; signed: boolean }[]
     expired: boolean
   }
+  /** A freshness stamp for a page (docs/bootpage.md §9). */
+  verifyStamp(
+    stamp: unknown,
+    page: unknown,
+    nacl: unknown,
+    nowMs: number,
+  ): {
+    status: 'fresh' | 'stale' | 'invalid'
+    problems: string[]
+    signed: number
+    threshold: number
+    expiresAt: number
+  }
+  sha256Hex(bytes: Uint8Array): string
   trackerRows(t: BootpageTracker): [string, string][]
   factRows(p: BootpagePage): [string, string][]
 }

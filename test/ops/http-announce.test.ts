@@ -6,12 +6,17 @@ import { Observers } from '../../src/observe/observers.js'
 import { FakeView } from '../helpers/observe-view.js'
 import { httpTracker, post, serverRecord, stat } from '../helpers/http-announce.js'
 import { TcpTrackerClient, queryMessage } from '../helpers/tracker.js'
+import { startResponder } from '../helpers/responder.js'
+import { testKey } from '../helpers/keys.js'
+import { waitFor } from '../helpers/tcp-probe.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
-test('POST /v1/announce: new, then refreshed, then replaced; the entry is listed on TCP', async t => {
+test('POST /v1/announce: new, then refreshed, then replaced; the entry is listed on TCP once proven', async t => {
   const { tracker, http, tcp } = await httpTracker(t, { announceInterval: 120 })
-  const rec = serverRecord(1)
+  // The game server's UDP port answers the tracker's challenge (docs/protocol.md §9).
+  const game = await startResponder(t, testKey(1).publicKey, 'testnet')
+  const rec = serverRecord(1, {}, game.port)
 
   const first = await post(http, rec.bytes)
   assert.equal(first.status, 200, first.body)
@@ -19,7 +24,7 @@ test('POST /v1/announce: new, then refreshed, then replaced; the entry is listed
   // The connection's address, the port from the record (the TCP rule of §8.3).
   assert.deepEqual(first.json, {
     status: 'new',
-    observed: { family: 4, address: '127.0.0.1', port: 27960 },
+    observed: { family: 4, address: '127.0.0.1', port: game.port },
     interval: 120,
   })
   assert.equal(stat(tracker, 'announces_new'), 1)
@@ -28,30 +33,46 @@ test('POST /v1/announce: new, then refreshed, then replaced; the entry is listed
   t.after(() => {
     client.close()
   })
-  const listed = await client.request(
-    queryMessage({ network: 'testnet', kind: 'server', mode: 'list' }),
-  )
-  assert.ok(listed?.type === 'introductions', `introductions, got ${listed?.type}`)
+  const list = async () => {
+    const m = await client.request(
+      queryMessage({ network: 'testnet', kind: 'server', mode: 'list' }),
+    )
+    assert.ok(m?.type === 'introductions', `introductions, got ${m?.type}`)
+    return m
+  }
+  assert.ok(await waitFor(() => stat(tracker, 'challenge_proofs') === 1), 'challenge answered')
+  const listed = await list()
   assert.deepEqual(
     listed.entries.map(e => hex(e.record)),
     [hex(rec.bytes)],
   )
-  assert.deepEqual(listed.entries[0]?.observed, { family: 4, address: '127.0.0.1', port: 27960 })
+  assert.deepEqual(listed.entries[0]?.observed, {
+    family: 4,
+    address: '127.0.0.1',
+    port: game.port,
+  })
+  assert.equal(listed.entries[0].verified, true)
+  assert.equal(listed.entries[0].proven, 1)
 
   const again = await post(http, rec.bytes)
   assert.equal(again.status, 200)
   assert.equal((again.json as { status: string }).status, 'refreshed')
   assert.equal(stat(tracker, 'announces_refreshed'), 1)
 
-  const next = serverRecord(1, { seq: 2 }, 27961)
+  // A new port nobody answers on: the new record is held but no longer listed.
+  const silent = await startResponder(t, testKey(1).publicKey, 'testnet')
+  silent.mute()
+  const next = serverRecord(1, { seq: 2 }, silent.port)
   const replaced = await post(http, next.bytes)
   assert.equal(replaced.status, 200)
   assert.deepEqual(replaced.json, {
     status: 'replaced',
-    observed: { family: 4, address: '127.0.0.1', port: 27961 },
+    observed: { family: 4, address: '127.0.0.1', port: silent.port },
     interval: 120,
   })
   assert.equal(tracker.daemon.table.size, 1)
+  assert.ok(await waitFor(() => silent.received === 1), 'the new endpoint was challenged')
+  assert.deepEqual((await list()).entries, [])
 })
 
 test('a record naming no port is refused (422 UNSUPPORTED), as on TCP', async t => {

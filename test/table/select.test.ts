@@ -22,6 +22,8 @@ function newTable(): { t: ClientTable; clock: ManualClock } {
     maxEntries: 10_000,
     maxBytes: 100_000_000,
     maxTtl: 3600,
+    // Selection logic only: proof of address has its own tests (test/table/proof.test.ts).
+    listUnproven: true,
     perBlockMax: 10_000,
     clock,
   })

@@ -51,8 +51,20 @@ function everyType(now: number): Uint8Array[] {
     },
     { type: 'introductions', txid: 6, total: 0, entries: [] },
     { type: 'error', txid: 7, code: 1, retryAfter: 0 },
-    { type: 'challenge', txid: 8, token: new Uint8Array(16) },
-    { type: 'challenge-reply', txid: 9, token: new Uint8Array(16) },
+    {
+      type: 'challenge',
+      txid: 8,
+      token: new Uint8Array(16),
+      publicKey: new Uint8Array(32),
+      network: 'n',
+    },
+    {
+      type: 'challenge-reply',
+      txid: 9,
+      token: new Uint8Array(16),
+      publicKey: new Uint8Array(32),
+      network: 'n',
+    },
     { type: 'stats-request', txid: 10, cookie },
     { type: 'stats-reply', txid: 11, stats: [] },
   ]

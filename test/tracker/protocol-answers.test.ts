@@ -148,8 +148,20 @@ test('§8.10: what a tracker answers to requests that fail before or during deco
     },
     { type: 'introductions', txid: 23, total: 0, entries: [] },
     { type: 'error', txid: 24, code: 1, retryAfter: 0 },
-    { type: 'challenge', txid: 25, token: new Uint8Array(16) },
-    { type: 'challenge-reply', txid: 26, token: new Uint8Array(16) },
+    {
+      type: 'challenge',
+      txid: 25,
+      token: new Uint8Array(16),
+      publicKey: new Uint8Array(32),
+      network: 'n',
+    },
+    {
+      type: 'challenge-reply',
+      txid: 26,
+      token: new Uint8Array(16),
+      publicKey: new Uint8Array(32),
+      network: 'n',
+    },
     { type: 'stats-reply', txid: 27, stats: [] },
   ]
   for (const m of notRequests) {

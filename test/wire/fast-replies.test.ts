@@ -37,7 +37,14 @@ test('encodeIntroductions matches the codec (fitIntroductions) byte for byte', (
   fc.assert(
     fc.property(
       fc.array(
-        fc.tuple(endpoint, fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 70_000 })),
+        fc.tuple(
+          endpoint,
+          fc.integer({ min: 0, max: 8 }),
+          fc.integer({ min: 0, max: 70_000 }),
+          // The proof mask (0 = unproven) and the seconds since the proof.
+          fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 255 })),
+          fc.integer({ min: 0, max: 70_000 }),
+        ),
         {
           maxLength: 40,
         },
@@ -54,7 +61,8 @@ test('encodeIntroductions matches the codec (fitIntroductions) byte for byte', (
           perBlockMax: 1000,
           clock,
         })
-        rows.forEach(([ep, tags, seenAgo], i) => {
+        const masks = new Map<string, [number, number]>()
+        rows.forEach(([ep, tags, seenAgo, mask, provenAgo], i) => {
           const rec = fakeRecord(i, {
             kind: 'server',
             expiresAt: T0 + 86_400,
@@ -67,24 +75,34 @@ test('encodeIntroductions matches the codec (fitIntroductions) byte for byte', (
               tags: Array.from({ length: tags }, (_, j) => `t${j}`),
             },
           })
-          table.insert(rec, ep, (T0 - seenAgo) * 1000)
+          const e = table.insert(rec, ep, (T0 - seenAgo) * 1000)
+          if (e !== undefined) {
+            e.provenAt = T0 - provenAgo
+            masks.set(e.key, [mask, provenAgo])
+          }
         })
         const entries = [...table.bucket('testnet', 'server')]
+        const proven = entries.map(e => masks.get(e.key)?.[0] ?? 0)
         const now = T0
         const maxBytes = udp ? Limits.MAX_DATAGRAM : Limits.MAX_FRAME
-        const direct = encodeIntroductions(txid, total, entries, now, maxBytes)
+        const direct = encodeIntroductions(txid, total, entries, now, maxBytes, proven)
         const codec = encodeMessage(
           fitIntroductions(
             {
               type: 'introductions',
               txid,
               total: Math.min(total, 0xffff),
-              entries: entries.slice(0, Limits.QUERY_COUNT_MAX).map(e => ({
-                observed: e.observed,
-                verified: false,
-                age: Math.min(0xffff, now - e.seen),
-                record: e.recordBytes,
-              })),
+              entries: entries.slice(0, Limits.QUERY_COUNT_MAX).map((e, i) => {
+                const mask = proven[i] ?? 0
+                const proofAge = Math.min(0xffff, now - e.provenAt)
+                return {
+                  observed: e.observed,
+                  verified: mask !== 0,
+                  ...(mask !== 0 ? { proven: mask, proofAge } : {}),
+                  age: Math.min(0xffff, now - e.seen),
+                  record: e.recordBytes,
+                }
+              }),
             },
             maxBytes,
           ),
@@ -129,7 +147,7 @@ test('the fast encoders throw on an address that does not parse, never encode a 
       address,
     )
     assert.throws(() => encodeAnnounceReply(1, 'new', 60, address, 1), badEndpoint, address)
-    const held = { ip: address, port: 1, seen: T0, rec: 'x' }
+    const held = { ip: address, port: 1, seen: T0, rec: 'x', provenAt: 0 }
     assert.throws(
       () => encodeIntroductions(1, 1, [held], T0, Limits.MAX_DATAGRAM),
       badEndpoint,

@@ -1,11 +1,13 @@
+import { ChallengeSocket } from '../../client/challenge-socket.js'
 import { type Command, InvalidArgumentError } from 'commander'
 import { Announcer, type TrackerStatus } from '../../client/announcer.js'
 import { type TrackerAddress, parseTrackerSpec } from '../../client/trackers.js'
-import { readPrivateKeyFile, toHex } from '../../crypto/keys.js'
+import { toHex } from '../../crypto/keys.js'
 import { TrackerError, WireError, isTrackerError } from '../../errors.js'
 import { type Endpoint, endpointToString } from '../../wire/endpoint.js'
 import type { ServerInfo } from '../../wire/record.js'
 import type { CliIo } from '../io.js'
+import { readKeyFile } from '../key-file.js'
 import { collect, intIn, networkName } from '../parse.js'
 import { type Reporter, reporter } from '../progress.js'
 import { onStopSignal } from '../signals.js'
@@ -27,6 +29,7 @@ interface AnnounceFlags extends TrackerSourceOptions {
   timeout: number
   once: boolean
   json: boolean
+  answerChallenges: boolean
 }
 
 function endpointArg(value: string, previous: Endpoint[]): Endpoint[] {
@@ -115,13 +118,18 @@ export function registerAnnounce(program: Command, io: CliIo): void {
     .option('--lifetime <s>', 'seconds a signed record stays valid', intIn(1, 86_400), 3600)
     .option('--timeout <ms>', 'milliseconds to wait for each tracker', intIn(1, 600_000), 3000)
     .option('--once', 'announce once to every tracker and exit', false)
+    .option(
+      '--answer-challenges',
+      "bind each announced port on UDP and answer the trackers' reachability challenges there",
+      false,
+    )
     .option('--json', 'print tracker states as JSON on stdout', false)
     .action(async (flags: AnnounceFlags) => {
       const trackers = await resolveTrackers(flags, line => {
         io.err(line)
       })
       const server = serverInfo(flags, command)
-      const privateKey = await readPrivateKeyFile(flags.key)
+      const privateKey = await readKeyFile(flags.key, io)
       const endpoints =
         flags.port === undefined
           ? [...flags.endpoint]
@@ -145,12 +153,22 @@ export function registerAnnounce(program: Command, io: CliIo): void {
         throw err
       }
       const r = reporter(io)
+      const sockets = flags.answerChallenges
+        ? await bindChallengeSockets(announcer.publicKey, flags.network, endpoints)
+        : []
+      for (const s of sockets) r.note(`answering challenges on UDP port ${s.port}`)
       const kind = server === null ? 'peer' : `server "${server.name}"`
       r.note(
         `announcing ${toHex(announcer.publicKey)} as ${kind} on ${flags.network} to ${trackers.length} tracker(s)`,
       )
       if (flags.once) {
-        await runOnce(announcer, io, r, flags.json)
+        try {
+          await runOnce(announcer, io, r, flags.json)
+          // The trackers challenge right after the announce: answer for one more timeout.
+          if (sockets.length > 0) await new Promise(res => setTimeout(res, flags.timeout))
+        } finally {
+          await Promise.all(sockets.map(s => s.close()))
+        }
         return
       }
       const stop = onStopSignal()
@@ -162,6 +180,7 @@ export function registerAnnounce(program: Command, io: CliIo): void {
       r.note(`${signal}: stopping, withdrawing the record`)
       // close() sends a signed withdrawal to every tracker and waits at most about a second.
       await announcer.close()
+      await Promise.all(sockets.map(s => s.close()))
       const states = announcer.status()
       if (flags.json) for (const s of states) io.out(JSON.stringify(statusJson(s)))
       const gone = states.filter(s => s.status === 'withdrawn').length
@@ -170,6 +189,41 @@ export function registerAnnounce(program: Command, io: CliIo): void {
         gone === states.length ? 'green' : 'yellow',
       )
     })
+}
+
+/**
+ * One UDP socket per announced port number and family (0.0.0.0 for IPv4, :: for IPv6), each
+ * answering challenges for this key (docs/protocol.md §9). A record naming no endpoint is
+ * announced from the client's own socket and proven by its cookie: nothing to bind.
+ */
+async function bindChallengeSockets(
+  publicKey: Uint8Array,
+  network: string,
+  endpoints: readonly Endpoint[],
+): Promise<ChallengeSocket[]> {
+  const wanted = new Map<string, { host: string; port: number }>()
+  for (const e of endpoints) {
+    const host = e.family === 4 ? '0.0.0.0' : '::'
+    wanted.set(`${host}/${e.port}`, { host, port: e.port })
+  }
+  const out: ChallengeSocket[] = []
+  try {
+    for (const w of wanted.values()) {
+      try {
+        out.push(await ChallengeSocket.bind({ publicKey, networks: [network] }, w))
+      } catch (err) {
+        throw new TrackerError(
+          'TRACKER_BIND_FAILED',
+          `cannot bind UDP ${w.host} port ${w.port} to answer challenges: ${(err as Error).message}`,
+          { cause: err },
+        )
+      }
+    }
+  } catch (err) {
+    await Promise.all(out.map(s => s.close()))
+    throw err
+  }
+  return out
 }
 
 function report(s: TrackerStatus, io: CliIo, r: Reporter, json: boolean): void {

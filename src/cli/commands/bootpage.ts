@@ -16,10 +16,22 @@ import {
 } from '../../bootpage/verify.js'
 import { readBootpageSource } from '../../client/bootpage-source.js'
 import { systemClock } from '../../clock.js'
-import { keyPairFrom, readPrivateKeyFile } from '../../crypto/keys.js'
+import { keyPairFrom } from '../../crypto/keys.js'
 import { isTrackerError, TrackerError } from '../../errors.js'
 import type { CliIo } from '../io.js'
+import { readKeyFile } from '../key-file.js'
 import { readKeyList } from '../key-list.js'
+import {
+  checkStamp,
+  describeStamp,
+  type FreshnessOptions,
+  freshnessFromOptions,
+  parseDuration,
+  type StampOptions,
+  type StampReport,
+  stampCommand,
+} from './bootpage-stamp.js'
+import { stampSourceFor } from '../../bootpage/stamp.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -66,7 +78,7 @@ async function readTrackersFile(path: string): Promise<BootpageTracker[]> {
   return list as BootpageTracker[]
 }
 
-interface InitOptions {
+interface InitOptions extends FreshnessOptions {
   network?: string
   tracker: string[]
   trackers?: string
@@ -89,6 +101,7 @@ async function init(io: CliIo, opts: InitOptions): Promise<void> {
   const network = opts.network ?? previous?.network
   if (network === undefined) throw new TrackerError('BOOTPAGE_BAD_SPEC', '--network is required')
   const issuedAt = Math.floor(systemClock.now() / 1000)
+  const freshness = await freshnessFromOptions(opts, previous?.freshness)
   const draft = createDraft({
     network,
     trackers: trackers.length > 0 ? trackers : (previous?.trackers ?? []),
@@ -101,6 +114,7 @@ async function init(io: CliIo, opts: InitOptions): Promise<void> {
     sequence: opts.sequence ?? (previous === null ? 1 : previous.sequence + 1),
     issuedAt,
     validUntil: issuedAt + opts.validDays * 86_400,
+    ...(freshness === undefined ? {} : { freshness }),
   })
   if (opts.out === undefined) {
     io.out(formatBootpage(draft).trimEnd())
@@ -116,7 +130,7 @@ async function init(io: CliIo, opts: InitOptions): Promise<void> {
 
 async function sign(io: CliIo, file: string, opts: { key: string; out?: string }): Promise<void> {
   const doc = await readDoc(file)
-  const pair = keyPairFrom(await readPrivateKeyFile(opts.key))
+  const pair = keyPairFrom(await readKeyFile(opts.key, io))
   const signed = signBootpage(doc, pair.privateKey, pair.publicKey)
   await writeDoc(opts.out ?? file, signed, true)
   const verdict = verifyBootpage(signed, { now: systemClock.now() })
@@ -192,6 +206,7 @@ interface VerifyOptions {
   network?: string
   json: boolean
   timeout: number
+  stamp?: string
 }
 
 async function verify(io: CliIo, source: string, opts: VerifyOptions): Promise<void> {
@@ -199,7 +214,7 @@ async function verify(io: CliIo, source: string, opts: VerifyOptions): Promise<v
   const anchor = pins === null ? null : pinnedAnchor(pins, opts.pinThreshold)
   let doc: BootpageDocument
   try {
-    doc = await readBootpageSource(source, { timeoutMs: opts.timeout * 1000 })
+    doc = await readBootpageSource(source, { timeoutMs: opts.timeout })
   } catch (err) {
     // Unreadable is a failure (exit 1); read but malformed is "not valid" (exit 3).
     if (
@@ -218,12 +233,21 @@ async function verify(io: CliIo, source: string, opts: VerifyOptions): Promise<v
     anchor,
     ...(opts.network === undefined ? {} : { network: opts.network }),
   })
-  if (opts.json) io.out(JSON.stringify({ ...verdict, trackers: doc.page.trackers }))
-  else for (const line of describe(verdict, doc, pins !== null)) io.out(line)
-  if (!verdict.valid) {
+  // A page that declares freshness stamps is valid only with a stamp that holds (§9).
+  const stamp: StampReport | null =
+    doc.page.freshness === undefined
+      ? null
+      : await checkStamp(doc, opts.stamp ?? stampSourceFor(source), opts.timeout * 1000)
+  if (opts.json) io.out(JSON.stringify({ ...verdict, trackers: doc.page.trackers, stamp }))
+  else {
+    for (const line of describe(verdict, doc, pins !== null)) io.out(line)
+    for (const line of stamp === null ? [] : describeStamp(stamp)) io.out(line)
+  }
+  const problems = [...verdict.problems, ...(stamp?.problems ?? [])]
+  if (problems.length > 0) {
     throw new TrackerError(
       'BOOTPAGE_NOT_VALID',
-      `${source}: ${verdict.problems.map(p => p.code).join(', ')}`,
+      `${source}: ${problems.map(p => p.code).join(', ')}`,
     )
   }
 }
@@ -252,7 +276,7 @@ async function build(
 export function registerBootpage(program: Command, io: CliIo): void {
   const cmd = program
     .command('bootpage')
-    .description('the signed static list of trackers: init, sign, merge, build, verify')
+    .description('the signed static list of trackers: init, sign, merge, build, stamp, verify')
 
   cmd
     .command('init')
@@ -289,6 +313,22 @@ export function registerBootpage(program: Command, io: CliIo): void {
       90,
     )
     .option('--from <file>', 'start from a previous bootpage: same content, next sequence')
+    .option(
+      '--stamp-key <keys>',
+      'online freshness-stamp key: HEX, name=HEX, a comma list or a file (repeatable; docs/bootpage.md §9)',
+      collect,
+      [],
+    )
+    .option(
+      '--stamp-threshold <k>',
+      'stamp keys that must sign a stamp (default 1)',
+      intOption('--stamp-threshold', 1, 8),
+    )
+    .option(
+      '--stamp-lifetime <duration>',
+      'longest stamp the page allows: 36h, 2d, 90m (default 24h; at least 60s, at most 7d)',
+      parseDuration('--stamp-lifetime'),
+    )
     .option('--out <file>', 'write the draft here (default: stdout)')
     .option('--force', 'overwrite --out', false)
     .action((opts: InitOptions) => init(io, opts))
@@ -318,6 +358,23 @@ export function registerBootpage(program: Command, io: CliIo): void {
     .action((file: string, opts: { out: string; draft: boolean }) => build(io, file, opts))
 
   cmd
+    .command('stamp')
+    .description('write a short-lived freshness stamp for a signed page, with an online stamp key')
+    .argument('<page>', 'the signed bootpage.json (file or http(s) URL)')
+    .requiredOption('--key <file>', 'a stamp private key (PEM PKCS#8) the page names')
+    .option(
+      '--lifetime <duration>',
+      "how long the stamp holds: 36h, 2d, 90m, 3600s (default: the page's maxLifetime)",
+      parseDuration('--lifetime'),
+    )
+    .option('--add <stamp>', 'co-sign this existing stamp (k of n stamp keys) and write it back')
+    .option(
+      '--out <file>',
+      'where to write the stamp (default: bootpage.stamp.json beside the page)',
+    )
+    .action((page: string, opts: StampOptions) => stampCommand(io, page, opts))
+
+  cmd
     .command('verify')
     .description('check signatures, threshold, pins and expiry; exit 3 when not valid')
     .argument('<source>', 'a bootpage.json file or http(s) URL')
@@ -333,7 +390,16 @@ export function registerBootpage(program: Command, io: CliIo): void {
       intOption('--pin-threshold', 1, 64),
     )
     .option('--network <name>', 'refuse a page for another network')
-    .option('--timeout <seconds>', 'fetch timeout', intOption('--timeout', 1, 600), 10)
+    .option(
+      '--timeout <ms>',
+      'milliseconds the fetch may take',
+      intOption('--timeout', 1, 600_000),
+      10_000,
+    )
     .option('--json', 'print JSON', false)
+    .option(
+      '--stamp <file|url>',
+      'the freshness stamp, for a page that declares stamps (default: <page>.stamp.json beside it)',
+    )
     .action((source: string, opts: VerifyOptions) => verify(io, source, opts))
 }

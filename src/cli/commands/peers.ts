@@ -3,7 +3,13 @@ import { entryToJson, formatPeerTable } from '../../client/format.js'
 import type { CliIo } from '../io.js'
 import { intIn, networkName } from '../parse.js'
 import { reporter } from '../progress.js'
-import { type QueryFlags, reportDrops, reportingQuerier } from '../query.js'
+import {
+  type QueryFlags,
+  addHealthOption,
+  failIfPartial,
+  reportDrops,
+  reportingQuerier,
+} from '../query.js'
 import { type TrackerSourceOptions, addTrackerOptions, resolveTrackers } from '../trackers.js'
 
 interface PeersFlags extends TrackerSourceOptions, QueryFlags {
@@ -18,7 +24,7 @@ export function registerPeers(program: Command, io: CliIo): void {
       'ask one tracker (failing over to the next) for a sample of peers; every record is verified',
     )
     .requiredOption('--network <name>', 'the network', networkName)
-  addTrackerOptions(command)
+  addHealthOption(addTrackerOptions(command))
     .option('--count <n>', 'peers wanted (1-100)', intIn(1, 100), 20)
     .option('--timeout <ms>', 'milliseconds each tracker gets', intIn(1, 600_000), 2000)
     .option('--deadline <ms>', 'milliseconds for the whole call', intIn(1, 3_600_000), 10_000)
@@ -28,9 +34,10 @@ export function registerPeers(program: Command, io: CliIo): void {
         io.err(line)
       })
       const r = reporter(io)
-      const q = reportingQuerier(trackers, flags, r)
+      const { q, save } = await reportingQuerier(trackers, flags, r)
+      let result
       try {
-        const result = await q.peers({ network: flags.network, count: flags.count })
+        result = await q.peers({ network: flags.network, count: flags.count })
         reportDrops(result.dropped, r)
         if (flags.json) io.out(JSON.stringify(result.entries.map(entryToJson)))
         else {
@@ -41,6 +48,8 @@ export function registerPeers(program: Command, io: CliIo): void {
         }
       } finally {
         await q.close()
+        await save()
       }
+      failIfPartial(result)
     })
 }

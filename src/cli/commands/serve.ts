@@ -14,26 +14,35 @@ interface ServeFlags extends Omit<ConfigFlags, 'listing'> {
 /**
  * Signals (the CLI is the only code that owns them): SIGHUP reloads the deny list of the
  * tracker `running()` returns (none yet: ignored), the first SIGINT or SIGTERM stops (stop
- * reading, last checkpoint, then close: Tracker.stop). Resolves with the stopping signal.
+ * reading, last checkpoint, then close: Tracker.stop). `stopped` resolves with the stopping
+ * signal; `dispose` removes the handlers (when the tracker never started).
  */
-function handleSignals(running: () => Tracker | null): Promise<string> {
-  return new Promise(resolve => {
-    const hup = (): void => {
-      void running()?.reloadDenyList()
-    }
-    const stop = (signal: string): void => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      process.off('SIGHUP', hup)
+function handleSignals(running: () => Tracker | null): {
+  stopped: Promise<string>
+  dispose: () => void
+} {
+  const hup = (): void => {
+    void running()?.reloadDenyList()
+  }
+  let stop: (signal: string) => void = () => undefined
+  const dispose = (): void => {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    process.off('SIGHUP', hup)
+  }
+  const stopped = new Promise<string>(resolve => {
+    stop = (signal: string): void => {
+      dispose()
       // A second signal while stopping is ignored rather than killing the last checkpoint.
       process.on('SIGINT', () => undefined)
       process.on('SIGTERM', () => undefined)
       resolve(signal)
     }
-    process.on('SIGHUP', hup)
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
   })
+  process.on('SIGHUP', hup)
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  return { stopped, dispose }
 }
 
 export function registerServe(program: Command, io: CliIo): void {
@@ -48,17 +57,24 @@ export function registerServe(program: Command, io: CliIo): void {
         'SIGTERM/SIGINT stop after a last checkpoint (see docs/operations.md)',
     )
     .action(async (flags: ServeFlags) => {
-      const { config: file, listing, ...rest } = flags
-      // Every option is checked before anything is bound (CONFIG_* errors exit 2). The CLI
-      // syntax of --listing is read here; the config checks the result like the file's.
-      const config = await loadConfig(file, {
-        ...rest,
-        ...(listing.length > 0 ? { listing: listing.map(parseListingSpec) } : {}),
-      })
+      // Signals are handled from the first moment: as PID 1 in a container a SIGTERM with no
+      // handler would be ignored. A stop during start-up stops right after the start.
       let tracker: Tracker | null = null
-      const stopped = handleSignals(() => tracker)
-      tracker = await startTracker(config, { logger: stderrLogger(config.log.level) })
+      const signals = handleSignals(() => tracker)
+      try {
+        const { config: file, listing, ...rest } = flags
+        // Every option is checked before anything is bound (CONFIG_* errors exit 2). The CLI
+        // syntax of --listing is read here; the config checks the result like the file's.
+        const config = await loadConfig(file, {
+          ...rest,
+          ...(listing.length > 0 ? { listing: listing.map(parseListingSpec) } : {}),
+        })
+        tracker = await startTracker(config, { logger: stderrLogger(config.log.level) })
+      } catch (err) {
+        signals.dispose()
+        throw err
+      }
       io.out(JSON.stringify(tracker.listening))
-      await tracker.stop(await stopped)
+      await tracker.stop(await signals.stopped)
     })
 }

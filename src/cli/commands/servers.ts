@@ -1,12 +1,18 @@
 import { type Command, Option } from 'commander'
 import { entryToJson, formatServerTable } from '../../client/format.js'
-import { SERVER_COUNT_MAX } from '../../client/querier.js'
+import { type QueryResult, SERVER_COUNT_MAX } from '../../client/querier.js'
 import type { VerifiedEntry } from '../../client/verify.js'
 import type { QuerySort } from '../../wire/messages.js'
 import type { CliIo } from '../io.js'
 import { collect, intIn, networkName } from '../parse.js'
 import { reporter } from '../progress.js'
-import { type QueryFlags, reportDrops, reportingQuerier } from '../query.js'
+import {
+  type QueryFlags,
+  addHealthOption,
+  failIfPartial,
+  reportDrops,
+  reportingQuerier,
+} from '../query.js'
 import { type TrackerSourceOptions, addTrackerOptions, resolveTrackers } from '../trackers.js'
 
 interface ServersFlags extends TrackerSourceOptions, QueryFlags {
@@ -28,7 +34,7 @@ export function registerServers(program: Command, io: CliIo): void {
       'list game servers from one tracker (failing over to the next), or --best for a world',
     )
     .requiredOption('--network <name>', 'the network', networkName)
-  addTrackerOptions(command)
+  addHealthOption(addTrackerOptions(command))
     .option('--world <world>', 'only servers hosting this world (with --best: the world wanted)')
     .option('--version <version>', 'only servers of this version')
     .option('--tag <tag>', 'only servers carrying this tag, repeatable (up to 4)', collect, [])
@@ -55,24 +61,26 @@ export function registerServers(program: Command, io: CliIo): void {
         io.err(line)
       })
       const r = reporter(io)
-      const q = reportingQuerier(trackers, flags, r)
+      const { q, save } = await reportingQuerier(trackers, flags, r)
       const call = { transport: flags.tcp ? ('tcp' as const) : ('auto' as const) }
       const filters = {
         ...(flags.version !== undefined ? { version: flags.version } : {}),
         ...(flags.tag.length > 0 ? { tags: flags.tag } : {}),
       }
       let entries: VerifiedEntry[]
+      let result: QueryResult
       try {
         if (flags.best) {
-          const result = await q.best(
+          const best = await q.best(
             { network: flags.network, world: flags.world ?? '', ...filters },
             call,
           )
-          reportDrops(result.dropped, r)
-          entries = result.best === null ? [] : [result.best]
-          if (result.best === null) r.note('no server with a free slot matched', 'yellow')
+          reportDrops(best.dropped, r)
+          entries = best.best === null ? [] : [best.best]
+          if (best.best === null) r.note('no server with a free slot matched', 'yellow')
+          result = best
         } else {
-          const result = await q.servers(
+          result = await q.servers(
             {
               network: flags.network,
               count: flags.count,
@@ -89,8 +97,10 @@ export function registerServers(program: Command, io: CliIo): void {
         }
       } finally {
         await q.close()
+        await save()
       }
       if (flags.json) io.out(JSON.stringify(entries.map(entryToJson)))
       else for (const line of formatServerTable(entries)) io.out(line)
+      failIfPartial(result)
     })
 }

@@ -2,6 +2,7 @@ import { Announcer } from '../../client/announcer.js'
 import { formatServerTable } from '../../client/format.js'
 import { type Attempt, Querier } from '../../client/querier.js'
 import { trackerLabel } from '../../client/trackers.js'
+import { ChallengeSocket } from '../../client/challenge-socket.js'
 import { generateKeyPair } from '../../crypto/keys.js'
 import { endpointToString } from '../../wire/endpoint.js'
 import type { ServerInfo } from '../../wire/record.js'
@@ -71,6 +72,8 @@ interface Run {
   log: (line: string) => void
   net: DemoNetwork
   announcers: Announcer[]
+  /** The nodes' own UDP ports, answering challenges. */
+  sockets: ChallengeSocket[]
   queriers: Querier[]
 }
 
@@ -107,12 +110,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     net: await startDemoTrackers(interval, network),
     announcers: [],
     queriers: [],
+    sockets: [],
   }
   let report: DemoReport
   try {
     report = await story(run)
   } finally {
     await Promise.all([...run.announcers.map(a => a.close()), ...run.queriers.map(q => q.close())])
+    await Promise.all(run.sockets.map(s => s.close()))
     await run.net.close()
   }
   report.elapsedMs = Date.now() - started
@@ -123,7 +128,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 /** The demo's steps, in order. */
 async function story(run: Run): Promise<DemoReport> {
   showNetwork(run)
-  const servers = startNodes(run)
+  const servers = await startNodes(run)
   const { nodesOnEveryTracker, held } = await awaitNodes(run)
   const client = new Querier({
     trackers: run.net.addresses,
@@ -187,8 +192,12 @@ function showNetwork({ net, log }: Run): void {
   }
 }
 
-/** Start the peers, then the game servers (their info returned), each announcing to all. */
-function startNodes(run: Run): ServerInfo[] {
+/**
+ * Start the peers, then the game servers (their info returned), each announcing to all. Every
+ * node has a UDP port of its own on loopback that answers the trackers' reachability challenges
+ * (docs/protocol.md §9), so it is listed once proven.
+ */
+async function startNodes(run: Run): Promise<ServerInfo[]> {
   const common = {
     trackers: run.net.addresses,
     network: run.network,
@@ -197,14 +206,19 @@ function startNodes(run: Run): ServerInfo[] {
     retryBase: run.timeout,
     retryCap: 4 * run.timeout,
   }
-  const node = (port: number, server?: ServerInfo): Announcer =>
-    new Announcer({
+  const node = async (server?: ServerInfo): Promise<Announcer> => {
+    const { privateKey, publicKey } = generateKeyPair()
+    const identity = { publicKey, networks: [run.network] }
+    const game = await ChallengeSocket.bind(identity, { host: '127.0.0.1', port: 0 })
+    run.sockets.push(game)
+    return new Announcer({
       ...common,
-      privateKey: generateKeyPair().privateKey,
-      endpoints: [{ family: 4, address: '0.0.0.0', port }],
+      privateKey,
+      endpoints: [{ family: 4, address: '0.0.0.0', port: game.port }],
       ...(server === undefined ? {} : { server }),
     })
-  for (let i = 0; i < run.peers; i++) run.announcers.push(node(40_000 + i))
+  }
+  for (let i = 0; i < run.peers; i++) run.announcers.push(await node())
   const servers: ServerInfo[] = []
   for (let i = 0; i < run.servers; i++) {
     const server: ServerInfo = {
@@ -216,7 +230,7 @@ function startNodes(run: Run): ServerInfo[] {
       tags: i % 2 === 0 ? ['ctf'] : ['ffa'],
     }
     servers.push(server)
-    run.announcers.push(node(27_960 + i, server))
+    run.announcers.push(await node(server))
   }
   run.log(
     `starting ${run.peers} peers and ${run.servers} game servers, each announcing to every tracker`,

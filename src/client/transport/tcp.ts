@@ -5,9 +5,10 @@ import { Limits } from '../../wire/constants.js'
 import { FrameDecoder, encodeFrame } from '../../wire/framing.js'
 import { type Message, decodeMessage, encodeMessage } from '../../wire/messages.js'
 import { abortable, abortedError, withDeadline } from '../deadline.js'
-import { type Resolver, resolveHost, systemResolver } from '../resolve.js'
+import { tryAddresses } from '../eyeballs.js'
+import { type Resolver, resolveAll, systemResolver } from '../resolve.js'
 import { type TrackerAddress, trackerLabel } from '../trackers.js'
-import type { Timers } from '../timing.js'
+import { type Timers, systemTimers } from '../timing.js'
 
 export interface TcpTransportOptions {
   timers?: Timers
@@ -75,8 +76,14 @@ export class TcpTransport {
       options.timeout,
       options.signal,
       async signal => {
-        const host = await abortable(resolveHost(this.#resolve, tracker.host), signal)
-        return this.#run(host.address, port, frames, txids, signal, label)
+        const hosts = await abortable(resolveAll(this.#resolve, tracker.host), signal)
+        // Every address of the name, Happy Eyeballs order (RFC 8305), until one connects.
+        return tryAddresses(
+          hosts,
+          (host, sig, committed) =>
+            this.#run(host.address, port, frames, txids, sig, label, committed),
+          { signal, timers: this.#timers ?? systemTimers },
+        )
       },
       `${label} (tcp)`,
       this.#timers,
@@ -90,6 +97,7 @@ export class TcpTransport {
     txids: number[],
     signal: AbortSignal,
     label: string,
+    committed: () => void,
   ): Promise<Message[]> {
     return new Promise<Message[]>((resolve, reject) => {
       if (signal.aborted) {
@@ -115,6 +123,7 @@ export class TcpTransport {
       signal.addEventListener('abort', onAbort, { once: true })
       this.#open.set(socket, finish)
       socket.on('connect', () => {
+        committed()
         for (const f of frames) socket.write(f)
       })
       socket.on('data', (chunk: Buffer) => {

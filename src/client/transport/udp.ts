@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto'
+import { type Socket, createSocket } from 'node:dgram'
 import { type Clock, systemClock } from '../../clock.js'
 import { TrackerError, WireError } from '../../errors.js'
-import { DatagramSocket } from '../../net/datagram-socket.js'
 import { Limits } from '../../wire/constants.js'
 import { endpointFrom } from '../../wire/endpoint.js'
 import { type Message, decodeMessage, encodeMessage, peekTxid } from '../../wire/messages.js'
 import { abortable, abortedError, withDeadline } from '../deadline.js'
+import { tryAddresses } from '../eyeballs.js'
 import { TrackerRefusedError } from '../replies.js'
-import { type ResolvedHost, type Resolver, resolveHost, systemResolver } from '../resolve.js'
+import { type ResolvedHost, type Resolver, resolveAll, systemResolver } from '../resolve.js'
 import { type TrackerAddress, trackerLabel } from '../trackers.js'
-import type { Timers } from '../timing.js'
+import { type Timers, systemTimers } from '../timing.js'
 
 export interface UdpTransportOptions {
   clock?: Clock
@@ -34,11 +35,21 @@ export interface UdpRequestOptions {
 }
 
 interface Pending {
-  address: string
-  port: number
+  peer: string
   deliver(m: Message): void
   fail(err: Error): void
 }
+
+/** One socket connected to one tracker address (so ICMP errors reach it, §8.7 failover). */
+interface Peer {
+  key: string
+  socket: Socket
+  /** The address and port replies must come from. */
+  expected: { address: string; port: number } | null
+}
+
+/** Most connected sockets kept open; the least recently used idle one is closed beyond it. */
+export const UDP_MAX_PEERS = 64
 
 interface CachedCookie {
   cookie: Uint8Array
@@ -58,9 +69,13 @@ export interface UdpTransportCounts {
 }
 
 /**
- * Request/reply over UDP to any number of trackers through one socket per address family. Each
- * request gets a fresh random txid; a reply is accepted only with that txid, from the address
- * and port the request went to. Cookies (§8.2) are cached per tracker address, renewed after
+ * Request/reply over UDP to any number of trackers through one connected socket per tracker
+ * address (bounded, least recently used closed first): the kernel then delivers only that
+ * address's datagrams, and an ICMP port-unreachable fails the request at once
+ * (CLIENT_UNREACHABLE) instead of letting it wait for its timeout. Each request gets a fresh
+ * random txid; a reply is accepted only with that txid, from the address and port the request
+ * went to. A name with several addresses is tried address by address (Happy Eyeballs,
+ * eyeballs.ts). Cookies (§8.2) are cached per tracker address, renewed after
  * `cookieMaxAge` and whenever a tracker answers a request with a cookie-reply.
  *
  * There is no retransmission: a request either gets its reply within the timeout or fails, and
@@ -73,8 +88,7 @@ export class UdpTransport {
   readonly #cookieMaxAge: number
   readonly #bind: Record<4 | 6, string>
   readonly #decode: (bytes: Uint8Array) => Message
-  readonly #sockets = new Map<4 | 6, Promise<DatagramSocket>>()
-  readonly #loops: Promise<void>[] = []
+  readonly #peers = new Map<string, Promise<Peer>>()
   readonly #pending = new Map<number, Pending>()
   readonly #cookies = new Map<string, CachedCookie>()
   #closed = false
@@ -121,9 +135,15 @@ export class UdpTransport {
       options.timeout,
       options.signal,
       async signal => {
-        const host = await abortable(resolveHost(this.#resolve, tracker.host), signal)
-        const socket = await abortable(this.#socket(host.family), signal)
-        return this.#exchangeWithCookie(socket, host, port, build, signal, label)
+        const hosts = await abortable(resolveAll(this.#resolve, tracker.host), signal)
+        return tryAddresses(
+          hosts,
+          async (host, sig) => {
+            const peer = await abortable(this.#peer(host, port, label), sig)
+            return this.#exchangeWithCookie(peer, host, port, build, sig, label)
+          },
+          { signal, timers: this.#timers ?? systemTimers },
+        )
       },
       label,
       this.#timers,
@@ -136,7 +156,7 @@ export class UdpTransport {
   }
 
   async #exchangeWithCookie(
-    socket: DatagramSocket,
+    socket: Peer,
     host: ResolvedHost,
     port: number,
     build: BuildRequest,
@@ -144,15 +164,14 @@ export class UdpTransport {
     label: string,
   ): Promise<Message> {
     const key = `${host.address}|${port}`
-    const cookie =
-      this.#freshCookie(key) ?? (await this.#fetchCookie(socket, host, port, key, signal, label))
-    let reply = await this.#exchange(socket, host, port, txid => build(cookie, txid), signal)
+    const cookie = this.#freshCookie(key) ?? (await this.#fetchCookie(socket, key, signal, label))
+    let reply = await this.#exchange(socket, txid => build(cookie, txid), signal)
     if (reply.type === 'cookie-reply') {
       // §8.2: the tracker did not accept our cookie and sent a new one: retry once with it.
       this.counts.cookieRefreshes++
       this.#storeCookie(key, reply.cookie)
       const renewed = reply.cookie
-      reply = await this.#exchange(socket, host, port, txid => build(renewed, txid), signal)
+      reply = await this.#exchange(socket, txid => build(renewed, txid), signal)
       if (reply.type === 'cookie-reply') {
         this.#storeCookie(key, reply.cookie)
         throw new TrackerError('CLIENT_BAD_REPLY', `${label} refused a fresh cookie`)
@@ -162,21 +181,13 @@ export class UdpTransport {
   }
 
   async #fetchCookie(
-    socket: DatagramSocket,
-    host: ResolvedHost,
-    port: number,
+    socket: Peer,
     key: string,
     signal: AbortSignal,
     label: string,
   ): Promise<Uint8Array> {
     this.counts.cookieFetches++
-    const reply = await this.#exchange(
-      socket,
-      host,
-      port,
-      txid => ({ type: 'cookie-request', txid }),
-      signal,
-    )
+    const reply = await this.#exchange(socket, txid => ({ type: 'cookie-request', txid }), signal)
     if (reply.type !== 'cookie-reply') {
       // Surface the tracker's code (RATE_LIMITED, DENIED…) the same way as for the request.
       if (reply.type === 'error') throw new TrackerRefusedError(reply.code, reply.retryAfter, label)
@@ -210,13 +221,7 @@ export class UdpTransport {
   }
 
   /** One datagram out, its reply in (matched by txid and source), or the signal's reason. */
-  #exchange(
-    socket: DatagramSocket,
-    host: ResolvedHost,
-    port: number,
-    make: (txid: number) => Message,
-    signal: AbortSignal,
-  ): Promise<Message> {
+  #exchange(socket: Peer, make: (txid: number) => Message, signal: AbortSignal): Promise<Message> {
     if (signal.aborted) return Promise.reject(abortedError(signal))
     if (this.#closed) return Promise.reject(new TrackerError('CLIENT_CLOSED'))
     const txid = this.#newTxid()
@@ -236,8 +241,7 @@ export class UdpTransport {
         signal.removeEventListener('abort', onAbort)
       }
       this.#pending.set(txid, {
-        address: host.address,
-        port,
+        peer: socket.key,
         deliver: m => {
           settle()
           resolve(m)
@@ -249,7 +253,13 @@ export class UdpTransport {
       })
       signal.addEventListener('abort', onAbort, { once: true })
       this.counts.sent++
-      socket.send(bytes, port, host.address)
+      try {
+        socket.socket.send(bytes, err => {
+          if (err) this.#peerFailed(socket, err)
+        })
+      } catch (err) {
+        this.#peerFailed(socket, err)
+      }
     })
   }
 
@@ -261,61 +271,120 @@ export class UdpTransport {
     }
   }
 
-  #socket(family: 4 | 6): Promise<DatagramSocket> {
-    let p = this.#sockets.get(family)
-    if (p === undefined) {
-      p = DatagramSocket.bind({ host: this.#bind[family], port: 0 }).then(
-        socket => {
-          if (this.#closed) {
-            void socket.close()
-            throw new TrackerError('CLIENT_CLOSED')
-          }
-          this.#loops.push(this.#receive(socket))
-          return socket
-        },
-        (cause: unknown) => {
-          this.#sockets.delete(family)
-          throw new TrackerError('CLIENT_UNREACHABLE', `cannot open a UDP socket`, { cause })
-        },
-      )
-      this.#sockets.set(family, p)
+  /** The connected socket for one tracker address, opened on first use. */
+  #peer(host: ResolvedHost, port: number, label: string): Promise<Peer> {
+    const key = `${host.address}|${port}`
+    let p = this.#peers.get(key)
+    if (p !== undefined) {
+      // Least recently used last out: move it to the end of the map's order.
+      this.#peers.delete(key)
+      this.#peers.set(key, p)
+    } else {
+      p = this.#openPeer(key, host, port, label)
+      this.#peers.set(key, p)
+      p.catch(() => {
+        if (this.#peers.get(key) === p) this.#peers.delete(key)
+      })
+      this.#evict()
     }
     return p
   }
 
-  async #receive(socket: DatagramSocket): Promise<void> {
-    for await (const d of socket) {
-      this.counts.received++
-      const pending = this.#pending.get(peekTxid(d.data))
-      const from = endpointFrom(d.address, d.port)
-      const expected = pending === undefined ? null : endpointFrom(pending.address, pending.port)
-      if (
-        pending === undefined ||
-        from === null ||
-        expected === null ||
-        from.address !== expected.address ||
-        from.port !== expected.port
-      ) {
-        this.counts.dropped++
-        continue
-      }
-      let m: Message
-      try {
-        m = this.#decode(d.data)
-      } catch (err) {
-        if (err instanceof WireError) {
-          // A bad datagram is dropped: the request waits for a good reply or its timeout.
-          this.counts.dropped++
-          continue
-        }
-        // A decoder bug surfaces to the caller instead of looking like a silent tracker; the
-        // loop goes on serving the other requests.
-        this.counts.internalErrors++
-        pending.fail(err instanceof Error ? err : new Error(String(err)))
-        continue
-      }
-      pending.deliver(m)
+  async #openPeer(key: string, host: ResolvedHost, port: number, label: string): Promise<Peer> {
+    const type = host.family === 6 ? 'udp6' : 'udp4'
+    const socket = createSocket({ type, ipv6Only: type === 'udp6' })
+    const peer: Peer = {
+      key,
+      socket,
+      expected: endpointFrom(host.address, port),
     }
+    // Errors after the socket is set up (ICMP unreachable) fail that address's requests.
+    socket.on('error', err => {
+      this.#peerFailed(peer, err)
+    })
+    socket.on('message', (data, rinfo) => {
+      this.#onDatagram(peer, data, rinfo.address, rinfo.port)
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject)
+        socket.bind(0, this.#bind[host.family], () => {
+          socket.connect(port, host.address, () => {
+            socket.off('error', reject)
+            resolve()
+          })
+        })
+      })
+    } catch (cause) {
+      socket.close()
+      throw new TrackerError('CLIENT_UNREACHABLE', `${label}: cannot open a UDP socket`, { cause })
+    }
+    if (this.#closed) {
+      socket.close()
+      throw new TrackerError('CLIENT_CLOSED')
+    }
+    return peer
+  }
+
+  /** ICMP port or host unreachable (ECONNREFUSED, EHOSTUNREACH…): fail what waits on it now. */
+  #peerFailed(peer: Peer, err: unknown): void {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code === 'ECONNREFUSED' ? 'port unreachable' : (e.code ?? e.message)
+    for (const [txid, p] of [...this.#pending.entries()]) {
+      if (p.peer !== peer.key) continue
+      this.#pending.delete(txid)
+      p.fail(new TrackerError('CLIENT_UNREACHABLE', `${peer.key}: ${why}`, { cause: err }))
+    }
+  }
+
+  #evict(): void {
+    if (this.#peers.size <= UDP_MAX_PEERS) return
+    const busy = new Set([...this.#pending.values()].map(p => p.peer))
+    for (const [key, p] of this.#peers) {
+      if (this.#peers.size <= UDP_MAX_PEERS) break
+      if (busy.has(key)) continue
+      this.#peers.delete(key)
+      void p.then(
+        peer => {
+          peer.socket.close()
+        },
+        () => undefined,
+      )
+    }
+  }
+
+  #onDatagram(peer: Peer, data: Buffer, address: string, port: number): void {
+    this.counts.received++
+    const pending = this.#pending.get(peekTxid(data))
+    const from = endpointFrom(address, port)
+    const expected = peer.expected
+    if (
+      pending === undefined ||
+      pending.peer !== peer.key ||
+      data.byteLength > Limits.MAX_DATAGRAM ||
+      from === null ||
+      expected === null ||
+      from.address !== expected.address ||
+      from.port !== expected.port
+    ) {
+      this.counts.dropped++
+      return
+    }
+    let m: Message
+    try {
+      m = this.#decode(data)
+    } catch (err) {
+      if (err instanceof WireError) {
+        // A bad datagram is dropped: the request waits for a good reply or its timeout.
+        this.counts.dropped++
+        return
+      }
+      // A decoder bug surfaces to the caller instead of looking like a silent tracker.
+      this.counts.internalErrors++
+      pending.fail(err instanceof Error ? err : new Error(String(err)))
+      return
+    }
+    pending.deliver(m)
   }
 
   /** Idempotent: closes the sockets; requests in flight reject with CLIENT_CLOSED. */
@@ -325,11 +394,17 @@ export class UdpTransport {
     // Anything still waiting would otherwise wait for its timeout.
     for (const p of [...this.#pending.values()]) p.fail(new TrackerError('CLIENT_CLOSED'))
     this.#closing = (async () => {
-      const sockets = await Promise.allSettled([...this.#sockets.values()])
+      const peers = await Promise.allSettled([...this.#peers.values()])
+      this.#peers.clear()
       await Promise.all(
-        sockets.map(s => (s.status === 'fulfilled' ? s.value.close() : Promise.resolve())),
+        peers.map(p =>
+          p.status === 'fulfilled'
+            ? new Promise<void>(resolve => {
+                p.value.socket.close(resolve)
+              })
+            : Promise.resolve(),
+        ),
       )
-      await Promise.allSettled(this.#loops)
     })()
     return this.#closing
   }

@@ -17,6 +17,7 @@ export type RequestType =
   | typeof MessageType.ANNOUNCE
   | typeof MessageType.QUERY
   | typeof MessageType.STATS_REQUEST
+  | typeof MessageType.CHALLENGE_REPLY
 
 export type Admission =
   /** Admission decided: this reply (a cookie reply or an error), or silence (null). */
@@ -74,7 +75,9 @@ export function admit(
   }
   const type = first & 0x0f
   const isCookieRequest = type === MessageType.COOKIE_REQUEST
-  if (!isCookieRequest && !COOKIE_CARRYING.has(type)) {
+  // §9: a challenge reply (UDP only) carries the tracker's token instead of a cookie.
+  const challengeReply = udp && type === MessageType.CHALLENGE_REPLY
+  if (!isCookieRequest && !challengeReply && !COOKIE_CARRYING.has(type)) {
     // Replies, challenges and unknown types are never answered on UDP (no loops, no reflection).
     ctx.stats.inc('dropped_unsolicited')
     if (udp) return silence
@@ -89,6 +92,9 @@ export function admit(
     ctx.stats.inc('dropped_denied_source')
     return silence
   }
+  // A challenge reply is never answered and touches no per-source state: the prover checks it
+  // against the entry it names and its token, within its own budget (src/tracker/prover.ts).
+  if (challengeReply) return { admitted: true, type: MessageType.CHALLENGE_REPLY, txid }
   // 4. Cookie (UDP).
   if (udp) {
     if (isCookieRequest) {

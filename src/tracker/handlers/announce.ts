@@ -21,6 +21,9 @@ import {
  */
 export const MAX_CLOCK_SKEW = 300
 
+/** Bytes of an announce before its record: the header and the cookie (§8.3). */
+const ANNOUNCE_OVERHEAD = 5 + Limits.COOKIE_BYTES
+
 function announceReply(
   ctx: HandlerContext,
   txid: number,
@@ -50,6 +53,7 @@ export function tryRefresh(
   data: Uint8Array,
   txid: number,
   src: Source,
+  transport: Transport = 'udp',
 ): Reply | null {
   const recBytes = announceRecord(data)
   const keyLen = recordKeyLength(recBytes)
@@ -71,6 +75,10 @@ export function tryRefresh(
   }
   ctx.table.refresh(held)
   ctx.stats.inc('announces_refreshed')
+  // Proof (docs/protocol.md §9): only for an entry with an endpoint not proven or in a round.
+  if (held.want !== held.proven || held.pending !== 0) {
+    ctx.prover.afterRefresh(held, transport === 'udp' ? src : null, data.byteLength)
+  }
   // A refresh never moves the stored endpoint: identical bytes can be replayed by anyone who
   // fetched the record, so only a higher sequence (signed by the key) may move it. The reply
   // shows the stored endpoint, so a node whose address changed sees it and signs a new seq.
@@ -132,13 +140,18 @@ export function handleAnnounce(
     ctx.stats.inc('block_full')
     return fail(WireErrorCode.BLOCK_FULL)
   }
-  const stored = ctx.table.insert(m.record, observed)
+  // §9: a UDP source with a valid cookie (admission checked it) proved its own endpoint.
+  const provenBy = transport === 'udp' ? observed : null
+  const stored = ctx.table.insert(m.record, observed, undefined, provenBy)
   if (stored === undefined) {
     // The table will not store it (§8.10: TABLE_FULL, never a silent loss).
     ctx.stats.inc('table_full')
     return fail(WireErrorCode.TABLE_FULL)
   }
   ctx.stats.inc(held === undefined ? 'announces_new' : 'announces_replaced')
+  if (held !== undefined) ctx.prover.carryOver(held, stored)
+  // Challenge the endpoints not proven yet, no more bytes than this announce had.
+  ctx.prover.afterAnnounce(stored, bytes.byteLength + ANNOUNCE_OVERHEAD)
   // Amortised cleanup: a couple of random positions of the same index, expired ones deleted.
   ctx.table.sweep(record.network, record.kind, 2)
   return announceReply(ctx, m.txid, held === undefined ? 'new' : 'replaced', stored, priority)

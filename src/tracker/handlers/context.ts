@@ -8,6 +8,7 @@ import type { CookieGate, FloodGate, Priority } from '../../throttle/types.js'
 import type { AddressMatcher } from './allow-list.js'
 import type { DaemonOptions } from '../options.js'
 import type { Stats } from '../stats.js'
+import type { Prover } from '../prover.js'
 import { encodeMessage } from '../../wire/messages.js'
 import type { WireErrorNumber } from '../../wire/constants.js'
 
@@ -30,6 +31,8 @@ export interface HandlerContext {
   readonly sampleKey: Uint8Array
   /** Memos that spare HMACs on repeated requests (bounded). */
   readonly memo: HandlerMemo
+  /** Proof of address (docs/protocol.md §9): challenges after announces, replies. */
+  readonly prover: Prover
 }
 
 /**

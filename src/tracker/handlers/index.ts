@@ -85,8 +85,14 @@ function dispatch(
     if (decodeOrNull(ctx, data) === null) return errorReply(txid, WireErrorCode.MALFORMED, 'cookie')
     return cookieReply(ctx, txid, src)
   }
+  if (type === MessageType.CHALLENGE_REPLY) {
+    // §9: checked against the entry it names and its token, never answered.
+    const m = decodeOrNull(ctx, data)
+    if (m?.type === 'challenge-reply') ctx.prover.onReply(m, src)
+    return null
+  }
   if (type === MessageType.ANNOUNCE) {
-    const refreshed = tryRefresh(ctx, data, txid, src)
+    const refreshed = tryRefresh(ctx, data, txid, src, transport)
     if (refreshed !== null) return refreshed
   }
   const m = decodeOrNull(ctx, data)

@@ -3,6 +3,7 @@ import { WireErrorCode, Limits } from '../../wire/constants.js'
 import type { Query } from '../../wire/messages.js'
 import { encodeIntroductions } from '../../wire/fast-replies.js'
 import { type Selection, seededRandom } from '../../table/select.js'
+import type { Entry } from '../../table/entry.js'
 import {
   type HandlerContext,
   type Reply,
@@ -65,8 +66,12 @@ export function handleQuery(
   }
   const found = select(ctx, q, src)
   const maxBytes = transport === 'udp' ? Limits.MAX_DATAGRAM : Limits.MAX_FRAME
-  return {
-    bytes: encodeIntroductions(q.txid, found.total, found.entries, nowSeconds(ctx), maxBytes),
-    priority: 'signed',
-  }
+  const now = nowSeconds(ctx)
+  const proven = found.entries.map(e => ctx.table.provenOf(e, now))
+  const bytes = encodeIntroductions(q.txid, found.total, found.entries, now, maxBytes, proven)
+  // Usage statistics: the entries handed out (those that fit), for the status page and `best`.
+  const sent = bytes[7] ?? 0
+  for (let i = 0; i < sent; i++) (found.entries[i] as Entry).served++
+  ctx.stats.inc('entries_served', sent)
+  return { bytes, priority: 'signed' }
 }

@@ -51,6 +51,19 @@ export class UdpListener {
     return this.#socket.host
   }
 
+  /**
+   * Send a datagram the tracker originates (a reachability challenge, src/tracker/prover.ts)
+   * from this socket; the caller has checked its scope and budgets. False when not sent.
+   */
+  sendTo(bytes: Uint8Array, port: number, address: string): boolean {
+    if (!this.#egress.admit(bytes.byteLength, 'signed')) {
+      this.#ctx.stats.inc('dropped_egress')
+      return false
+    }
+    this.#socket.send(bytes, port, address)
+    return true
+  }
+
   /** The receive buffer the kernel granted (bytes; 0 = unknown). */
   get recvBuffer(): number {
     return this.#socket.recvBuffer

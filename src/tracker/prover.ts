@@ -1,0 +1,249 @@
+import type { Clock } from '../clock.js'
+import { ip16From } from '../crypto/cookie.js'
+import type { ChallengeTokens } from '../crypto/challenge-token.js'
+import type { ClientTable } from '../table/client-table.js'
+import type { Entry } from '../table/entry.js'
+import {
+  carryProofs,
+  maskOf,
+  markProven,
+  provenMask,
+  resolveEndpoints,
+  settle,
+} from '../table/proof.js'
+import { decodeRecord } from '../wire/record.js'
+import type { CookieGate } from '../throttle/types.js'
+import { Limits } from '../wire/constants.js'
+import { type Endpoint, parseIp } from '../wire/endpoint.js'
+import { recordKeyText, recordNetworkText } from '../wire/layout.js'
+import { type ChallengeReply, encodeMessage } from '../wire/messages.js'
+import type { ChallengeScope } from './challenge-scope.js'
+import type { DenyPolicy } from './policy.js'
+import type { Stats } from './stats.js'
+
+/** The endpoints of a held entry, decoded from its record (a few µs: off the hot path only). */
+export function entryEndpoints(e: Entry): (Endpoint | null)[] {
+  return resolveEndpoints(decodeRecord(e.recordBytes).record.endpoints, e.observed)
+}
+
+/** Sends one challenge datagram from the tracker's UDP socket of the endpoint's family. */
+export type ChallengeSend = (bytes: Uint8Array, to: Endpoint) => boolean
+
+/** Seconds between two re-checks of a listed server, by its state (MetaServerII's waits). */
+export interface RecheckDelays {
+  /** No endpoint answered the last round. */
+  unreachable: number
+  /** Proven, no players. */
+  empty: number
+  /** Proven, players and room. */
+  open: number
+  /** Proven, players ≥ maxPlayers (full, players queueing). */
+  full: number
+}
+
+export interface ProverOptions {
+  /** Seconds a challenged endpoint has to answer. */
+  timeout: number
+  /** Seconds between two challenge rounds of one entry at least (announce-triggered). */
+  interval: number
+  recheck: RecheckDelays
+}
+
+export interface ProverDeps {
+  table: ClientTable
+  tokens: ChallengeTokens
+  /** Challenges per second, globally and per /24 or /48 of the target. */
+  budget: CookieGate
+  /** Challenge replies checked per second (each may cost an HMAC). */
+  replies: CookieGate
+  scope: ChallengeScope
+  deny: DenyPolicy
+  clock: Clock
+  stats: Stats
+  /** Uniform in [0, 1): challenge txids (Math.random when not given). */
+  random?: () => number
+}
+
+/**
+ * The tracker's side of proof of address (docs/protocol.md §9): challenges announced endpoints,
+ * checks the replies, re-checks listed servers on a delay that depends on their state. Stateless
+ * per challenge (the token carries what the reply must match); the per-entry state is the few
+ * integers of src/table/proof.ts. Every send passes, in order: the scope (never outside it), the
+ * deny list, the size budget of the request that caused it (an announce never triggers more
+ * challenge bytes than it had), the global and per-block challenge budget.
+ */
+export class Prover {
+  readonly #d: ProverDeps
+  readonly #o: ProverOptions
+  #send: ChallengeSend | null = null
+
+  constructor(deps: ProverDeps, options: ProverOptions) {
+    this.#d = deps
+    this.#o = options
+  }
+
+  /** Where challenges go out (the daemon's UDP listeners); none = nothing is ever sent. */
+  attach(send: ChallengeSend | null): void {
+    this.#send = send
+  }
+
+  get timeout(): number {
+    return this.#o.timeout
+  }
+
+  /**
+   * After an announce stored or refreshed `e`: challenge its endpoints not proven yet, at most
+   * once per `interval`, within `budgetBytes` (the size of the request).
+   */
+  afterAnnounce(e: Entry, budgetBytes: number): void {
+    const now = this.#now()
+    settle(e, now, this.#o.timeout)
+    const todo = e.want & ~e.proven
+    if (todo === 0 || (e.chAt !== 0 && now - e.chAt < this.#o.interval)) return
+    this.#round(e, todo, budgetBytes, now)
+  }
+
+  /** A higher seq replaced `from` by `to`: endpoints both name keep their proof. */
+  carryOver(from: Entry, to: Entry): void {
+    if (from.proven === 0 && from.chAt === 0) return
+    const now = this.#now()
+    carryProofs(from, entryEndpoints(from), to, entryEndpoints(to), now, this.#o.timeout)
+  }
+
+  /**
+   * After a refresh of `e` (identical bytes): a UDP source (`src`, cookie valid) proves the
+   * entry's endpoints equal to it; then, as after any announce, a challenge round if one is due.
+   */
+  afterRefresh(e: Entry, src: Endpoint | null, budgetBytes: number): void {
+    if (src !== null) {
+      const mask = maskOf(entryEndpoints(e), src) & e.want
+      if (mask !== 0) markProven(e, mask, this.#now())
+    }
+    this.afterAnnounce(e, budgetBytes)
+  }
+
+  /** Check every held server entry and re-challenge those whose delay has passed. */
+  recheck(): number {
+    const now = this.#now()
+    let started = 0
+    for (const id of this.#d.table.bucketIds()) {
+      if (!id.startsWith('s')) continue
+      const items = this.#d.table.bucket(id.slice(1), 'server')
+      // A copy: a round may not change the index, but expired entries are skipped, not deleted.
+      for (const e of items.slice()) {
+        if (e.until <= now || e.want === 0) continue
+        settle(e, now, this.#o.timeout)
+        if (now < e.chAt + this.#delay(e)) continue
+        this.#d.stats.inc('rechecks')
+        if (this.#round(e, e.want, Infinity, now)) started++
+      }
+    }
+    return started
+  }
+
+  /**
+   * A challenge-reply from `src` (UDP, after the deny list): proves the endpoints of the entry it
+   * names that equal `src` and were challenged in the entry's open round. Never answered.
+   */
+  onReply(m: ChallengeReply, src: { address: string; port: number; ip16: Uint8Array }): boolean {
+    const stats = this.#d.stats
+    stats.inc('challenge_replies')
+    const key = recordKeyText(m.network, m.publicKey)
+    const e = key === null ? undefined : this.#d.table.peek(key)
+    const now = this.#now()
+    if (e === undefined || e.pending === 0 || now >= e.chAt + this.#o.timeout) {
+      stats.inc('challenge_replies_dropped')
+      return false
+    }
+    const from: Endpoint = {
+      family: src.address.includes(':') ? 6 : 4,
+      address: src.address,
+      port: src.port,
+    }
+    const mask = maskOf(entryEndpoints(e), from)
+    const open = mask & e.pending
+    if (open === 0 || !this.#d.replies.admit(src.ip16)) {
+      stats.inc('challenge_replies_dropped')
+      return false
+    }
+    const subject = { publicKey: m.publicKey, network: m.network, ip16: src.ip16, port: src.port }
+    if (this.#d.tokens.check(m.token, subject, now, this.#o.timeout) === null) {
+      stats.inc('challenge_replies_dropped')
+      return false
+    }
+    markProven(e, open, now)
+    stats.inc('challenge_proofs')
+    return true
+  }
+
+  /** Is `e` handed out to askers that did not ask for unproven entries? */
+  isProven(e: Entry, now: number): boolean {
+    return provenMask(e, now, this.#o.timeout) !== 0
+  }
+
+  #delay(e: Entry): number {
+    const r = this.#o.recheck
+    if (e.chAt === 0) return 0
+    if (e.proven === 0) return r.unreachable
+    const s = e.server
+    if (s === null) return r.open
+    if (s.players <= 0) return r.empty
+    return s.players >= s.maxPlayers ? r.full : r.open
+  }
+
+  /** One challenge round for the endpoints in `mask`; true when at least one was sent. */
+  #round(e: Entry, mask: number, budgetBytes: number, now: number): boolean {
+    const send = this.#send
+    const stats = this.#d.stats
+    e.chAt = now
+    if (send === null) return false
+    const resolved = entryEndpoints(e)
+    const network = recordNetworkText(e.rec)
+    const publicKey = Buffer.from(e.publicKeyText, 'latin1')
+    let spent = 0
+    let sent = 0
+    for (let i = 0; i < resolved.length; i++) {
+      const to = resolved[i]
+      if (to === null || to === undefined || (mask & (1 << i)) === 0) continue
+      if ((sent & maskOf(resolved, to)) !== 0) continue // the same endpoint twice in a record
+      if (!this.#d.scope.allows(to.address)) {
+        stats.inc('challenges_out_of_scope')
+        continue
+      }
+      if (this.#d.deny.deniesAddress(to.address)) {
+        stats.inc('challenges_denied')
+        continue
+      }
+      const raw = parseIp(to.address)
+      if (raw === null) continue
+      const ip16 = ip16From(raw)
+      const size = 5 + Limits.CHALLENGE_TOKEN_BYTES + 32 + 1 + Buffer.byteLength(network)
+      if (spent + size > budgetBytes) {
+        stats.inc('challenges_over_size')
+        break
+      }
+      if (!this.#d.budget.admit(ip16)) {
+        stats.inc('challenges_over_budget')
+        break
+      }
+      const token = this.#d.tokens.issue(now, { publicKey, network, ip16, port: to.port })
+      const bytes = encodeMessage({
+        type: 'challenge',
+        txid: ((this.#d.random ?? Math.random)() * 0x1_0000_0000) >>> 0,
+        token,
+        publicKey,
+        network,
+      })
+      if (!send(bytes, to)) continue
+      spent += bytes.byteLength
+      sent |= maskOf(resolved, to)
+      stats.inc('challenges_sent')
+    }
+    e.pending = sent
+    return sent !== 0
+  }
+
+  #now(): number {
+    return Math.floor(this.#d.clock.now() / 1000)
+  }
+}
