@@ -23,7 +23,12 @@ export interface EntryJson {
   expiresAt: number
   /** Seconds since the tracker last heard from the node. */
   age: number
+  /** At least one endpoint proven reachable by the tracker (protocol §9). */
   verified: boolean
+  /** The `connect` endpoints the tracker proved (a subset, in the same form). */
+  proven: string[]
+  /** Seconds since the tracker's last proof; null when none. */
+  proofAge: number | null
   /** The tracker that handed the entry out. */
   tracker: string
   name?: string
@@ -48,6 +53,10 @@ export function entryToJson(e: VerifiedEntry): EntryJson {
     expiresAt: r.expiresAt,
     age: e.age,
     verified: e.verified,
+    proven: connectEndpoints(e)
+      .filter((_, i) => (e.proven & (1 << i)) !== 0)
+      .map(endpointToString),
+    proofAge: e.proofAge,
     tracker: e.tracker,
   }
   if (r.server !== null) {

@@ -150,6 +150,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
         tags: [],
         notFull: false,
         exclude: q.exclude ?? null,
+        unproven: q.unproven === true,
       },
       options,
     )
@@ -174,6 +175,7 @@ export class Querier extends EventEmitter<QuerierEvents> {
         tags: q.tags ?? [],
         notFull: q.notFull ?? false,
         exclude: q.exclude ?? null,
+        unproven: q.unproven === true,
       },
       options,
     )

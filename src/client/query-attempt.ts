@@ -43,6 +43,7 @@ export function queryMessage(
     version: spec.version,
     tags: spec.tags.slice(),
     exclude: spec.exclude,
+    ...(spec.unproven === true ? { unproven: true } : {}),
   }
 }
 

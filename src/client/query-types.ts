@@ -68,6 +68,8 @@ export interface PeerQuery {
   count?: number
   /** The asker's own public key, left out of the answer. */
   exclude?: Uint8Array | null
+  /** Include entries no endpoint of which is proven reachable (protocol §8.5); default false. */
+  unproven?: boolean
 }
 
 export interface ServerQuery extends ServerFilter {
@@ -76,6 +78,8 @@ export interface ServerQuery extends ServerFilter {
   count?: number
   sort?: QuerySort
   exclude?: Uint8Array | null
+  /** Include servers no endpoint of which is proven reachable (protocol §8.5); default false. */
+  unproven?: boolean
 }
 
 export interface BestQuery {
@@ -163,6 +167,7 @@ export interface Spec {
   tags: readonly string[]
   notFull: boolean
   exclude: Uint8Array | null
+  unproven?: boolean
 }
 
 export interface OneAnswer {

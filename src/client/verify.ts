@@ -16,8 +16,12 @@ export interface VerifiedEntry {
   bytes: Uint8Array
   /** The source endpoint the tracker saw the announce come from. */
   observed: Endpoint
-  /** The tracker proved the announced endpoint reachable (§9; false in protocol v1). */
+  /** The tracker proved at least one endpoint reachable (§9): its word, not the node's. */
   verified: boolean
+  /** Which endpoints (bit i = connect endpoint i, §8.6); 0 when none or not said. */
+  proven: number
+  /** Seconds since the tracker's last proof (with `proven`), else null. */
+  proofAge: number | null
   /** Seconds since the tracker last received the record. */
   age: number
   /** Label of the tracker that handed the entry out. */
@@ -126,6 +130,8 @@ export function verifyEntries(
       bytes: signed.bytes,
       observed: e.observed,
       verified: e.verified,
+      proven: e.proven ?? 0,
+      proofAge: e.proofAge ?? null,
       age: e.age,
       tracker: expect.tracker,
     })

@@ -14,6 +14,9 @@ import { generateKeyPair } from '../../src/crypto/keys.js'
 import { DEFAULT_OPTIONS } from '../../src/tracker/options.js'
 import type { Entry } from '../../src/table/entry.js'
 import { until } from '../helpers/signed-records.js'
+import { Querier } from '../../src/client/querier.js'
+import { parseTrackerSpec } from '../../src/client/trackers.js'
+import { entryToJson } from '../../src/client/format.js'
 import {
   type TestTracker,
   TcpTrackerClient,
@@ -126,6 +129,14 @@ test('a server answering challenges is listed within one round everywhere; kill 
   // One announce round: every tracker challenges the port and the answer lists the server.
   await until(() => trs.every(tr => listed(tr).includes('Real')), 20_000, 'listed on all three')
   for (const tr of trs) assert.equal(tr.daemon.stats.get('challenge_proofs'), 1)
+  // The client sees the proof: verified, the one endpoint proven, and so does --json.
+  const querier = new Querier({ trackers: trs.map(tr => parseTrackerSpec(`127.0.0.1:${tr.udp}`)) })
+  t.after(() => querier.close())
+  const got = await querier.servers({ network: 'gamenet' })
+  assert.equal(got.entries.length, 1)
+  assert.equal(got.entries[0]!.verified, true)
+  assert.equal(got.entries[0]!.proven, 1)
+  assert.deepEqual(entryToJson(got.entries[0]!).proven, [`127.0.0.1:${port}`])
   run.child.kill('SIGTERM')
   const t0 = Date.now()
   await until(() => trs.every(tr => tr.daemon.table.size === 0), 1000, 'withdrawn everywhere')

@@ -43,6 +43,8 @@ function entry(key: string, server: Partial<ServerInfo>): VerifiedEntry {
     bytes: new Uint8Array(0),
     observed: { family: 4, address: '192.0.2.1', port: 1 },
     verified: false,
+    proven: 0,
+    proofAge: null,
     age: 0,
     tracker: 't',
   }

@@ -15,6 +15,7 @@ import { type TrackerSourceOptions, addTrackerOptions, resolveTrackers } from '.
 interface PeersFlags extends TrackerSourceOptions, QueryFlags {
   network: string
   count: number
+  unproven: boolean
 }
 
 export function registerPeers(program: Command, io: CliIo): void {
@@ -29,6 +30,7 @@ export function registerPeers(program: Command, io: CliIo): void {
     .option('--timeout <ms>', 'milliseconds each tracker gets', intIn(1, 600_000), 2000)
     .option('--deadline <ms>', 'milliseconds for the whole call', intIn(1, 3_600_000), 10_000)
     .option('--json', 'print one JSON array', false)
+    .option('--unproven', 'also peers no endpoint of which is proven reachable', false)
     .action(async (flags: PeersFlags) => {
       const trackers = await resolveTrackers(flags, line => {
         io.err(line)
@@ -37,7 +39,11 @@ export function registerPeers(program: Command, io: CliIo): void {
       const { q, save } = await reportingQuerier(trackers, flags, r)
       let result
       try {
-        result = await q.peers({ network: flags.network, count: flags.count })
+        result = await q.peers({
+          network: flags.network,
+          count: flags.count,
+          ...(flags.unproven ? { unproven: true } : {}),
+        })
         reportDrops(result.dropped, r)
         if (flags.json) io.out(JSON.stringify(result.entries.map(entryToJson)))
         else {

@@ -28,6 +28,7 @@ interface ServersFlags extends TrackerSourceOptions, QueryFlags {
   tcp: boolean
   watch: boolean
   interval: number
+  unproven: boolean
 }
 
 export function registerServers(program: Command, io: CliIo): void {
@@ -42,6 +43,7 @@ export function registerServers(program: Command, io: CliIo): void {
     .option('--version <version>', 'only servers of this version')
     .option('--tag <tag>', 'only servers carrying this tag, repeatable (up to 4)', collect, [])
     .option('--not-full', 'only servers with a free slot', false)
+    .option('--unproven', 'also servers no endpoint of which is proven reachable', false)
     .option('--best', 'the one server best suited to join --world (most room)', false)
     .addOption(
       new Option('--sort <order>', 'list order')
@@ -97,6 +99,7 @@ export function registerServers(program: Command, io: CliIo): void {
               count: flags.count,
               sort: flags.sort,
               notFull: flags.notFull,
+              ...(flags.unproven ? { unproven: true } : {}),
               ...(flags.world !== undefined ? { world: flags.world } : {}),
               ...filters,
             },
