@@ -3,7 +3,6 @@
 // port nobody answers on never is, documentation addresses are never contacted, kill -TERM
 // removes a server from every tracker at once, kill -9 hides it within one re-check.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -25,8 +24,8 @@ import {
   startTracker,
 } from '../helpers/tracker.js'
 import { testKey } from '../helpers/keys.js'
+import { spawnAnnounce } from '../helpers/cli-run.js'
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'mt-game-servers-'))
 
 /** Trackers as an operator runs them: unproven entries held, never handed out. */
@@ -74,24 +73,6 @@ async function freePort(): Promise<number> {
   const port = s.address().port
   await new Promise<void>(r => s.close(r))
   return port
-}
-
-function spawnAnnounce(
-  t: { after(fn: () => unknown): void },
-  args: string[],
-): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'announce', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.after(() => child.kill('SIGKILL'))
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  const exited = new Promise<number | null>(resolve => {
-    child.on('exit', code => {
-      resolve(code)
-    })
-  })
-  return { child, stderr: () => stderr, exited }
 }
 
 async function keyFile(name: string): Promise<string> {

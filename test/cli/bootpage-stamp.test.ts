@@ -5,33 +5,15 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseBootpage } from '../../src/bootpage/schema.js'
 import { formatStamp, parseStamp } from '../../src/bootpage/stamp.js'
-import { describeError } from '../../src/cli/errors.js'
-import { buildProgram } from '../../src/cli/program.js'
 import { resolveTrackers } from '../../src/cli/trackers.js'
 import { privateKeyToPem } from '../../src/crypto/keys.js'
 import { isTrackerError } from '../../src/errors.js'
 import { makeStamp, operatorHex, operatorKeys, stampHex, stampKeys } from '../helpers/bootpage.js'
+import { runCliLines } from '../helpers/cli-run.js'
 
 /* `bootpage init --stamp-key`, `bootpage stamp`, and the stamp check of `verify` and --bootpage. */
 
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const out: string[] = []
-  const err: string[] = []
-  const io = {
-    out: (l: string) => void out.push(l),
-    err: (l: string) => void err.push(l),
-    interactive: false,
-  }
-  let code = 0
-  try {
-    await buildProgram(io).parseAsync(['node', 'metatracker', ...args])
-  } catch (e) {
-    const d = describeError(e)
-    if (d.message !== '') err.push(d.message)
-    code = d.exitCode
-  }
-  return { out: out.join('\n'), err: err.join('\n'), code }
-}
+const cli = runCliLines
 
 process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), 'mt-xdg-'))
 

@@ -4,9 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { formatBootpage } from '../../src/bootpage/schema.js'
-import { describeError } from '../../src/cli/errors.js'
-import type { CliIo } from '../../src/cli/io.js'
-import { buildProgram } from '../../src/cli/program.js'
 import { defaultBootpageCacheDir, resolveTrackers } from '../../src/cli/trackers.js'
 import type { EntryJson } from '../../src/client/format.js'
 import { privateKeyToPem, toHex } from '../../src/crypto/keys.js'
@@ -14,26 +11,11 @@ import { makePage, operatorHex } from '../helpers/bootpage.js'
 import { startHttpServer } from '../helpers/http-server.js'
 import { testKey } from '../helpers/keys.js'
 import { startTracker } from '../helpers/tracker.js'
+import { runCli } from '../helpers/cli-run.js'
 
 /* The client commands' --bootpage option against real trackers listed in a signed bootpage. */
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    out: line => void (stdout += line + '\n'),
-    err: line => void (stderr += line + '\n'),
-    interactive: false,
-  }
-  try {
-    await buildProgram(io).parseAsync(['node', 'metatracker', ...args])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const { message, exitCode } = describeError(err)
-    if (message !== '') stderr += message + '\n'
-    return { code: exitCode, stdout, stderr }
-  }
-}
+const cli = (...args: string[]) => runCli(args)
 
 const nowS = () => Math.floor(Date.now() / 1000)
 // This file runs in its own process: keep the default bootpage cache out of the home directory.

@@ -5,32 +5,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { describeError } from '../../src/cli/errors.js'
-import { buildProgram } from '../../src/cli/program.js'
 import { parseBootpage } from '../../src/bootpage/schema.js'
 import { privateKeyToPem, toHex } from '../../src/crypto/keys.js'
 import { makePage, operatorKeys } from '../helpers/bootpage.js'
 import { startHttpServer } from '../helpers/http-server.js'
+import { runCliLines } from '../helpers/cli-run.js'
 
 /** Run the program in-process with captured output; returns the exit code main.ts would set. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const out: string[] = []
-  const err: string[] = []
-  const io = {
-    out: (l: string) => void out.push(l),
-    err: (l: string) => void err.push(l),
-    interactive: false,
-  }
-  let code = 0
-  try {
-    await buildProgram(io).parseAsync(['node', 'metatracker', ...args])
-  } catch (e) {
-    const d = describeError(e)
-    if (d.message !== '') err.push(d.message)
-    code = d.exitCode
-  }
-  return { out: out.join('\n'), err: err.join('\n'), code }
-}
+const cli = runCliLines
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'mt-cli-bootpage-'))

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { describeError } from '../../src/cli/errors.js'
-import type { CliIo } from '../../src/cli/io.js'
-import { buildProgram } from '../../src/cli/program.js'
 import type { EntryJson } from '../../src/client/format.js'
 import { FakeTracker } from '../helpers/fake-tracker.js'
 import { until } from '../helpers/signed-records.js'
 import { type TestTracker, startTracker } from '../helpers/tracker.js'
+import { runCli, spawnAnnounce } from '../helpers/cli-run.js'
 
 /*
  * The client commands end to end: `node --import tsx src/cli/main.ts …` against trackers
@@ -41,46 +39,9 @@ const fails = (p: Promise<unknown>): Promise<Failed> =>
   )
 
 /** Run the program in this process with captured output; `code` as main.ts would set it. */
-async function inProcess(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    out: line => (stdout += line + '\n'),
-    err: line => (stderr += line + '\n'),
-    interactive: false,
-  }
-  try {
-    await buildProgram(io).parseAsync(['node', 'metatracker', ...args])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const { message, exitCode } = describeError(err)
-    if (message !== '') stderr += message + '\n'
-    return { code: exitCode, stdout, stderr }
-  }
-}
+const inProcess = runCli
 
 const spec = (tr: TestTracker): string => `127.0.0.1:${tr.udp}`
-
-/** `metatracker announce ARGS` as a child process; its stderr collected, its exit code awaited. */
-function spawnAnnounce(
-  t: { after: (fn: () => void) => void },
-  args: string[],
-): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'announce', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.after(() => child.kill('SIGKILL'))
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  const exited = new Promise<number | null>(resolve => {
-    child.on('exit', code => {
-      resolve(code)
-    })
-  })
-  return { child, stderr: () => stderr, exited }
-}
 
 async function key(name: string): Promise<{ file: string; pub: string }> {
   const file = join(dir, `${name}.pem`)

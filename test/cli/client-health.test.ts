@@ -3,13 +3,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { describeError } from '../../src/cli/errors.js'
-import type { CliIo } from '../../src/cli/io.js'
-import { buildProgram } from '../../src/cli/program.js'
 import { HEALTH_FILE, healthFile } from '../../src/cli/query.js'
 import type { EntryJson } from '../../src/client/format.js'
 import { FakeTracker } from '../helpers/fake-tracker.js'
 import { makeRecord } from '../helpers/signed-records.js'
+import { runCli } from '../helpers/cli-run.js'
 
 /*
  * peers/servers across runs: the health file in the cache directory makes a dead tracker cost a
@@ -21,26 +19,7 @@ import { makeRecord } from '../helpers/signed-records.js'
 const root = mkdtempSync(join(tmpdir(), 'mt-client-health-'))
 process.env.XDG_CACHE_HOME = join(root, 'xdg')
 
-async function run(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    out: line => (stdout += line + '\n'),
-    err: line => (stderr += line + '\n'),
-    interactive: false,
-  }
-  const started = performance.now()
-  try {
-    await buildProgram(io).parseAsync(['node', 'metatracker', ...args])
-    return { code: 0, stdout, stderr, ms: performance.now() - started }
-  } catch (err) {
-    const { message, exitCode } = describeError(err)
-    if (message !== '') stderr += message + '\n'
-    return { code: exitCode, stdout, stderr, ms: performance.now() - started }
-  }
-}
+const run = runCli
 
 async function fakes(t: { after(fn: () => unknown): void }, n: number): Promise<FakeTracker[]> {
   const out: FakeTracker[] = []

@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeError } from '../../src/cli/errors.js'
-import type { CliIo } from '../../src/cli/io.js'
-import { buildProgram } from '../../src/cli/program.js'
 import { DEFAULT_OPTIONS } from '../../src/tracker/options.js'
 import { startTracker } from '../helpers/tracker.js'
+import { runCli } from '../helpers/cli-run.js'
 
 /* `metatracker doctor` in this process, against real trackers on loopback. */
 
-async function inProcess(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    out: line => (stdout += line + '\n'),
-    err: line => (stderr += line + '\n'),
-    interactive: false,
-  }
-  try {
-    await buildProgram(io).parseAsync(['node', 'metatracker', ...args])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const { message, exitCode } = describeError(err)
-    if (message !== '') stderr += message + '\n'
-    return { code: exitCode, stdout, stderr }
-  }
-}
+const inProcess = runCli
 
 test('doctor: exit 0 and "No problem found" when the tracker reaches the port', async t => {
   const tr = await startTracker(t, { listUnproven: false })
