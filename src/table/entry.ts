@@ -165,11 +165,12 @@ export const REPLAY_MEMORY_SHARE = 1 / 8
 
 /**
  * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
- * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured at
- * 1,000,000 entries by scripts/bench-tracker-memory.ts (404 B for peers) and rounded up; see
- * docs/benchmarks.md.
+ * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured by
+ * scripts/bench-tracker-memory.ts: 404 B for peers at 1,000,000 entries before proof of address
+ * (425 B at 300,000), 481 B at 300,000 with its seven small-integer fields (proof masks, round
+ * and proof times, usage count); rounded down to the 1M-entry estimate. See docs/benchmarks.md.
  */
-export const ENTRY_OVERHEAD = 410
+export const ENTRY_OVERHEAD = 470
 /** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
 export const SERVER_OVERHEAD = 400
 
