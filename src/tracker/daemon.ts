@@ -227,7 +227,14 @@ export class Daemon {
       const wildcard = u.host === '0.0.0.0' || u.host === '::'
       return wildcard || isLoopbackHost(u.host) === loop
     })
-    return l !== undefined && l.sendTo(bytes, to.port, to.address)
+    if (l === undefined) return false
+    try {
+      return l.sendTo(bytes, to.port, to.address)
+    } catch (err) {
+      // A socket that cannot send there (closing, no route): not sent, never a failed request.
+      this.logger.debug({ err: (err as Error).message, to: to.address }, 'challenge not sent')
+      return false
+    }
   }
 
   /** One UDP and one TCP listener per host, all on one port per transport. */
