@@ -26,6 +26,11 @@ export function entryEndpoints(e: Entry): (Endpoint | null)[] {
   return resolveEndpoints(decodeRecord(e.recordBytes).record.endpoints, e.observed)
 }
 
+/** The issue time a token carries (its first four bytes, docs/protocol.md §9.4). */
+function tokenTime(token: Uint8Array): number {
+  return token.byteLength < 4 ? -1 : new DataView(token.buffer, token.byteOffset, 4).getUint32(0)
+}
+
 /** Sends one challenge datagram from the tracker's UDP socket of the endpoint's family. */
 export type ChallengeSend = (bytes: Uint8Array, to: Endpoint) => boolean
 
@@ -152,7 +157,15 @@ export class Prover {
     const key = recordKeyText(m.network, m.publicKey)
     const e = key === null ? undefined : this.#d.table.peek(key)
     const now = this.#now()
-    if (e === undefined || e.pending === 0 || now >= e.chAt + this.#o.timeout) {
+    // Cheap checks first: a round open for the entry, the token's time that round's; then the
+    // reply budget, and only then a decode and the HMAC.
+    if (
+      e === undefined ||
+      e.pending === 0 ||
+      now >= e.chAt + this.#o.timeout ||
+      tokenTime(m.token) !== e.chAt ||
+      !this.#d.replies.admit(src.ip16)
+    ) {
       stats.inc('challenge_replies_dropped')
       return false
     }
@@ -161,9 +174,8 @@ export class Prover {
       address: src.address,
       port: src.port,
     }
-    const mask = maskOf(entryEndpoints(e), from)
-    const open = mask & e.pending
-    if (open === 0 || !this.#d.replies.admit(src.ip16)) {
+    const open = maskOf(entryEndpoints(e), from) & e.pending
+    if (open === 0) {
       stats.inc('challenge_replies_dropped')
       return false
     }
