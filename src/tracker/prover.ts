@@ -135,8 +135,8 @@ export class Prover {
     for (const id of this.#d.table.bucketIds()) {
       if (!id.startsWith('s')) continue
       const items = this.#d.table.bucket(id.slice(1), 'server')
-      // A copy: a round may not change the index, but expired entries are skipped, not deleted.
-      for (const e of items.slice()) {
+      // No copy: a round never changes the index (expired entries are skipped, not deleted).
+      for (const e of items) {
         if (e.until <= now || e.want === 0) continue
         settle(e, now, this.#o.timeout)
         if (now < e.chAt + this.#delay(e)) continue
