@@ -70,14 +70,11 @@ export class Entry {
   hits = 0
   /** Unix seconds of the last counted announce. */
   at: number
-  /** Endpoints that can be proven (bit i = endpoint i, see proof.ts). */
-  want = 0
-  /** Endpoints equal to the observed one: what a UDP refresh from it proves, without decoding. */
-  obs = 0
-  /** Endpoints proven reachable (docs/protocol.md §9). */
-  proven = 0
-  /** Endpoints challenged at `chAt` that have not answered yet. */
-  pending = 0
+  /**
+   * The four 8-bit endpoint masks of proof.ts in one small integer (one field, not four: the
+   * accessors below live on the prototype, see docs/benchmarks.md, bytes per entry).
+   */
+  pbits = 0
   /** Unix seconds of the last challenge round (0 = never). */
   chAt = 0
   /** Unix seconds of the last proof of any endpoint (0 = never). */
@@ -105,6 +102,36 @@ export class Entry {
     readonly server: ServerFacts | null,
   ) {
     this.at = seen
+  }
+
+  /** Endpoints that can be proven (bit i = endpoint i, see proof.ts). */
+  get want(): number {
+    return this.pbits & 0xff
+  }
+  set want(m: number) {
+    this.pbits = (this.pbits & ~0xff) | (m & 0xff)
+  }
+  /** Endpoints equal to the observed one: what a UDP refresh from it proves, without decoding. */
+  get obs(): number {
+    return (this.pbits >>> 8) & 0xff
+  }
+  set obs(m: number) {
+    this.pbits = (this.pbits & ~0xff00) | ((m & 0xff) << 8)
+  }
+  /** Endpoints proven reachable (docs/protocol.md §9). */
+  get proven(): number {
+    return (this.pbits >>> 16) & 0xff
+  }
+  set proven(m: number) {
+    this.pbits = (this.pbits & ~0xff0000) | ((m & 0xff) << 16)
+  }
+  /** Endpoints challenged at `chAt` that have not answered yet. */
+  get pending(): number {
+    return (this.pbits >>> 24) & 0xff
+  }
+  set pending(m: number) {
+    // A signed 32-bit integer (a small integer for V8, never a heap number).
+    this.pbits = (this.pbits & 0xffffff) | ((m & 0xff) << 24)
   }
 
   get recordBytes(): Uint8Array {
@@ -167,10 +194,11 @@ export const REPLAY_MEMORY_SHARE = 1 / 8
  * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
  * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured by
  * scripts/bench-tracker-memory.ts: 404 B for peers at 1,000,000 entries before proof of address
- * (425 B at 300,000), 481 B at 300,000 with its seven small-integer fields (proof masks, round
- * and proof times, usage count); rounded down to the 1M-entry estimate. See docs/benchmarks.md.
+ * (425 B at 300,000), 457 B at 300,000 with its four small-integer fields (the packed proof
+ * masks, round and proof times, usage count); the 1M-entry figure runs about 20 B lower, so 450
+ * bounds it with a margin. See docs/benchmarks.md.
  */
-export const ENTRY_OVERHEAD = 470
+export const ENTRY_OVERHEAD = 450
 /** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
 export const SERVER_OVERHEAD = 400
 
