@@ -80,7 +80,7 @@ export function carryProofs(
   toResolved: readonly (Endpoint | null)[],
   now: number,
   timeout: number,
-): void {
+): number {
   settle(from, now, timeout)
   // Each bit of `from` moves to the endpoints of `to` equal to its endpoint.
   const move = (bits: number): number => {
@@ -90,8 +90,10 @@ export function carryProofs(
     })
     return mask
   }
-  // The round interval holds for endpoints the old record named; a new endpoint is due now.
-  to.chAt = (to.want & ~move(from.want)) !== 0 ? 0 : from.chAt
+  // The round interval holds for the endpoints the old record named; the new ones are due now
+  // (returned to the caller, which challenges only those within the interval).
+  to.chAt = from.chAt
+  const fresh = to.want & ~move(from.want)
   const proven = move(from.proven)
   // A round still open for the old record stays open for the same endpoints.
   to.pending = move(from.pending) & ~to.proven
@@ -99,4 +101,5 @@ export function carryProofs(
     to.proven |= proven
     to.provenAt = Math.max(to.provenAt, from.provenAt)
   }
+  return fresh
 }

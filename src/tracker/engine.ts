@@ -39,8 +39,12 @@ export function createProver(
       ...deps,
       tokens: new ChallengeTokens(),
       budget: new CookieBudget({ rate: c.rate, blockRate: c.blockRate }, { clock }),
-      // Replies worth an HMAC: twice the challenges that can be out, no per-block share.
-      replies: new CookieBudget({ rate: Math.max(1, 2 * c.rate), blockRate: 0 }, { clock }),
+      // Replies worth an HMAC: twice the challenges that can be out, and per source block
+      // twice what one block can be sent, so one sender cannot spend what others need.
+      replies: new CookieBudget(
+        { rate: Math.max(1, 2 * c.rate), blockRate: Math.max(1, 2 * c.blockRate) },
+        { clock },
+      ),
       scope: challengeScope(o.host, c.allow),
     },
     { timeout: c.timeout, interval: c.interval, recheck: o.recheck },

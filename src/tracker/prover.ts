@@ -100,19 +100,24 @@ export class Prover {
    * After an announce stored or refreshed `e`: challenge its endpoints not proven yet, at most
    * once per `interval`, within `budgetBytes` (the size of the request).
    */
-  afterAnnounce(e: Entry, budgetBytes: number): void {
+  afterAnnounce(e: Entry, budgetBytes: number, dueNow = 0): void {
     const now = this.#now()
     settle(e, now, this.#o.timeout)
-    const todo = e.want & ~e.proven
-    if (todo === 0 || (e.chAt !== 0 && now - e.chAt < this.#o.interval)) return
+    let todo = e.want & ~e.proven
+    // Within the round interval only endpoints named for the first time are due.
+    if (e.chAt !== 0 && now - e.chAt < this.#o.interval) todo &= dueNow
+    if (todo === 0) return
     this.#round(e, todo, budgetBytes, now)
   }
 
-  /** A higher seq replaced `from` by `to`: endpoints both name keep their proof. */
-  carryOver(from: Entry, to: Entry): void {
-    if (from.proven === 0 && from.chAt === 0) return
+  /**
+   * A higher seq replaced `from` by `to`: endpoints both name keep their proof and their round.
+   * Returns the endpoints `to` names for the first time (due at once, see afterAnnounce).
+   */
+  carryOver(from: Entry, to: Entry): number {
+    if (from.proven === 0 && from.chAt === 0) return 0
     const now = this.#now()
-    carryProofs(from, entryEndpoints(from), to, entryEndpoints(to), now, this.#o.timeout)
+    return carryProofs(from, entryEndpoints(from), to, entryEndpoints(to), now, this.#o.timeout)
   }
 
   /**
@@ -163,8 +168,7 @@ export class Prover {
       e === undefined ||
       e.pending === 0 ||
       now >= e.chAt + this.#o.timeout ||
-      tokenTime(m.token) !== e.chAt ||
-      !this.#d.replies.admit(src.ip16)
+      tokenTime(m.token) !== e.chAt
     ) {
       stats.inc('challenge_replies_dropped')
       return false
@@ -174,8 +178,10 @@ export class Prover {
       address: src.address,
       port: src.port,
     }
+    // From an endpoint waiting in this round, then within the reply budget (global and per
+    // source block, so one sender cannot spend the budget genuine replies need), then the HMAC.
     const open = maskOf(entryEndpoints(e), from) & e.pending
-    if (open === 0) {
+    if (open === 0 || !this.#d.replies.admit(src.ip16)) {
       stats.inc('challenge_replies_dropped')
       return false
     }
@@ -208,6 +214,7 @@ export class Prover {
   #round(e: Entry, mask: number, budgetBytes: number, now: number): boolean {
     const send = this.#send
     const stats = this.#d.stats
+    const before = e.chAt
     e.chAt = now
     if (send === null) return false
     const resolved = entryEndpoints(e)
@@ -224,6 +231,8 @@ export class Prover {
         continue
       }
       if (this.#d.deny.deniesAddress(to.address)) {
+        // Never challenged again while denied: it keeps no proof either.
+        e.proven &= ~maskOf(resolved, to)
         stats.inc('challenges_denied')
         continue
       }
@@ -237,6 +246,10 @@ export class Prover {
       }
       if (!this.#d.budget.admit(ip16)) {
         stats.inc('challenges_over_budget')
+        // Cut short by the budget: the round does not count, so a re-check is retried on the
+        // next tick instead of a whole delay later (a proof never outlives its re-check by the
+        // budget's doing); an announce-triggered round waits for the next announce.
+        if (sent === 0) e.chAt = before
         break
       }
       const token = this.#d.tokens.issue(now, { publicKey, network, ip16, port: to.port })

@@ -75,14 +75,29 @@ test('a higher seq keeps the proofs of the endpoints both records name; a new en
   const fromResolved = resolveEndpoints(old, from.observed)
   const swapped = [v4('127.0.0.3', 1), v4('127.0.0.2', 1)]
   const same = entry(swapped)
-  carryProofs(from, fromResolved, same, resolveEndpoints(swapped, same.observed), T0 + 1, 10)
+  const none = carryProofs(
+    from,
+    fromResolved,
+    same,
+    resolveEndpoints(swapped, same.observed),
+    T0 + 1,
+    10,
+  )
   assert.equal(same.proven, 0b10, 'the proof follows the endpoint, not its position')
-  assert.equal(same.chAt, T0, 'no new endpoint: the round interval holds')
+  assert.equal(same.chAt, T0, 'the round interval holds')
+  assert.equal(none, 0, 'no endpoint named for the first time')
   const elsewhere = [v4('127.0.0.9', 1)]
   const moved = entry(elsewhere)
-  carryProofs(from, fromResolved, moved, resolveEndpoints(elsewhere, moved.observed), T0 + 1, 10)
+  const fresh = carryProofs(
+    from,
+    fromResolved,
+    moved,
+    resolveEndpoints(elsewhere, moved.observed),
+    T0 + 1,
+    10,
+  )
   assert.equal(moved.proven, 0)
-  assert.equal(moved.chAt, 0, 'a new endpoint: a round is due')
+  assert.equal(fresh, 0b1, 'the new endpoint is due at once (the caller challenges only it)')
 })
 
 test('the four masks share one integer without disturbing each other', () => {

@@ -429,3 +429,68 @@ test('after a restart (proofs are not checkpointed) a refresh from the observed 
   assert.equal(listed(h), 1)
   assert.equal(sent.length, 0)
 })
+
+test('a flood of replies from one block cannot spend the reply budget genuine replies need', () => {
+  const { h, sent } = proving({
+    challenge: { ...DEFAULT_OPTIONS.challenge, rate: 10, blockRate: 5 },
+  })
+  // The attacker's own entry with an endpoint it never answers, and a genuine server.
+  const bait = { family: 4 as const, address: '127.0.9.9', port: 9 }
+  announce(
+    h,
+    record(1, h, { kind: 'server', server: SERVER, endpoints: [bait] }),
+    h.source('127.0.9.1', 1),
+  )
+  const ep = { family: 4 as const, address: '127.0.0.2', port: 27960 }
+  announce(h, record(2, h, { kind: 'server', server: SERVER, endpoints: [ep] }))
+  assert.equal(sent.length, 2)
+  const forged = Uint8Array.from(sent[0]!.bytes)
+  forged[0] = 0x18
+  forged.fill(0, 5 + 4, 5 + 16) // the round's time kept, the MAC not
+  // From its own block (and the bait's endpoint block): the open round, the right time field.
+  for (let i = 0; i < 200; i++) h.raw(forged, h.source('127.0.9.9', 9), 'udp')
+  reply(h, sent[1]!)
+  assert.equal(h.stats.get('challenge_proofs'), 1, 'the genuine reply still proves')
+  assert.equal(listed(h), 1)
+})
+
+test('a re-check the budget refuses is retried on the next tick, not a whole delay later', () => {
+  const o = DEFAULT_OPTIONS
+  const { h, sent } = proving({ challenge: { ...o.challenge, rate: 1000, blockRate: 1 } })
+  const ep = { family: 4 as const, address: '127.0.0.2', port: 27960 }
+  announce(
+    h,
+    record(1, h, {
+      kind: 'server',
+      server: SERVER,
+      endpoints: [ep],
+      expiresAt: h.nowSeconds() + 86_400,
+    }),
+  )
+  reply(h, sent[0]!)
+  h.clock.advance(o.recheck.open * 1000)
+  // Someone spends the target block's share in the second the re-check falls due.
+  announce(
+    h,
+    record(2, h, { endpoints: [{ family: 4, address: '127.0.0.3', port: 1 }] }),
+    h.source('127.0.5.1', 1),
+  )
+  assert.equal(h.ctx.prover.recheck(), 0)
+  assert.equal(h.stats.get('challenges_over_budget'), 1)
+  h.clock.advance(1000)
+  assert.equal(h.ctx.prover.recheck(), 1, 'retried one tick later')
+  h.clock.advance((o.challenge.timeout + 1) * 1000)
+  assert.equal(listed(h), 0, 'never answered: hidden')
+})
+
+test('within the round interval a higher seq challenges only the endpoints it names for the first time', () => {
+  const { h, sent } = proving()
+  const v = { family: 4 as const, address: '127.0.0.2', port: 1 }
+  for (let seq = 1; seq <= 4; seq++) {
+    const x = { family: 4 as const, address: '127.0.0.3', port: 100 + seq }
+    announce(h, record(1, h, { kind: 'server', server: SERVER, endpoints: [v, x], seq }))
+  }
+  const toV = sent.filter(s => s.to.port === 1).length
+  assert.equal(toV, 1, 'the endpoint named all along: one challenge per interval')
+  assert.equal(sent.length, 5, 'each new endpoint once')
+})

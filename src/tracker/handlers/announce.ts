@@ -149,9 +149,9 @@ export function handleAnnounce(
     return fail(WireErrorCode.TABLE_FULL)
   }
   ctx.stats.inc(held === undefined ? 'announces_new' : 'announces_replaced')
-  if (held !== undefined) ctx.prover.carryOver(held, stored)
+  const fresh = held !== undefined ? ctx.prover.carryOver(held, stored) : 0
   // Challenge the endpoints not proven yet, no more bytes than this announce had.
-  ctx.prover.afterAnnounce(stored, bytes.byteLength + ANNOUNCE_OVERHEAD)
+  ctx.prover.afterAnnounce(stored, bytes.byteLength + ANNOUNCE_OVERHEAD, fresh)
   // Amortised cleanup: a couple of random positions of the same index, expired ones deleted.
   ctx.table.sweep(record.network, record.kind, 2)
   return announceReply(ctx, m.txid, held === undefined ? 'new' : 'replaced', stored, priority)
