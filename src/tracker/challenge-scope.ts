@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os'
 import { type AddressMatcher, createAddressMatcher } from './handlers/allow-list.js'
 
 /*
@@ -29,18 +30,26 @@ export const SPECIAL_RANGES: readonly string[] = Object.freeze([
   '203.0.113.0/24',
   '224.0.0.0/4',
   '240.0.0.0/4',
-  '::/128',
+  '::/96',
   '::1/128',
+  '64:ff9b::/96',
+  '64:ff9b:1::/48',
   '100::/64',
+  '2001::/32',
   '2001:2::/48',
   '2001:10::/28',
   '2001:20::/28',
   '2001:db8::/32',
+  '2002::/16',
   '3fff::/20',
   'fc00::/7',
   'fe80::/10',
+  'fec0::/10',
   'ff00::/8',
 ])
+
+/** IPv6 global unicast (RFC 4291 §2.4): the only IPv6 a non-loopback tracker challenges. */
+const GLOBAL_UNICAST_6 = '2000::/3'
 
 const LOOPBACK_HOST = /^(127\.|::1$|::ffff:127\.)/i
 
@@ -67,6 +76,30 @@ export function challengeScope(hosts: readonly string[], allow: readonly string[
     return { kind: 'loopback', allows: ip => loopback.matches(ip) }
   }
   const special: AddressMatcher = createAddressMatcher(SPECIAL_RANGES, 'challengeAllow')
+  const global6: AddressMatcher = createAddressMatcher([GLOBAL_UNICAST_6], 'challengeAllow')
   const extra: AddressMatcher = createAddressMatcher(allow, 'challengeAllow')
-  return { kind: 'global', allows: ip => extra.matches(ip) || !special.matches(ip) }
+  // The tracker's own addresses (its listeners, and every interface's when it listens on a
+  // wildcard): a record must not aim challenges at services on the tracker's host.
+  const own = new Set(hosts.filter(h => h !== '0.0.0.0' && h !== '::'))
+  if (hosts.some(h => h === '0.0.0.0' || h === '::')) for (const a of localAddresses()) own.add(a)
+  return {
+    kind: 'global',
+    allows: ip => {
+      if (own.has(ip)) return false
+      if (extra.matches(ip)) return true
+      if (special.matches(ip)) return false
+      // IPv6: global unicast only. NAT64 and 6to4, which carry an IPv4 address a per-/48 share
+      // would not bound, are special above.
+      return !ip.includes(':') || global6.matches(ip)
+    },
+  }
+}
+
+/** Every address of this host's interfaces (canonical text). */
+function localAddresses(): string[] {
+  const out: string[] = []
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) out.push(a.address.toLowerCase().replace(/%.*$/, ''))
+  }
+  return out
 }
