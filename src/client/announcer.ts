@@ -172,9 +172,15 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     from: RemoteInfo,
     send: (reply: Uint8Array, port: number, address: string) => void,
   ): boolean {
+    // The trackers' own challenges get a bucket of their own: a tracker answers from the address
+    // the announcer sends to (its name's addresses are the transport's business; a literal
+    // address is known here).
+    const hosts = new Set(
+      this.#slots.map(s => s.tracker.host.replace(/^\[|\]$/g, '').toLowerCase()),
+    )
     this.#answerer ??= new ChallengeAnswerer(
       { publicKey: this.#publicKey, networks: [this.#network] },
-      { clock: this.#clock },
+      { clock: this.#clock, trusted: a => hosts.has(a.toLowerCase().replace(/^::ffff:/, '')) },
     )
     return this.#answerer.handle(datagram, from, send)
   }

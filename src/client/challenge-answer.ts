@@ -67,8 +67,13 @@ export interface RemoteInfo {
 }
 
 export interface ChallengeAnswererOptions {
-  /** Replies per second at most (a token bucket, burst of one second); default 20. */
+  /** Replies per second at most to other sources (a token bucket, one second's burst); 20. */
   rate?: number
+  /**
+   * The trackers' addresses (literal IPs): their challenges have a bucket of their own, so
+   * forged challenges from elsewhere cannot use up the answers the trackers need.
+   */
+  trusted?: (address: string) => boolean
   clock?: Clock
 }
 
@@ -81,16 +86,21 @@ export class ChallengeAnswerer {
   readonly #identity: ChallengeIdentity
   readonly #rate: number
   readonly #clock: Clock
-  #tokens: number
-  #at: number
+  readonly #trusted: (address: string) => boolean
+  /** [tokens, last refill ms] for other sources, then for the trusted trackers. */
+  readonly #buckets: [number, number][]
   readonly counts = { answered: 0, ignored: 0, limited: 0 }
 
   constructor(identity: ChallengeIdentity, options: ChallengeAnswererOptions = {}) {
     this.#identity = identity
     this.#rate = options.rate ?? 20
     this.#clock = options.clock ?? systemClock
-    this.#tokens = this.#rate
-    this.#at = this.#clock.now()
+    this.#trusted = options.trusted ?? (() => false)
+    const now = this.#clock.now()
+    this.#buckets = [
+      [this.#rate, now],
+      [this.#rate, now],
+    ]
   }
 
   /**
@@ -109,13 +119,14 @@ export class ChallengeAnswerer {
       return true
     }
     const now = this.#clock.now()
-    this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#at) / 1000) * this.#rate)
-    this.#at = now
-    if (this.#tokens < 1) {
+    const b = this.#buckets[this.#trusted(from.address) ? 1 : 0] as [number, number]
+    b[0] = Math.min(this.#rate, b[0] + ((now - b[1]) / 1000) * this.#rate)
+    b[1] = now
+    if (b[0] < 1) {
       this.counts.limited++
       return true
     }
-    this.#tokens -= 1
+    b[0] -= 1
     this.counts.answered++
     send(reply, from.port, from.address)
     return true

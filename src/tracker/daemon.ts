@@ -221,15 +221,21 @@ export class Daemon {
    */
   #sendChallenge(bytes: Uint8Array, to: Endpoint): boolean {
     const loop = isLoopbackHost(to.address)
-    const l = this.#udp.find(u => {
+    let address = to.address
+    let l = this.#udp.find(u => {
       const family = u.host.includes(':') ? 6 : 4
       if (family !== to.family) return false
       const wildcard = u.host === '0.0.0.0' || u.host === '::'
       return wildcard || isLoopbackHost(u.host) === loop
     })
+    // IPv4 through a dual-stack `::` socket (the only host, so not IPv6-only: src/net/bind.ts).
+    if (l === undefined && to.family === 4 && !ipv6OnlyFor('::', this.options.host)) {
+      l = this.#udp.find(u => u.host === '::')
+      address = `::ffff:${to.address}`
+    }
     if (l === undefined) return false
     try {
-      return l.sendTo(bytes, to.port, to.address)
+      return l.sendTo(bytes, to.port, address)
     } catch (err) {
       // A socket that cannot send there (closing, no route): not sent, never a failed request.
       this.logger.debug({ err: (err as Error).message, to: to.address }, 'challenge not sent')

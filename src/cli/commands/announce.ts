@@ -154,7 +154,7 @@ export function registerAnnounce(program: Command, io: CliIo): void {
       }
       const r = reporter(io)
       const sockets = flags.answerChallenges
-        ? await bindChallengeSockets(announcer.publicKey, flags.network, endpoints)
+        ? await bindChallengeSockets(announcer.publicKey, flags.network, endpoints, trackers)
         : []
       for (const s of sockets) r.note(`answering challenges on UDP port ${s.port}`)
       const kind = server === null ? 'peer' : `server "${server.name}"`
@@ -200,7 +200,11 @@ async function bindChallengeSockets(
   publicKey: Uint8Array,
   network: string,
   endpoints: readonly Endpoint[],
+  trackers: readonly TrackerAddress[],
 ): Promise<ChallengeSocket[]> {
+  // The trackers' challenges have a bucket of their own (forged ones cannot use it up).
+  const hosts = new Set(trackers.map(t => t.host.replace(/^\[|\]$/g, '').toLowerCase()))
+  const trusted = (a: string): boolean => hosts.has(a.toLowerCase().replace(/^::ffff:/, ''))
   const wanted = new Map<string, { host: string; port: number }>()
   for (const e of endpoints) {
     const host = e.family === 4 ? '0.0.0.0' : '::'
@@ -210,7 +214,7 @@ async function bindChallengeSockets(
   try {
     for (const w of wanted.values()) {
       try {
-        out.push(await ChallengeSocket.bind({ publicKey, networks: [network] }, w))
+        out.push(await ChallengeSocket.bind({ publicKey, networks: [network] }, { ...w, trusted }))
       } catch (err) {
         throw new TrackerError(
           'TRACKER_BIND_FAILED',
