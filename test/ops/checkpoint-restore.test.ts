@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ManualClock } from '../../src/clock.js'
+import { inlineVerifier } from '../../src/crypto/verifier.js'
 import {
   type CheckpointEntry,
   dropInvalid,
@@ -70,7 +71,7 @@ test('restore decodes each record once, from the file to the background re-verif
   const table = newTable(clock)
   const restored = restoreEntries(table, loaded.checkpoint.entries, clock.now(), ['test'])
   assert.equal(restored, 5, 'the other network is left out')
-  const result = await verifyEntries(loaded.checkpoint.entries)
+  const result = await verifyEntries(loaded.checkpoint.entries, inlineVerifier)
   assert.equal(result.checked, 6)
   assert.equal(result.invalid.length, 1)
   assert.equal(dropInvalid(table, result.invalid), 1)
@@ -98,7 +99,7 @@ test('restoreEntries skips expired records and unusable ports; dropInvalid spare
   assert.equal(restoreEntries(table, entries, NOW + 3_600_000), 0)
   assert.equal(restoreEntries(table, [portless], NOW), 0)
   assert.equal(restoreEntries(table, entries, NOW), 6)
-  const result = await verifyEntries(entries)
+  const result = await verifyEntries(entries, inlineVerifier)
   assert.deepEqual(
     result.invalid.map(e => e.record),
     [forged],

@@ -138,7 +138,7 @@ test('a corrupt checkpoint is refused and kept aside as checkpoint.corrupt-<time
   })
   assert.equal(result.status, 'corrupt')
   assert.equal(result.error.code, 'CHECKPOINT_CORRUPT')
-  assert.match(result.error.message, /checksum mismatch/)
+  assert.match(result.error.message, /no end marker|checksum mismatch/)
   assert.equal(result.keptAs, join(dir, 'checkpoint.corrupt-2027-01-02T03-04-05-000Z'))
   assert.equal(existsSync(path), false)
   assert.deepEqual(readFileSync(result.keptAs), bytes.subarray(0, bytes.byteLength - 10))
