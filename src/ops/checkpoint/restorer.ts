@@ -103,6 +103,10 @@ export class Restore {
   #ei = 0
   #current: CheckpointEntry[] | null = null
   #stopping = false
+  #stopSignal = (): void => undefined
+  readonly #stopped = new Promise<void>(resolve => {
+    this.#stopSignal = resolve
+  })
   #finished = false
   #failure: unknown = null
   #readers = 0
@@ -156,7 +160,7 @@ export class Restore {
         firstDone()
         while (!this.#finished) {
           await yieldToLoop()
-          if (this.#o.between !== undefined) await this.#o.between()
+          if (this.#o.between !== undefined) await Promise.race([this.#o.between(), this.#stopped])
           if (this.#stopping) break
           await this.#step(this.#o.sliceMs)
         }
@@ -186,6 +190,7 @@ export class Restore {
   /** Stop at the next slice; resolves when both lanes have stopped (the cursor stands still). */
   async stop(): Promise<void> {
     this.#stopping = true
+    this.#stopSignal()
     this.#notify()
     await this.#done.catch(() => undefined)
     await this.#verified.catch(() => undefined)
