@@ -90,7 +90,7 @@ test('a streamed save is the same file as the whole encoding, and reads back chu
     encodeCheckpoint(small),
   )
 
-  // Over 256 KiB: several chunks; `rest` (a restore's remainder) is appended after `entries`.
+  // Over 64 KiB: several chunks; `rest` (a restore's remainder) is appended after `entries`.
   const head = entries(1500)
   const tail = entries(1500, 1500)
   async function* rest(): AsyncGenerator<CheckpointEntry> {

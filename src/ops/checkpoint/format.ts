@@ -47,8 +47,11 @@ export const DIGEST_BYTES = 32
 const HEADER_FIELDS = MAGIC.byteLength + 2 + 8 + COOKIE_SECRET_BYTES
 export const HEADER_BYTES = HEADER_FIELDS + DIGEST_BYTES
 export const CHUNK_HEAD_BYTES = 8
-/** Payload bytes a writer aims for in one chunk (a few ms of encoding). */
-export const CHUNK_TARGET_BYTES = 256 * 1024
+/**
+ * Payload bytes a writer aims for in one chunk: about 400 entries, a ms or two to encode or
+ * to parse, the longest the event loop waits for either.
+ */
+export const CHUNK_TARGET_BYTES = 64 * 1024
 /** Payload bytes a reader accepts in one chunk: a larger length is a lie, not a budget. */
 export const CHUNK_MAX_BYTES = 4 * 1024 * 1024
 /** Each entry takes at least 8 + 7 + 2 bytes. */

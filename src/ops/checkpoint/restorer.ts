@@ -23,7 +23,7 @@ import {
  *            network (ClientTable#insertTrusted: a held higher seq and a remembered withdrawal
  *            win over the file, so a record replayed while the key is not restored yet loses
  *            once the restore reaches it)
- *   verify   behind it (chunk i once the restore is past it), read chunk i again, decode again
+ *   verify   once the restore is done, read each chunk again, decode again
  *            (a few µs beside a verification's ~100 µs, and no decoded table held in memory),
  *            check the signatures in batches through the BatchVerifier (a worker pool, or in
  *            this thread) and drop the entries whose record fails (dropInvalid)
@@ -340,8 +340,10 @@ export class Restore {
     }
     const file = this.#d.file
     try {
+      // After the restore: until then the main thread's time goes to putting entries back
+      // (an in-thread verifier would halve it), and a record is verified once it is held.
+      while (!this.#finished) await this.#progressed()
       for (let i = 0; i < file.chunks && !this.#halted(); i++) {
-        while (this.#ci <= i && !this.#finished) await this.#progressed()
         if (this.#ci <= i || this.#halted()) break
         this.#readers++
         let chunk: CheckpointEntry[]
