@@ -177,8 +177,14 @@ test('a key withdrawn inside the restore window is brought back neither by the r
   for await (const e of restore.remainder()) rest.push(keyOf(e.record))
   assert.deepEqual(rest, [keyOf(records[1]!), keyOf(records[3]!)], 'a save leaves key 3 out')
 
+  // A save that began now (its table read at once) and reads the remainder after the restore
+  // has put it back still holds it: restored meanwhile is not "held at a higher seq".
+  const during = restore.remainder()
   g.release()
   const progress = await restore.done
+  const late: string[] = []
+  for await (const e of during) late.push(keyOf(e.record))
+  assert.deepEqual(late, rest)
   assert.equal(progress.restored, 3)
   assert.equal(progress.refused, 1)
   assert.equal(table.peek(keyOf(records[2]!)), undefined, 'the withdrawal stands')

@@ -199,7 +199,7 @@ export class Restore {
   /**
    * What was not restored yet, from where the restore stands now (taken at once, read later), as
    * the file holds it less what the table says it would refuse: expired, withdrawn (a replay it
-   * remembers) or held at an equal or higher seq. Empty when the restore read it all, or failed.
+   * remembers) or held at a higher seq. Empty when the restore read it all, or failed.
    */
   remainder(): AsyncIterable<CheckpointEntry> {
     const from = { ci: this.#ci, ei: this.#ei, current: this.#current }
@@ -249,7 +249,8 @@ export class Restore {
     if (signed.record.expiresAt <= nowSeconds) return false
     const keyLen = recordKeyLength(signed.bytes)
     const held = keyLen < 0 ? undefined : this.#d.table.peek(latin1(e.record.subarray(0, keyLen)))
-    if (held !== undefined) return held.seq < signed.record.seq
+    // Held at the same seq: restored since the save began (not in its table), so kept.
+    if (held !== undefined) return held.seq <= signed.record.seq
     return !this.#d.table.isReplay(signed)
   }
 
