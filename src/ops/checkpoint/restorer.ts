@@ -33,7 +33,7 @@ import {
  */
 
 export interface RestoreOptions {
-  /** Ms a slice of the restore runs before yielding to the event loop (default 4). */
+  /** Ms a slice of the restore runs before yielding to the event loop (default 2). */
   sliceMs?: number
   /** Entries a slice restores at most (default: no cap; tests make it small). */
   sliceEntries?: number
@@ -120,7 +120,7 @@ export class Restore {
     this.#d = deps
     this.#decode = deps.decode ?? decodeRecord
     this.#o = {
-      sliceMs: options.sliceMs ?? 4,
+      sliceMs: options.sliceMs ?? 2,
       sliceEntries: options.sliceEntries ?? Infinity,
       firstSliceMs: options.firstSliceMs ?? 20,
       verifyBatch: Math.max(1, options.verifyBatch ?? VERIFY_BATCH),
