@@ -221,3 +221,26 @@ test('re-verification feeds the verifier in batches and drops what it refuses', 
   assert.equal(table.size, 4)
   assert.deepEqual(table.checkInvariants(), [])
 })
+
+test('a verifier that rejects (closed) ends the re-verification with its error, nothing unhandled', async () => {
+  const { dir } = await written()
+  const clock = new ManualClock(NOW)
+  const closed: BatchVerifier = {
+    verifyBatch: () => Promise.reject(new Error('verifier closed')),
+    close: () => Promise.resolve(),
+  }
+  const restore = new Restore(
+    {
+      file: await opened(dir),
+      table: newTable(clock),
+      verifier: closed,
+      allowed: () => true,
+      networks: [],
+      clock,
+    },
+    { verifyBatch: 1, verifyInFlight: 2 },
+  )
+  await restore.start()
+  await assert.rejects(restore.verified, /verifier closed/)
+  assert.equal((await restore.done).restored, 6)
+})

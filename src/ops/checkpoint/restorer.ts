@@ -324,6 +324,7 @@ export class Restore {
     const invalid: RestoredEntry[] = []
     const inFlight = new Set<Promise<void>>()
     const p = this.progress
+    let failure: { err: unknown } | undefined
     const submit = async (batch: RestoredEntry[]): Promise<void> => {
       while (inFlight.size >= this.#o.verifyInFlight) await Promise.race(inFlight)
       const job = verifier.verifyBatch(batch.map(e => e.signed)).then(ok => {
@@ -335,7 +336,12 @@ export class Restore {
           p.dropped += dropInvalid(this.#d.table, [e])
         })
       })
-      const tracked = job.finally(() => inFlight.delete(tracked))
+      // A rejection (the verifier was closed) is kept and rethrown below, never unhandled.
+      const tracked: Promise<void> = job
+        .catch((err: unknown) => {
+          failure ??= { err }
+        })
+        .finally(() => inFlight.delete(tracked))
       inFlight.add(tracked)
       await yieldToLoop()
     }
@@ -371,6 +377,7 @@ export class Restore {
     } finally {
       await Promise.allSettled(inFlight)
     }
+    if (failure !== undefined) throw failure.err
     const ms = performance.now() - started
     return { checked: p.verified, invalid, ms, aborted: this.#stopping }
   }
