@@ -7,7 +7,7 @@
 // Usage: npx tsx scripts/bench-checkpoint.ts [--entries 1000000] [--verify-seconds 30]
 // The checkpoint (N signed records, distinct keys: minutes to sign) is cached in the temp
 // directory and reused while its records live. Not a test: figures depend on the machine.
-import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
@@ -17,8 +17,10 @@ import { signRecord } from '../src/crypto/record-sign.js'
 import {
   CHECKPOINT_FILE,
   type CheckpointEntry,
+  CheckpointFile,
   writeCheckpointStream,
 } from '../src/ops/checkpoint/index.js'
+import type { Logger } from '../src/log.js'
 import { startTracker } from '../src/ops/start.js'
 import { decodeMessage, encodeMessage } from '../src/wire/messages.js'
 
@@ -93,8 +95,23 @@ if (!fresh) {
   renameSync(join(dir, CHECKPOINT_FILE), cached)
   rmSync(dir, { recursive: true, force: true })
 }
+// The data directory's copy, last-seen times made now (a server entry outlives its last
+// announce by minutes only, and the cached file may be hours old).
 const data = mkdtempSync(join(tmpdir(), 'mt-bench-restart-'))
-copyFileSync(cached, join(data, CHECKPOINT_FILE))
+const source = await CheckpointFile.open(cached)
+async function* refreshed(): AsyncGenerator<CheckpointEntry> {
+  const seen = Date.now()
+  for (let i = 0; i < source.chunks; i++) {
+    for (const e of await source.chunk(i)) yield { ...e, lastSeen: seen }
+  }
+}
+await writeCheckpointStream(data, {
+  savedAt: Date.now(),
+  cookieSecret: source.cookieSecret,
+  entries: [],
+  rest: refreshed(),
+})
+await source.close()
 const fileBytes = statSync(cached).size
 
 // --- probes: RSS, event-loop stalls, phases ---
@@ -142,6 +159,19 @@ async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
 const rss0 = process.memoryUsage.rss()
 
 // --- the restart ---
+// The checkpoint log lines: how long each save held the event loop to read the table.
+const saves: Record<string, unknown>[] = []
+const quiet = (): void => undefined
+const logger: Logger = {
+  debug: quiet,
+  info: (fields: Record<string, unknown>) => {
+    if (fields.event === 'checkpoint' || fields.event === 'restored') saves.push(fields)
+  },
+  warn: quiet,
+  error: (fields: Record<string, unknown>, msg: string) => {
+    console.error(msg, fields)
+  },
+}
 const config = {
   udp: 0,
   tcp: 0,
@@ -149,6 +179,7 @@ const config = {
   host: ['127.0.0.1'],
   data,
   maxEntries: count + 1000,
+  maxTtl: 86_400, // the cached file's last-seen times may be hours old
   maxBytes: 4 * 1024 ** 3,
   perBlock: 1_000_000,
   perWideBlock: 1_000_000,
@@ -217,7 +248,7 @@ async function target(port: number): Promise<void> {
 const sleep = (ms: number): Promise<unknown> => new Promise(resolve => setTimeout(resolve, ms))
 
 // 1. The measured restart: listening, the restore window, the re-verification (capped), stop.
-const tracker = await phase('open + bind (to listening)', () => startTracker(config))
+const tracker = await phase('open + bind (to listening)', () => startTracker(config, { logger }))
 await target(tracker.listening.udp ?? 0)
 const restored = await phase('restore (in the background, serving)', () => tracker.restored)
 const state = { verifyDone: false }
@@ -236,7 +267,10 @@ await phase('stop (final save, not serving)', () => tracker.stop())
 
 // 2. Normal service, then a save while serving: a second restart on the saved checkpoint,
 // without re-verification (so that nothing runs in the background once restored).
-const second = await startTracker({ ...config, checkpoint: { interval: 0, verify: false } })
+const second = await startTracker(
+  { ...config, checkpoint: { interval: 0, verify: false } },
+  { logger },
+)
 await second.restored
 await sleep(500)
 await target(second.listening.udp ?? 0)
@@ -316,3 +350,4 @@ console.log(
   `re-verification: ${(verifiedSoFar / verifyWindowS).toFixed(0)} records/s ` +
     '(in this thread unless the worker pool is wired: src/ops/runtime.ts)',
 )
+for (const f of saves) console.log(JSON.stringify(f))

@@ -161,6 +161,7 @@ test('Checkpointer saves periodically, logs each save, and saves on stop', async
   const last = logger.lines.at(-1)!
   assert.equal(last.fields.event, 'checkpoint')
   assert.equal(last.fields.reason, 'stop')
+  assert.equal(typeof last.fields.snapshotMs, 'number', 'the time the table was read in')
   assert.equal(decodeCheckpoint(readFileSync(join(dir, CHECKPOINT_FILE))).entries.length, n % 3)
 })
 

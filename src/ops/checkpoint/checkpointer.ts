@@ -54,11 +54,13 @@ export class Checkpointer {
     const run = async (): Promise<{ entries: number; bytes: number }> => {
       const started = performance.now()
       const c = this.#snapshot()
+      // The one step of a save that holds the event loop (the table read at once).
+      const snapshotMs = Math.round(performance.now() - started)
       try {
         const { entries, bytes } = await writeCheckpointStream(this.#dir, c)
         this.counts.saved++
         const ms = Math.round(performance.now() - started)
-        const fields = { event: 'checkpoint', reason, entries, bytes, ms }
+        const fields = { event: 'checkpoint', reason, entries, bytes, ms, snapshotMs }
         this.#logger.info(fields, 'checkpoint saved')
         return { entries, bytes }
       } catch (err) {
