@@ -315,8 +315,12 @@ export class HttpApi {
         }
       }
     } catch (err) {
-      if (isTrackerError(err) && err.code === 'HTTP_BAD_QUERY')
-        return { route, reply: errorReply(err.code, err.message) }
+      if (isTrackerError(err) && err.code === 'HTTP_BAD_QUERY') {
+        const reply = errorReply(err.code, err.message)
+        // A cross-origin reader of /v1/* (a static /browse page) must see why it got a 400.
+        if (route.startsWith('/v1/')) reply.headers['access-control-allow-origin'] = '*'
+        return { route, reply }
+      }
       throw err
     }
   }
