@@ -144,7 +144,7 @@ test('close while announces are on the pool: nothing is stored after pause, the 
   const pending = Array.from({ length: 30 }, (_, i) =>
     udp.request(
       { type: 'announce', txid: 200 + i, cookie: udp.cookie, record: record(100 + i) },
-      3000,
+      1000,
     ),
   )
   await new Promise(resolve => setTimeout(resolve, 5))
