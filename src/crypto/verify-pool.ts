@@ -21,11 +21,16 @@ import type { BatchRequest, WorkerMessage } from './verify-pool-worker.js'
  * - Workers start on first use, one more each time all are busy and records wait, up to
  *   `workers`: an idle tracker holds no threads. Until the first is ready, records are verified
  *   on the main thread (the same check), so nothing waits on a thread starting.
- * - A worker that dies has its batches verified on the main thread and is replaced on demand.
+ * - A worker that dies has its batches verified on the main thread and is replaced on demand;
+ *   after MAX_FAILED_STARTS workers in a row die before they are ready, none is started again
+ *   and every record is verified on the main thread (slower, never wrong).
  */
 
 /** Batches a worker holds at once (one running, one waiting in its port). */
 const PIPELINE = 2
+
+/** Workers in a row that die before they are ready, after which no more are started. */
+const MAX_FAILED_STARTS = 3
 
 export interface VerifyPoolOptions {
   /** Most worker threads (at least 1). */
@@ -139,6 +144,7 @@ export class VerifyPool implements QueueingVerifier {
   #refused = 0
   #restarts = 0
   #inThread = 0
+  #failedStarts = 0
   #waitingReady: (() => void)[] = []
   #nextId = 1
   #scheduled = false
@@ -167,10 +173,14 @@ export class VerifyPool implements QueueingVerifier {
     }
   }
 
-  /** Start a worker if none is, and resolve once one is ready (or the pool closes). */
+  /**
+   * Start a worker if none is, and resolve once one is ready (or none can start, or the pool
+   * closes).
+   */
   warm(): Promise<void> {
     if (this.#closed || this.#slots.some(s => s.ready)) return Promise.resolve()
     if (this.#slots.length === 0) this.#spawn()
+    if (this.#slots.length === 0) return Promise.resolve()
     return new Promise(resolve => {
       this.#waitingReady.push(resolve)
     })
@@ -300,6 +310,8 @@ export class VerifyPool implements QueueingVerifier {
   }
 
   #spawn(): void {
+    // Threads that cannot start (a broken install): every record is checked on this thread.
+    if (this.#failedStarts >= MAX_FAILED_STARTS) return
     const worker = spawnWorker()
     const slot: Slot = { worker, ready: false, batches: new Map() }
     this.#slots.push(slot)
@@ -307,6 +319,7 @@ export class VerifyPool implements QueueingVerifier {
     worker.on('message', (m: WorkerMessage) => {
       if ('ready' in m) {
         slot.ready = true
+        this.#failedStarts = 0
         for (const resolve of this.#waitingReady.splice(0)) resolve()
         this.#pump()
         return
@@ -321,9 +334,14 @@ export class VerifyPool implements QueueingVerifier {
       if (at < 0) return
       this.#slots.splice(at, 1)
       if (!this.#closed) this.#restarts++
+      if (!slot.ready) this.#failedStarts++
       // Its batches are checked here: an answer is never lost with a thread.
       for (const jobs of slot.batches.values()) this.#settle(jobs, i => verifyJob(jobs[i]))
       slot.batches.clear()
+      if (this.#waitingReady.length > 0 && this.#slots.length === 0) {
+        this.#spawn()
+        if (this.#slots.length === 0) for (const resolve of this.#waitingReady.splice(0)) resolve()
+      }
       if (this.#queued() > 0) this.#schedule()
     }
     worker.on('error', lost)
