@@ -77,6 +77,8 @@ export function autoVerifyWorkers(cores = availableParallelism()): number {
 
 interface Job {
   record: SignedRecord
+  /** Counted against `capacity` (a `trySubmit`). */
+  urgent: boolean
   resolve: (ok: boolean) => void
   reject: (err: Error) => void
 }
@@ -179,8 +181,7 @@ export class VerifyPool implements QueueingVerifier {
    */
   warm(): Promise<void> {
     if (this.#closed || this.#slots.some(s => s.ready)) return Promise.resolve()
-    if (this.#slots.length === 0) this.#spawn()
-    if (this.#slots.length === 0) return Promise.resolve()
+    if (this.#slots.length === 0 && !this.#spawn()) return Promise.resolve()
     return new Promise(resolve => {
       this.#waitingReady.push(resolve)
     })
@@ -194,20 +195,7 @@ export class VerifyPool implements QueueingVerifier {
     }
     this.#urgentHeld++
     return new Promise<boolean>((resolve, reject) => {
-      const done = (): void => {
-        this.#urgentHeld--
-      }
-      this.#urgent.push({
-        record,
-        resolve: ok => {
-          done()
-          resolve(ok)
-        },
-        reject: err => {
-          done()
-          reject(err)
-        },
-      })
+      this.#urgent.push({ record, urgent: true, resolve, reject })
       this.#schedule()
     })
   }
@@ -218,7 +206,7 @@ export class VerifyPool implements QueueingVerifier {
       records.map(
         record =>
           new Promise<boolean>((resolve, reject) => {
-            this.#bulk.push({ record, resolve, reject })
+            this.#bulk.push({ record, urgent: false, resolve, reject })
           }),
       ),
     )
@@ -231,7 +219,8 @@ export class VerifyPool implements QueueingVerifier {
     this.#closing ??= (async () => {
       this.#closed = true
       for (const resolve of this.#waitingReady.splice(0)) resolve()
-      for (const job of [...this.#urgent.drain(), ...this.#bulk.drain()]) job.reject(closedError())
+      for (const job of [...this.#urgent.drain(), ...this.#bulk.drain()])
+        this.#reject(job, closedError())
       if (this.#inFlight > 0) {
         await new Promise<void>(resolve => {
           this.#idle = resolve
@@ -273,7 +262,7 @@ export class VerifyPool implements QueueingVerifier {
       if (jobs.length > 0) {
         this.#batches++
         this.#inThread += jobs.length
-        for (const job of jobs) job.resolve(verifyRecord(job.record))
+        for (const job of jobs) this.#resolve(job, verifyRecord(job.record))
       }
       if (this.#queued() > 0) this.#schedule()
       return
@@ -299,7 +288,7 @@ export class VerifyPool implements QueueingVerifier {
     try {
       buf = packBatch(jobs.map(j => j.record))
     } catch {
-      for (const job of jobs) job.resolve(verifyRecord(job.record))
+      for (const job of jobs) this.#resolve(job, verifyRecord(job.record))
       return
     }
     slot.batches.set(id, jobs)
@@ -309,9 +298,10 @@ export class VerifyPool implements QueueingVerifier {
     slot.worker.postMessage(request, [buf])
   }
 
-  #spawn(): void {
+  /** Start one more worker; false when none may start. */
+  #spawn(): boolean {
     // Threads that cannot start (a broken install): every record is checked on this thread.
-    if (this.#failedStarts >= MAX_FAILED_STARTS) return
+    if (this.#failedStarts >= MAX_FAILED_STARTS) return false
     const worker = spawnWorker()
     const slot: Slot = { worker, ready: false, batches: new Map() }
     this.#slots.push(slot)
@@ -338,20 +328,30 @@ export class VerifyPool implements QueueingVerifier {
       // Its batches are checked here: an answer is never lost with a thread.
       for (const jobs of slot.batches.values()) this.#settle(jobs, i => verifyJob(jobs[i]))
       slot.batches.clear()
-      if (this.#waitingReady.length > 0 && this.#slots.length === 0) {
-        this.#spawn()
-        if (this.#slots.length === 0) for (const resolve of this.#waitingReady.splice(0)) resolve()
+      if (this.#waitingReady.length > 0 && this.#slots.length === 0 && !this.#spawn()) {
+        for (const resolve of this.#waitingReady.splice(0)) resolve()
       }
       if (this.#queued() > 0) this.#schedule()
     }
     worker.on('error', lost)
     worker.on('exit', lost)
+    return true
+  }
+
+  #resolve(job: Job, ok: boolean): void {
+    if (job.urgent) this.#urgentHeld--
+    job.resolve(ok)
+  }
+
+  #reject(job: Job, err: Error): void {
+    if (job.urgent) this.#urgentHeld--
+    job.reject(err)
   }
 
   #settle(jobs: Job[], ok: (i: number) => boolean): void {
     this.#inFlight -= jobs.length
     jobs.forEach((job, i) => {
-      job.resolve(ok(i))
+      this.#resolve(job, ok(i))
     })
     if (this.#inFlight === 0 && this.#idle !== null) this.#idle()
     this.#pump()

@@ -33,7 +33,9 @@ export class VerifyGate {
   readonly #verifier: QueueingVerifier
   /** Source block → its records in the pool; deleted at 0. */
   readonly #inFlight = new Map<string, number>()
-  readonly #pending = new Set<Promise<unknown>>()
+  /** Records submitted and not answered yet. */
+  #pending = 0
+  #drained: (() => void) | null = null
   #closed = false
 
   constructor(verifier: QueueingVerifier, perSource = perSourceVerifyCap(verifier.capacity)) {
@@ -59,24 +61,35 @@ export class VerifyGate {
     const answer = this.#verifier.trySubmit(record)
     if (answer === null) return 'busy'
     this.#inFlight.set(block, held + 1)
-    const done = answer.finally(() => {
+    this.#pending++
+    const release = (): void => {
       const n = (this.#inFlight.get(block) ?? 1) - 1
       if (n <= 0) this.#inFlight.delete(block)
       else this.#inFlight.set(block, n)
-      this.#pending.delete(done)
-    })
-    this.#pending.add(done)
-    // The caller reads the answer; this copy only tracks it (never an unhandled rejection).
-    done.catch(() => undefined)
-    return answer
+      if (--this.#pending === 0) this.#drained?.()
+    }
+    // One promise per record: the caller's answer, released as it settles.
+    return answer.then(
+      ok => {
+        release()
+        return ok
+      },
+      (err: unknown) => {
+        release()
+        throw err
+      },
+    )
   }
 
   /**
    * Stop: every answer still to come is dropped (the caller sees `closed`), and this resolves
    * once none is pending, so no handler changes the table after it.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
+    if (this.#pending === 0) return Promise.resolve()
+    return new Promise(resolve => {
+      this.#drained = resolve
+    })
   }
 }
