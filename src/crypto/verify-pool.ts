@@ -18,9 +18,11 @@ import type { BatchRequest, WorkerMessage } from './verify-pool-worker.js'
  *   and its caller bounds it by awaiting one batch before the next.
  * - A batch is one transferred ArrayBuffer; each worker holds at most PIPELINE batches, so it
  *   never idles waiting for the main thread, and everything else waits in the queues.
- * - Workers start on first use, one more each time all are busy and records wait, up to
- *   `workers`: an idle tracker holds no threads. Until the first is ready, records are verified
- *   on the main thread (the same check), so nothing waits on a thread starting.
+ * - Workers start on demand: the first when FIRST_WORKER_BACKLOG records wait in one turn (or
+ *   FIRST_WORKER_AFTER were checked without one), then one more each time all are busy and
+ *   records wait, up to `workers`; an idle or lightly used tracker holds no thread. Until the
+ *   first is ready, records are verified on the calling thread (the same check), so nothing
+ *   waits on a thread starting. `warm()` starts one at once.
  * - A worker that dies has its batches verified on the main thread and is replaced on demand;
  *   after MAX_FAILED_STARTS workers in a row die before they are ready, none is started again
  *   and every record is verified on the main thread (slower, never wrong).
@@ -28,6 +30,12 @@ import type { BatchRequest, WorkerMessage } from './verify-pool-worker.js'
 
 /** Batches a worker holds at once (one running, one waiting in its port). */
 const PIPELINE = 2
+
+/** Records waiting in one turn that start the first worker. */
+const FIRST_WORKER_BACKLOG = 16
+
+/** Records checked on the calling thread after which the first worker starts anyway. */
+const FIRST_WORKER_AFTER = 256
 
 /** Workers in a row that die before they are ready, after which no more are started. */
 const MAX_FAILED_STARTS = 3
@@ -52,6 +60,8 @@ export interface QueueingVerifier extends BatchVerifier {
 export interface VerifyPoolStats {
   /** Workers started and ready. */
   workers: number
+  /** Workers started, not ready yet. */
+  starting: number
   /** Records waiting for a worker. */
   queued: number
   /** Records in a worker. */
@@ -166,6 +176,7 @@ export class VerifyPool implements QueueingVerifier {
   get stats(): VerifyPoolStats {
     return {
       workers: this.#slots.filter(s => s.ready).length,
+      starting: this.#slots.filter(s => !s.ready).length,
       queued: this.#urgent.length + this.#bulk.length,
       inFlight: this.#inFlight,
       batches: this.#batches,
@@ -256,8 +267,11 @@ export class VerifyPool implements QueueingVerifier {
     if (this.#closed) return
     const ready = this.#slots.filter(s => s.ready)
     if (ready.length === 0) {
-      if (this.#slots.length === 0) this.#spawn()
-      // No thread yet: the same check on this thread, one batch per turn.
+      // The first thread starts once the work is more than a trickle: records waiting in one
+      // turn, or many checked here already. A lightly used tracker never starts one.
+      const busy = this.#queued() >= FIRST_WORKER_BACKLOG || this.#inThread >= FIRST_WORKER_AFTER
+      if (this.#slots.length === 0 && busy) this.#spawn()
+      // No thread ready: the same check on this thread, one batch per turn.
       const jobs = this.#take(this.#batchMax)
       if (jobs.length > 0) {
         this.#batches++

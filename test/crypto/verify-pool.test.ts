@@ -111,6 +111,19 @@ describe('VerifyPool', () => {
     assert.ok(p.stats.batches > 0)
   })
 
+  test('a trickle of records starts no thread; a backlog does', async t => {
+    const p = pool(t, 2)
+    for (const r of valid.slice(0, 8)) assert.equal(await p.trySubmit(r), true)
+    assert.equal(p.stats.inThread, 8)
+    assert.equal(p.stats.workers, 0)
+    // 40 at once: the first worker starts (checked here until it is ready).
+    const many = Array.from({ length: 40 }, (_, i) => valid[i % valid.length] as SignedRecord)
+    assert.ok((await p.verifyBatch(many)).every(Boolean))
+    assert.equal(p.stats.workers + p.stats.starting, 1)
+    await p.warm()
+    assert.equal(p.stats.workers, 1)
+  })
+
   test('workers start on demand, up to the most allowed, and take the work off this thread', async t => {
     const p = pool(t, 2)
     assert.equal(p.stats.workers, 0, 'no thread before first use')
