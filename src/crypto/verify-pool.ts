@@ -32,10 +32,10 @@ import type { BatchRequest, WorkerMessage } from './verify-pool-worker.js'
 const PIPELINE = 2
 
 /** Records waiting in one turn that start the first worker. */
-const FIRST_WORKER_BACKLOG = 16
+const FIRST_WORKER_BACKLOG = 64
 
 /** Records checked on the calling thread after which the first worker starts anyway. */
-const FIRST_WORKER_AFTER = 256
+const FIRST_WORKER_AFTER = 1024
 
 /** Workers in a row that die before they are ready, after which no more are started. */
 const MAX_FAILED_STARTS = 3

@@ -116,8 +116,8 @@ describe('VerifyPool', () => {
     for (const r of valid.slice(0, 8)) assert.equal(await p.trySubmit(r), true)
     assert.equal(p.stats.inThread, 8)
     assert.equal(p.stats.workers, 0)
-    // 40 at once: the first worker starts (checked here until it is ready).
-    const many = Array.from({ length: 40 }, (_, i) => valid[i % valid.length] as SignedRecord)
+    // 100 at once: the first worker starts (checked here until it is ready).
+    const many = Array.from({ length: 100 }, (_, i) => valid[i % valid.length] as SignedRecord)
     assert.ok((await p.verifyBatch(many)).every(Boolean))
     assert.equal(p.stats.workers + p.stats.starting, 1)
     await p.warm()
