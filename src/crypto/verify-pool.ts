@@ -47,6 +47,8 @@ export interface VerifyPoolOptions {
   maxQueue?: number
   /** Most records in one batch (default 64). */
   batchMax?: number
+  /** Starts one worker (default: the worker file beside this one); tests inject failing ones. */
+  spawn?: () => Worker
 }
 
 /** A verifier that can refuse work: what the tracker's announce path needs. */
@@ -147,6 +149,7 @@ export class VerifyPool implements QueueingVerifier {
   readonly capacity: number
   readonly #maxWorkers: number
   readonly #batchMax: number
+  readonly #startWorker: () => Worker
   readonly #urgent = new Queue()
   readonly #bulk = new Queue()
   readonly #slots: Slot[] = []
@@ -171,6 +174,7 @@ export class VerifyPool implements QueueingVerifier {
     this.#maxWorkers = options.workers
     this.capacity = Math.max(1, options.maxQueue ?? 4096)
     this.#batchMax = Math.max(1, options.batchMax ?? 64)
+    this.#startWorker = options.spawn ?? spawnWorker
   }
 
   get stats(): VerifyPoolStats {
@@ -306,6 +310,8 @@ export class VerifyPool implements QueueingVerifier {
       return
     }
     slot.batches.set(id, jobs)
+    // A thread with work keeps the process alive until its answers are in.
+    if (slot.batches.size === 1) slot.worker.ref()
     this.#inFlight += jobs.length
     this.#batches++
     const request: BatchRequest = { id, buf }
@@ -316,13 +322,15 @@ export class VerifyPool implements QueueingVerifier {
   #spawn(): boolean {
     // Threads that cannot start (a broken install): every record is checked on this thread.
     if (this.#failedStarts >= MAX_FAILED_STARTS) return false
-    const worker = spawnWorker()
+    const worker = this.#startWorker()
     const slot: Slot = { worker, ready: false, batches: new Map() }
     this.#slots.push(slot)
-    worker.unref()
+    // Referenced while it starts and while it holds batches; an idle one never keeps the
+    // process alive.
     worker.on('message', (m: WorkerMessage) => {
       if ('ready' in m) {
         slot.ready = true
+        worker.unref()
         this.#failedStarts = 0
         for (const resolve of this.#waitingReady.splice(0)) resolve()
         this.#pump()
@@ -331,6 +339,7 @@ export class VerifyPool implements QueueingVerifier {
       const jobs = slot.batches.get(m.id)
       if (jobs === undefined) return
       slot.batches.delete(m.id)
+      if (slot.batches.size === 0) worker.unref()
       this.#settle(jobs, i => m.ok[i] === 1)
     })
     const lost = (): void => {

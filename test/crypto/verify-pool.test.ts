@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { Worker } from 'node:worker_threads'
 import fc from 'fast-check'
 import { TrackerError } from '../../src/errors.js'
 import { verifyRecord } from '../../src/crypto/record-sign.js'
@@ -183,5 +184,41 @@ describe('VerifyPool', () => {
     })
     await p.close()
     assert.equal(p.stats.workers, 0)
+  })
+
+  test('a worker that dies mid-batch: its records are checked here, it is replaced', async t => {
+    // Says ready, then exits on its first batch.
+    const dying = (): Worker =>
+      new Worker(
+        `const { parentPort } = require('node:worker_threads')
+         parentPort.on('message', () => process.exit(3))
+         parentPort.postMessage({ ready: true })`,
+        { eval: true },
+      )
+    const p = new VerifyPool({ workers: 1, spawn: dying })
+    t.after(() => p.close())
+    await p.warm()
+    const records = [...valid, ...forged]
+    const got = await p.verifyBatch(records)
+    assert.deepEqual(
+      got,
+      records.map(r => verifyRecord(r)),
+    )
+    assert.ok(p.stats.restarts >= 1)
+  })
+
+  test('workers that cannot start: after three, every record is checked on this thread', async t => {
+    const broken = (): Worker => new Worker('process.exit(1)', { eval: true })
+    const p = new VerifyPool({ workers: 2, spawn: broken })
+    t.after(() => p.close())
+    for (let i = 0; i < 6; i++) {
+      await p.warm()
+    }
+    const many = Array.from({ length: 300 }, (_, i) => valid[i % valid.length] as SignedRecord)
+    assert.ok((await p.verifyBatch(many)).every(Boolean))
+    assert.equal(p.stats.workers, 0)
+    assert.equal(p.stats.starting, 0, 'no more threads started')
+    assert.ok(p.stats.restarts >= 3)
+    assert.ok(p.stats.inThread >= 300)
   })
 })
