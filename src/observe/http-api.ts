@@ -341,7 +341,10 @@ export class HttpApi {
     const body =
       req.readBody === undefined ? new Uint8Array(0) : await req.readBody(Limits.RECORD_MAX)
     if (body === null) return errorReply('HTTP_BODY_TOO_LARGE')
-    const outcome = view.announce(body, { address: req.remoteAddress, port: req.remotePort ?? 0 })
+    const outcome = await view.announce(body, {
+      address: req.remoteAddress,
+      port: req.remotePort ?? 0,
+    })
     return outcome === null ? null : announceReply(outcome)
   }
 

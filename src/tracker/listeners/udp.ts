@@ -1,7 +1,7 @@
 import { DatagramSocket } from '../../net/datagram-socket.js'
 import type { Egress } from '../../throttle/types.js'
 import { Limits } from '../../wire/constants.js'
-import { type HandlerContext, handleRequest } from '../handlers/index.js'
+import { type HandlerContext, type Reply, serveRequest } from '../handlers/index.js'
 import { sourceFrom } from '../handlers/context.js'
 
 /** Datagrams handled before yielding to the event loop. */
@@ -96,8 +96,15 @@ export class UdpListener {
           stats.inc('dropped_source_port')
           continue
         }
-        const reply = handleRequest(this.#ctx, d.data, src, 'udp')
+        const reply = serveRequest(this.#ctx, d.data, src, 'udp')
         if (reply === null) continue
+        if (reply instanceof Promise) {
+          // Verified on the pool: sent when the answer is back, through the same budget.
+          void reply.then(r => {
+            this.#later(r, d.port, d.address)
+          })
+          continue
+        }
         if (!this.#egress.admit(reply.bytes.byteLength, reply.priority)) {
           stats.inc('dropped_egress')
           continue
@@ -112,6 +119,27 @@ export class UdpListener {
           'udp listener step failed',
         )
       }
+    }
+  }
+
+  /** A reply that came after its datagram (a signature checked on the verify pool). */
+  #later(reply: Reply | null, port: number, address: string): void {
+    if (reply === null) return
+    const stats = this.#ctx.stats
+    try {
+      if (!this.#egress.admit(reply.bytes.byteLength, reply.priority)) {
+        stats.inc('dropped_egress')
+        return
+      }
+      this.#socket.send(reply.bytes, port, address)
+      stats.inc('replies_udp')
+    } catch (err) {
+      // A socket closed meanwhile: the reply is lost like a datagram.
+      stats.inc('internal_errors')
+      this.#ctx.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'udp late reply failed',
+      )
     }
   }
 
