@@ -25,10 +25,12 @@ function used(): number {
   const m = process.memoryUsage()
   return m.heapUsed + m.arrayBuffers
 }
+const rss = (): number => process.memoryUsage().rss
 
 const T0 = 1_800_000_000
 const clock = new ManualClock(T0 * 1000)
 const before = used()
+const rssBefore = rss()
 const table = new ClientTable({
   maxEntries: entries,
   maxBytes: 8 * 1024 ** 3,
@@ -72,6 +74,7 @@ for (let i = 0; i < entries; i++) {
 const fillSeconds = (performance.now() - start) / 1000
 const after = used()
 const perEntry = (after - before - recordBytes) / table.size
+const rssAfter = rss()
 console.log(
   JSON.stringify({
     node: process.version,
@@ -80,6 +83,7 @@ console.log(
     recordBytesAvg: Math.round(recordBytes / entries),
     heapDeltaBytes: after - before,
     bytesPerEntryBeyondRecord: Math.round(perEntry),
+    rssPerEntry: Math.round((rssAfter - rssBefore) / table.size),
     tableChargedBytes: table.bytes,
     fillSeconds: Number(fillSeconds.toFixed(1)),
   }),

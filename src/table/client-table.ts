@@ -255,21 +255,14 @@ export class ClientTable implements SelectIndex {
     const key = text.slice(0, recordKeyLength(signed.bytes))
     const held = this.#segs.peek(key)
     if (held === undefined && this.#remembersNewer(signed)) return undefined
-    const id = bucketId(rec.network, rec.kind)
-    const [blockId, wideId] = blocksOf(observed.address)
     const s = rec.server
     const entry = new Entry(
       key,
       text,
-      rec.seq,
-      rec.expiresAt,
       until,
       seen,
       observed.address,
       observed.port,
-      this.#buckets.get(id) ?? newBucket(id),
-      this.#blocks.get(blockId) ?? newBlock(blockId),
-      this.#wides.get(wideId) ?? newWide(wideId),
       s === null
         ? null
         : {
@@ -474,7 +467,7 @@ export class ClientTable implements SelectIndex {
   #roomIn(map: Map<string, Block>, id: string, held: Entry | undefined, cap: number): boolean {
     const block = map.get(id)
     if (block === undefined || block.size < cap) return true
-    if (held !== undefined && (held.block === block || held.wide === block)) return true
+    if (held !== undefined && blocksOf(held.ip).includes(id)) return true
     const now = this.nowSeconds()
     const doomed: string[] = []
     const items = block.items
@@ -499,18 +492,32 @@ export class ClientTable implements SelectIndex {
     else this.counts.notPromoted++
   }
 
+  /** Put `e` in its index and blocks (found from its network, kind and address, not held). */
   #link(e: Entry): void {
-    e.bucket.add(e)
-    if (e.bucket.size === 1) this.#buckets.set(e.bucket.id, e.bucket)
-    e.block.add(e)
-    if (e.block.size === 1) this.#blocks.set(e.block.id, e.block)
-    e.wide.add(e)
-    if (e.wide.size === 1) this.#wides.set(e.wide.id, e.wide)
+    const [blockId, wideId] = blocksOf(e.ip)
+    linkIn(this.#buckets, e.bucketId, e, newBucket)
+    linkIn(this.#blocks, blockId, e, newBlock)
+    linkIn(this.#wides, wideId, e, newWide)
   }
 
   #unlink(e: Entry): void {
-    if (e.bucket.remove(e) && e.bucket.size === 0) this.#buckets.delete(e.bucket.id)
-    if (e.block.remove(e) && e.block.size === 0) this.#blocks.delete(e.block.id)
-    if (e.wide.remove(e) && e.wide.size === 0) this.#wides.delete(e.wide.id)
+    const [blockId, wideId] = blocksOf(e.ip)
+    unlinkFrom(this.#buckets, e.bucketId, e)
+    unlinkFrom(this.#blocks, blockId, e)
+    unlinkFrom(this.#wides, wideId, e)
   }
+}
+
+function linkIn(map: Map<string, Block>, id: string, e: Entry, make: (id: string) => Block): void {
+  let list = map.get(id)
+  if (list === undefined) {
+    list = make(id)
+    map.set(id, list)
+  }
+  list.add(e)
+}
+
+function unlinkFrom(map: Map<string, Block>, id: string, e: Entry): void {
+  const list = map.get(id)
+  if (list?.remove(e) === true && list.size === 0) map.delete(id)
 }

@@ -52,10 +52,19 @@ const SET_WSLOT = (e: Entry, i: number): void => {
   e.wslot = i
 }
 
+/** `st` bits: the observed port (0..15), counted announces (16..20), protected (21). */
+const PORT_MASK = 0xffff
+const HITS_SHIFT = 16
+const HITS_MASK = 0x1f << HITS_SHIFT
+const PROT_BIT = 1 << 21
+
 /**
- * One held record. Kept small on purpose (see docs/benchmarks.md, bytes per entry): the record is
- * a latin1 string (one byte per byte, on the V8 heap, no ArrayBuffer per entry), times are whole
- * seconds (small integers), and the table key is a slice of the record string.
+ * One held record. Kept small on purpose (see docs/benchmarks.md, where the bytes go): every
+ * field costs 8 bytes of the object, so only what cannot be derived is a field. The record is a
+ * latin1 string (one byte per byte, on the V8 heap, no ArrayBuffer per entry) and the table key
+ * a slice of it; seq and expiry are read from the record bytes, the index and block an entry sits
+ * in from its network, kind and address (client-table.ts); times are whole seconds (small
+ * integers); port, counted announces and the segment share one small integer.
  */
 export class Entry {
   /** Position in its bucket's array. */
@@ -64,15 +73,13 @@ export class Entry {
   bslot = -1
   /** Position in its wide block's array. */
   wslot = -1
-  /** In the protected segment (see segments.ts). */
-  prot = false
-  /** Announces of this key counted towards protection (refreshGap apart, at most MAX_HITS). */
-  hits = 0
+  /** Port, counted announces and segment (PORT_MASK, HITS_MASK, PROT_BIT). */
+  st: number
   /** Unix seconds of the last counted announce. */
   at: number
   /**
    * The four 8-bit endpoint masks of proof.ts in one small integer (one field, not four: the
-   * accessors below live on the prototype, see docs/benchmarks.md, bytes per entry).
+   * accessors below live on the prototype).
    */
   pbits = 0
   /** Unix seconds of the last challenge round (0 = never). */
@@ -86,22 +93,45 @@ export class Entry {
     readonly key: string,
     /** The record bytes as a latin1 string. */
     readonly rec: string,
-    readonly seq: number,
-    /** Record expiry, Unix seconds. */
-    readonly expiresAt: number,
     /** Unix seconds after which the entry is gone: min(expiresAt, seen + maxTtl). */
     public until: number,
     /** Unix seconds of the last announce. */
     public seen: number,
-    /** Observed source address (canonical text) and port. */
+    /** Observed source address (canonical text). */
     readonly ip: string,
-    readonly port: number,
-    readonly bucket: Bucket,
-    readonly block: Block,
-    readonly wide: Block,
+    port: number,
     readonly server: ServerFacts | null,
   ) {
+    this.st = port & PORT_MASK
     this.at = seen
+  }
+
+  /** Observed source port. */
+  get port(): number {
+    return this.st & PORT_MASK
+  }
+  /** Announces of this key counted towards protection (refreshGap apart, at most MAX_HITS). */
+  get hits(): number {
+    return (this.st & HITS_MASK) >>> HITS_SHIFT
+  }
+  set hits(n: number) {
+    this.st = (this.st & ~HITS_MASK) | ((Math.min(n, MAX_HITS) << HITS_SHIFT) & HITS_MASK)
+  }
+  /** In the protected segment (see segments.ts). */
+  get prot(): boolean {
+    return (this.st & PROT_BIT) !== 0
+  }
+  set prot(p: boolean) {
+    this.st = p ? this.st | PROT_BIT : this.st & ~PROT_BIT
+  }
+  /** The record's seq (u64 after the key; at most 2^53 - 1, checked by the decoder). */
+  get seq(): number {
+    const at = this.key.length
+    return u32At(this.rec, at) * 2 ** 32 + u32At(this.rec, at + 4)
+  }
+  /** Record expiry, Unix seconds (u32 after seq and issuedAt). */
+  get expiresAt(): number {
+    return u32At(this.rec, this.key.length + 12)
   }
 
   /** Endpoints that can be proven (bit i = endpoint i, see proof.ts). */
@@ -146,6 +176,19 @@ export class Entry {
   get publicKeyText(): string {
     return keyPublicKeyText(this.key)
   }
+
+  /** The id of the (network, kind) index the entry sits in. */
+  get bucketId(): string {
+    return bucketId(recordNetworkText(this.rec), this.server === null ? 'peer' : 'server')
+  }
+}
+
+/** Big-endian u32 at `at` of a latin1 string. */
+function u32At(text: string, at: number): number {
+  return (
+    text.charCodeAt(at) * 0x1000000 +
+    ((text.charCodeAt(at + 1) << 16) | (text.charCodeAt(at + 2) << 8) | text.charCodeAt(at + 3))
+  )
 }
 
 export interface TableOptions {

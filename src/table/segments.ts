@@ -57,9 +57,11 @@ export class Segments<V extends Segmented> {
     this.maxBytes = o.maxBytes
     this.protectedMaxEntries = Math.max(1, Math.floor(o.maxEntries * o.protectedShare))
     this.protectedMaxBytes = Math.max(1, Math.floor(o.maxBytes * o.protectedShare))
-    const make = (max: number): LRUCache<string, V> =>
+    // No `max`: lru-cache would preallocate its slot arrays for that many entries at start
+    // (about 50 B a slot, both segments). Without it, its arrays grow with the entries held; the
+    // count bound is enforced here, before every add, like the byte bound.
+    const make = (): LRUCache<string, V> =>
       new LRUCache<string, V>({
-        max,
         maxSize: o.maxBytes,
         sizeCalculation: o.charge,
         ttl: 1,
@@ -84,8 +86,8 @@ export class Segments<V extends Segmented> {
           )
         },
       })
-    this.probation = make(o.maxEntries)
-    this.protected = make(this.protectedMaxEntries)
+    this.probation = make()
+    this.protected = make()
   }
 
   get size(): number {

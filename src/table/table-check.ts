@@ -36,14 +36,12 @@ export function checkTable(t: TableParts): string[] {
       const w = wideBlockOf(value.ip)
       narrow.set(b, (narrow.get(b) ?? 0) + 1)
       wide.set(w, (wide.get(w) ?? 0) + 1)
-      if (value.block.id !== b) errors.push(`entry in block ${value.block.id}, address in ${b}`)
-      if (value.wide.id !== w) errors.push(`entry in wide block ${value.wide.id}, address in ${w}`)
-      if (value.bucket.items[value.slot] !== value) errors.push(`entry not at its slot`)
-      if (value.block.items[value.bslot] !== value) errors.push(`entry not at its block slot`)
-      if (value.wide.items[value.wslot] !== value) errors.push(`entry not at its wide slot`)
-      if (t.buckets.get(value.bucket.id) !== value.bucket) errors.push(`bucket not indexed`)
-      if (t.blocks.get(value.block.id) !== value.block) errors.push(`block not indexed`)
-      if (t.wides.get(value.wide.id) !== value.wide) errors.push(`wide block not indexed`)
+      const bucket = t.buckets.get(value.bucketId)
+      const block = t.blocks.get(b)
+      const wideBlock = t.wides.get(w)
+      if (bucket?.items[value.slot] !== value) errors.push(`entry not at its slot`)
+      if (block?.items[value.bslot] !== value) errors.push(`entry not at its block slot`)
+      if (wideBlock?.items[value.wslot] !== value) errors.push(`entry not at its wide slot`)
     }
   }
   let indexed = 0
