@@ -47,9 +47,9 @@ export type AdmitResult = 'ok' | 'block-full' | 'stale'
 const PURGE_SCAN = 1024
 
 /**
- * The client table: a segmented LRU (segments.ts) bounded by count and bytes, ttl from the
- * record's expiry capped by maxTtl, the injected clock, no autopurge timers (expired entries are
- * skipped lazily on read and deleted when met). Newcomers enter probation; an entry announced
+ * The client table: a segmented LRU (segments.ts) bounded by count and bytes; each entry's end
+ * (`until`) is the record's expiry capped by maxTtl, read against the injected clock, with no
+ * autopurge timers (expired entries are skipped lazily on read and deleted when met). Newcomers enter probation; an entry announced
  * `protectAfter` times (REFRESH_GAP apart) moves to the protected segment, which a flood of
  * newcomers cannot evict while probation has anything left. Per-(network, kind) indexes and
  * per-block counts (/24 and /16, /48 and /32) are maintained only in the segments' add/leave
@@ -107,8 +107,8 @@ export class ClientTable implements SelectIndex {
       maxEntries: o.maxEntries,
       maxBytes: o.maxBytes - this.#memory.bytes,
       protectedShare: o.protectedShare ?? 0.8,
-      clock: o.clock,
       charge: entryCharge,
+      expired: e => e.until * 1000 <= this.#clock.now(),
       // A victim silent for four gaps has most likely left: it no longer holds its place.
       outranks: (candidate, victim) =>
         candidate.hits > victim.hits || victim.seen + 4 * this.#gap <= this.nowSeconds(),
@@ -279,17 +279,16 @@ export class ClientTable implements SelectIndex {
     entry.obs = maskOf(resolved, observed) & entry.want
     entry.proven = maskOf(resolved, provenBy) & entry.want
     if (entry.proven !== 0) entry.provenAt = seen
-    const ttlMs = Math.max(1, Math.ceil(ttl))
     let stored: boolean
     if (held === undefined) {
-      stored = this.#segs.add(entry, ttlMs)
+      stored = this.#segs.add(entry)
     } else {
       // A higher seq of a held key is an announce of that key: it keeps its standing.
       entry.hits = held.hits
       entry.at = held.at
       this.#count(entry, seen)
-      stored = this.#segs.replace(held, entry, ttlMs)
-      if (stored && !entry.prot && entry.hits >= this.#protectAfter) this.#promote(entry, ttlMs)
+      stored = this.#segs.replace(held, entry)
+      if (stored && !entry.prot && entry.hits >= this.#protectAfter) this.#promote(entry)
     }
     if (!stored) return undefined
     this.#memory.forget(key, seen)
@@ -311,9 +310,8 @@ export class ClientTable implements SelectIndex {
       return
     }
     this.#count(e, seen)
-    const ttlMs = Math.max(1, Math.ceil(ttl))
-    if (!e.prot && e.hits >= this.#protectAfter) this.#promote(e, ttlMs)
-    else this.#segs.touch(e, ttlMs)
+    if (!e.prot && e.hits >= this.#protectAfter) this.#promote(e)
+    else this.#segs.touch(e)
   }
 
   delete(key: string): boolean {
@@ -487,8 +485,8 @@ export class ClientTable implements SelectIndex {
     }
   }
 
-  #promote(e: Entry, ttlMs: number): void {
-    if (this.#segs.promote(e, ttlMs)) this.counts.promoted++
+  #promote(e: Entry): void {
+    if (this.#segs.promote(e)) this.counts.promoted++
     else this.counts.notPromoted++
   }
 
