@@ -4,7 +4,15 @@ import { Limits } from '../wire/constants.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import { latin1, recordKeyLength } from '../wire/layout.js'
 import { type NodeKind, type SignedRecord, isWithdrawal } from '../wire/record.js'
-import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
+import {
+  blockOf,
+  blocksOf,
+  slotAdd,
+  slotList,
+  slotRemove,
+  type Slots,
+  wideBlockOf,
+} from './blocks.js'
 import {
   type Block,
   type Bucket,
@@ -17,9 +25,9 @@ import {
   type TableOptions,
   bucketId,
   entryCharge,
-  newBlock,
-  newBucket,
-  newWide,
+  IN_BLOCK,
+  IN_BUCKET,
+  IN_WIDE,
   viewOf,
 } from './entry.js'
 import { Segments } from './segments.js'
@@ -199,12 +207,12 @@ export class ClientTable implements SelectIndex {
 
   /** Entries held in an address block. */
   blockCount(address: string): number {
-    return this.#blocks.get(blockOf(address))?.size ?? 0
+    return this.#blocks.get(blockOf(address))?.length ?? 0
   }
 
   /** Entries held in a wide address block (/16, /32). */
   wideBlockCount(address: string): number {
-    return this.#wides.get(wideBlockOf(address))?.size ?? 0
+    return this.#wides.get(wideBlockOf(address))?.length ?? 0
   }
 
   /**
@@ -347,7 +355,7 @@ export class ClientTable implements SelectIndex {
 
   /** The (network, kind) index; may hold expired entries (check isLive). Empty when none. */
   bucket(network: string, kind: NodeKind): readonly Entry[] {
-    return this.#buckets.get(bucketId(network, kind))?.items ?? []
+    return this.#buckets.get(bucketId(network, kind)) ?? []
   }
 
   /**
@@ -372,7 +380,7 @@ export class ClientTable implements SelectIndex {
 
   /** Delete expired entries among the first `n` positions from a rotating point of a bucket. */
   sweep(network: string, kind: NodeKind, n: number): number {
-    const items = this.#buckets.get(bucketId(network, kind))?.items
+    const items = this.#buckets.get(bucketId(network, kind))
     if (items === undefined || items.length === 0) return 0
     const now = this.nowSeconds()
     let removed = 0
@@ -464,17 +472,16 @@ export class ClientTable implements SelectIndex {
 
   #roomIn(map: Map<string, Block>, id: string, held: Entry | undefined, cap: number): boolean {
     const block = map.get(id)
-    if (block === undefined || block.size < cap) return true
+    if (block === undefined || block.length < cap) return true
     if (held !== undefined && blocksOf(held.ip).includes(id)) return true
     const now = this.nowSeconds()
     const doomed: string[] = []
-    const items = block.items
-    for (let i = 0; i < items.length && i < PURGE_SCAN; i++) {
-      const e = items[i] as Entry
+    for (let i = 0; i < block.length && i < PURGE_SCAN; i++) {
+      const e = block[i] as Entry
       if (e.until <= now) doomed.push(e.key)
     }
     for (const k of doomed) this.#segs.delete(k)
-    return (map.get(id)?.size ?? 0) < cap
+    return (map.get(id)?.length ?? 0) < cap
   }
 
   /** An announce of a held key counts towards protection when refreshGap after the last one. */
@@ -493,29 +500,26 @@ export class ClientTable implements SelectIndex {
   /** Put `e` in its index and blocks (found from its network, kind and address, not held). */
   #link(e: Entry): void {
     const [blockId, wideId] = blocksOf(e.ip)
-    linkIn(this.#buckets, e.bucketId, e, newBucket)
-    linkIn(this.#blocks, blockId, e, newBlock)
-    linkIn(this.#wides, wideId, e, newWide)
+    linkIn(this.#buckets, e.bucketId, e, IN_BUCKET)
+    linkIn(this.#blocks, blockId, e, IN_BLOCK)
+    linkIn(this.#wides, wideId, e, IN_WIDE)
   }
 
   #unlink(e: Entry): void {
     const [blockId, wideId] = blocksOf(e.ip)
-    unlinkFrom(this.#buckets, e.bucketId, e)
-    unlinkFrom(this.#blocks, blockId, e)
-    unlinkFrom(this.#wides, wideId, e)
+    unlinkFrom(this.#buckets, e.bucketId, e, IN_BUCKET)
+    unlinkFrom(this.#blocks, blockId, e, IN_BLOCK)
+    unlinkFrom(this.#wides, wideId, e, IN_WIDE)
   }
 }
 
-function linkIn(map: Map<string, Block>, id: string, e: Entry, make: (id: string) => Block): void {
-  let list = map.get(id)
-  if (list === undefined) {
-    list = make(id)
-    map.set(id, list)
-  }
-  list.add(e)
-}
-
-function unlinkFrom(map: Map<string, Block>, id: string, e: Entry): void {
+function linkIn(map: Map<string, Entry[]>, id: string, e: Entry, s: Slots<Entry>): void {
   const list = map.get(id)
-  if (list?.remove(e) === true && list.size === 0) map.delete(id)
+  if (list === undefined) map.set(id, slotList(e, s))
+  else slotAdd(list, e, s)
+}
+
+function unlinkFrom(map: Map<string, Entry[]>, id: string, e: Entry, s: Slots<Entry>): void {
+  const list = map.get(id)
+  if (list !== undefined && slotRemove(list, e, s) && list.length === 0) map.delete(id)
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import { keyPublicKeyText, recordNetworkText, recordPublicKey } from '../wire/layout.js'
 import type { NodeKind } from '../wire/record.js'
-import { SlotList } from './blocks.js'
+import type { Slots } from './blocks.js'
 
 /** What a checkpoint saves and restores for one entry (the contract with src/ops/checkpoint/). */
 export interface EntrySnapshot {
@@ -32,24 +32,28 @@ export interface ServerFacts {
 }
 
 /** One (network, kind) index: the entries in an array with swap-remove, so sampling is O(count). */
-export type Bucket = SlotList<Entry>
+export type Bucket = Entry[]
 /** The entries of one address block (/24, /48; or /16, /32), for its cap and for purging. */
-export type Block = SlotList<Entry>
+export type Block = Entry[]
 
-export const newBucket = (id: string): Bucket => new SlotList<Entry>(id, SLOT, SET_SLOT)
-export const newBlock = (id: string): Block => new SlotList<Entry>(id, BSLOT, SET_BSLOT)
-export const newWide = (id: string): Block => new SlotList<Entry>(id, WSLOT, SET_WSLOT)
-const SLOT = (e: Entry): number => e.slot
-const SET_SLOT = (e: Entry, i: number): void => {
-  e.slot = i
+/** Where an entry records its position in its bucket, block and wide block (blocks.ts). */
+export const IN_BUCKET: Slots<Entry> = {
+  get: e => e.slot,
+  set: (e, i) => {
+    e.slot = i
+  },
 }
-const BSLOT = (e: Entry): number => e.bslot
-const SET_BSLOT = (e: Entry, i: number): void => {
-  e.bslot = i
+export const IN_BLOCK: Slots<Entry> = {
+  get: e => e.bslot,
+  set: (e, i) => {
+    e.bslot = i
+  },
 }
-const WSLOT = (e: Entry): number => e.wslot
-const SET_WSLOT = (e: Entry, i: number): void => {
-  e.wslot = i
+export const IN_WIDE: Slots<Entry> = {
+  get: e => e.wslot,
+  set: (e, i) => {
+    e.wslot = i
+  },
 }
 
 /** `st` bits: the observed port (0..15), counted announces (16..20), protected (21). */

@@ -39,15 +39,15 @@ export function checkTable(t: TableParts): string[] {
       const bucket = t.buckets.get(value.bucketId)
       const block = t.blocks.get(b)
       const wideBlock = t.wides.get(w)
-      if (bucket?.items[value.slot] !== value) errors.push(`entry not at its slot`)
-      if (block?.items[value.bslot] !== value) errors.push(`entry not at its block slot`)
-      if (wideBlock?.items[value.wslot] !== value) errors.push(`entry not at its wide slot`)
+      if (bucket?.[value.slot] !== value) errors.push(`entry not at its slot`)
+      if (block?.[value.bslot] !== value) errors.push(`entry not at its block slot`)
+      if (wideBlock?.[value.wslot] !== value) errors.push(`entry not at its wide slot`)
     }
   }
   let indexed = 0
   for (const [id, bucket] of t.buckets) {
-    if (bucket.items.length === 0) errors.push(`empty bucket ${id} kept`)
-    bucket.items.forEach((e, i) => {
+    if (bucket.length === 0) errors.push(`empty bucket ${id} kept`)
+    bucket.forEach((e, i) => {
       indexed++
       if (e.slot !== i) errors.push(`slot ${e.slot} recorded at position ${i}`)
       if (held.get(e.key) !== e) errors.push(`indexed entry not in the table`)
@@ -64,11 +64,11 @@ export function checkTable(t: TableParts): string[] {
   ] as const) {
     if (map.size !== counted.size) errors.push(`${name}s ${map.size} vs ${counted.size}`)
     for (const [b, block] of map) {
-      if (counted.get(b) !== block.size) {
-        errors.push(`${name} ${b}: counted ${block.size}, held ${counted.get(b) ?? 0}`)
+      if (counted.get(b) !== block.length) {
+        errors.push(`${name} ${b}: counted ${block.length}, held ${counted.get(b) ?? 0}`)
       }
       const slotOf = (e: Entry): number => (name === 'block' ? e.bslot : e.wslot)
-      block.items.forEach((e, i) => {
+      block.forEach((e, i) => {
         if (slotOf(e) !== i || held.get(e.key) !== e)
           errors.push(`${name} ${b} member out of place`)
       })
