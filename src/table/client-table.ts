@@ -28,6 +28,7 @@ import {
   IN_BLOCK,
   IN_BUCKET,
   IN_WIDE,
+  INDEX_OVERHEAD,
   viewOf,
 } from './entry.js'
 import { Segments } from './segments.js'
@@ -116,6 +117,7 @@ export class ClientTable implements SelectIndex {
       maxBytes: o.maxBytes - this.#memory.bytes,
       protectedShare: o.protectedShare ?? 0.8,
       charge: entryCharge,
+      extraBytes: e => this.#indexBytes(e),
       expired: e => e.until * 1000 <= this.#clock.now(),
       // A victim silent for four gaps has most likely left: it no longer holds its place.
       outranks: (candidate, victim) =>
@@ -150,9 +152,9 @@ export class ClientTable implements SelectIndex {
     return this.#segs.protected.size
   }
 
-  /** Bytes charged against maxBytes: the entries and the replay memory. */
+  /** Bytes charged against maxBytes: the entries, their indexes and the replay memory. */
   get bytes(): number {
-    return this.#segs.bytes + this.#memory.bytes
+    return this.#segs.bytes + this.#indexBytes() + this.#memory.bytes
   }
 
   get maxBytes(): number {
@@ -449,6 +451,7 @@ export class ClientTable implements SelectIndex {
       blocks: this.#blocks,
       wides: this.#wides,
       memoryBytes: this.#memory.bytes,
+      indexBytes: this.#indexBytes(),
     })
   }
 
@@ -495,6 +498,21 @@ export class ClientTable implements SelectIndex {
   #promote(e: Entry): void {
     if (this.#segs.promote(e)) this.counts.promoted++
     else this.counts.notPromoted++
+  }
+
+  /**
+   * Bytes charged for the index arrays held (buckets, blocks, wide blocks), INDEX_OVERHEAD each;
+   * with `adding`, also for those it would create.
+   */
+  #indexBytes(adding?: Entry): number {
+    let n = this.#buckets.size + this.#blocks.size + this.#wides.size
+    if (adding !== undefined) {
+      const [blockId, wideId] = blocksOf(adding.ip)
+      if (!this.#buckets.has(adding.bucketId)) n++
+      if (!this.#blocks.has(blockId)) n++
+      if (!this.#wides.has(wideId)) n++
+    }
+    return n * INDEX_OVERHEAD
   }
 
   /** Put `e` in its index and blocks (found from its network, kind and address, not held). */

@@ -249,7 +249,15 @@ export const ENTRY_OVERHEAD = 450
 /** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
 export const SERVER_OVERHEAD = 400
 
-/** What one entry costs against maxBytes. */
+/**
+ * Charged against maxBytes for each index array the table holds (a (network, kind) bucket, an
+ * address block, a wide block): its map entry, its id string and its array. Measured 126 B per
+ * block with every entry in a block of its own (IPv4, 300,000 entries; an IPv6 id is 8 B
+ * longer), so an attacker spreading entries one per block pays for what it makes the table hold.
+ */
+export const INDEX_OVERHEAD = 144
+
+/** What one entry costs against maxBytes (its indexes are charged apart: INDEX_OVERHEAD). */
 export function entryCharge(e: Entry): number {
   return e.rec.length + ENTRY_OVERHEAD + (e.server === null ? 0 : SERVER_OVERHEAD)
 }

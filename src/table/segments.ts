@@ -16,6 +16,11 @@ export interface SegmentsOptions<V> {
   /** Share (0..1] of maxEntries and maxBytes the protected segment may hold. */
   protectedShare: number
   charge: (v: V) => number
+  /**
+   * Bytes held for the values outside their own charges (the owner's indexes), and, given a value
+   * about to be added, what adding it would add to them; counted against maxBytes with the values.
+   */
+  extraBytes?: (adding?: V) => number
   /** Has the value outlived its time? (The owner keeps each value's expiry; lru-cache keeps none.) */
   expired: (v: V) => boolean
   /** Called once when a value enters the table, never for a move between segments. */
@@ -89,6 +94,7 @@ export class Segments<V extends Segmented> {
     return this.probation.size + this.protected.size
   }
 
+  /** Bytes the values are charged (their charges only; see `extraBytes`). */
   get bytes(): number {
     return this.probation.calculatedSize + this.protected.calculatedSize
   }
@@ -106,7 +112,8 @@ export class Segments<V extends Segmented> {
     const c = this.#o.charge(v)
     if (c > this.maxBytes) return false
     if (c > this.protectedMaxBytes) prot = false
-    while (this.size + 1 > this.maxEntries || this.bytes + c > this.maxBytes) {
+    const extra = this.#o.extraBytes ?? ((): number => 0)
+    while (this.size + 1 > this.maxEntries || this.bytes + extra(v) + c > this.maxBytes) {
       const from = this.probation.size > 0 ? this.probation : this.protected
       if (from.pop() === undefined) break
     }

@@ -1,5 +1,5 @@
 import { blockOf, wideBlockOf } from './blocks.js'
-import { type Block, type Bucket, type Entry, entryCharge } from './entry.js'
+import { type Block, type Bucket, type Entry, INDEX_OVERHEAD, entryCharge } from './entry.js'
 import type { Segments } from './segments.js'
 
 export interface TableParts {
@@ -8,6 +8,8 @@ export interface TableParts {
   blocks: Map<string, Block>
   wides: Map<string, Block>
   memoryBytes: number
+  /** What the table charges for its index arrays (client-table.ts `#indexBytes`). */
+  indexBytes: number
 }
 
 /**
@@ -77,6 +79,10 @@ export function checkTable(t: TableParts): string[] {
   let bytes = 0
   for (const e of held.values()) bytes += entryCharge(e)
   if (bytes !== segs.bytes) errors.push(`bytes ${segs.bytes}, recounted ${bytes}`)
-  if (bytes > segs.maxBytes) errors.push(`bytes ${bytes} over ${segs.maxBytes}`)
+  const indexes = t.buckets.size + t.blocks.size + t.wides.size
+  if (t.indexBytes !== indexes * INDEX_OVERHEAD) errors.push(`index bytes ${t.indexBytes}`)
+  if (bytes + t.indexBytes > segs.maxBytes) {
+    errors.push(`bytes ${bytes} + indexes ${t.indexBytes} over ${segs.maxBytes}`)
+  }
   return errors
 }

@@ -6,6 +6,7 @@ import { blockOf } from '../../src/table/blocks.js'
 import {
   ClientTable,
   ENTRY_OVERHEAD,
+  INDEX_OVERHEAD,
   SERVER_OVERHEAD,
   type TableOptions,
 } from '../../src/table/client-table.js'
@@ -131,7 +132,18 @@ test('count and byte budgets hold under 10x overfill', () => {
     assert.ok(b.bytes <= maxBytes, `bytes ${b.bytes} within ${maxBytes}`)
   }
   assert.equal(inserted, fits * 10, 'every insert is stored, older ones evicted')
-  assert.equal(b.size, fits)
+  // Held: the last n inserted, each in a /24 of its own, 256 to a /16, one bucket; every index
+  // array is charged INDEX_OVERHEAD, so n is the most that fit with their indexes.
+  const cost = (n: number): number => {
+    const wides = new Set<number>()
+    for (let i = fits * 10 - n; i < fits * 10; i++) wides.add(i >> 8)
+    return n * per + (n + wides.size + 1) * INDEX_OVERHEAD
+  }
+  let n = 0
+  while (cost(n + 1) <= maxBytes) n++
+  assert.ok(n < fits && n > fits / 2, `${n} of ${fits} fit with their indexes`)
+  assert.equal(b.size, n)
+  assert.equal(b.bytes, cost(n))
   assert.deepEqual(b.checkInvariants(), [])
 })
 
