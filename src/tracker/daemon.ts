@@ -3,6 +3,7 @@ import { loadOrCreateCookieSecret } from '../crypto/cookie.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import type { ClientTable } from '../table/client-table.js'
+import { boundHeapGrowth } from '../table/heap.js'
 import { CookieBudget } from '../throttle/flood.js'
 import {
   type CookieGate,
@@ -161,6 +162,8 @@ export class Daemon {
   }
 
   async #start(): Promise<void> {
+    // Garbage between collections within a share of the live heap: maxBytes bounds RSS.
+    boundHeapGrowth()
     this.#secret ??= await loadOrCreateCookieSecret(this.options.data)
     const ctx: HandlerContext = {
       options: this.options,
