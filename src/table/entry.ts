@@ -238,15 +238,21 @@ export const MAX_HITS = 16
 export const REPLAY_MEMORY_SHARE = 1 / 8
 
 /**
- * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
- * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured by
- * scripts/bench-tracker-memory.ts: 404 B for peers at 1,000,000 entries before proof of address
- * (425 B at 300,000), 457 B at 300,000 with its four small-integer fields (the packed proof
- * masks, round and proof times, usage count); the 1M-entry figure runs about 20 B lower, so 450
- * bounds it with a margin. See docs/benchmarks.md.
+ * Bytes charged per entry on top of its record bytes. Where they go (a peer at 1,000,000 entries,
+ * scripts/bench-tracker-memory.ts, docs/benchmarks.md): the record string's header (16 B, the
+ * record itself is charged apart), the key (a sliced string over the record, 32 B), the Entry
+ * object (a 24 B header and 15 fields of 8 B: 144 B), the observed address string (24 to 32 B),
+ * lru-cache's Map entry and its five slot arrays (key, value, next, prev, size: 8 B each, grown
+ * by half again when full; 70 to 100 B), and the entry's slots in its bucket, block and wide
+ * block arrays (24 to 36 B): 341 B measured at 1,000,000 peers, 361 B at 300,000. Small tables pay
+ * more per entry for the arrays' growth (an 8 MiB table overfilled: 681 B of heap per entry for
+ * 702 B charged, records included), so 450 keeps the charge at or above the live heap.
  */
 export const ENTRY_OVERHEAD = 450
-/** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
+/**
+ * Charged on top for a server entry: its decoded facts (strings, tags array). Measured 384 B at
+ * 300,000 servers (725 B beyond the record, peers' 341 B included).
+ */
 export const SERVER_OVERHEAD = 400
 
 /**
