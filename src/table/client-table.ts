@@ -4,18 +4,8 @@ import { Limits } from '../wire/constants.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import { latin1, recordKeyLength } from '../wire/layout.js'
 import { type NodeKind, type SignedRecord, isWithdrawal } from '../wire/record.js'
+import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
-  blockOf,
-  blocksOf,
-  slotAdd,
-  slotList,
-  slotRemove,
-  type Slots,
-  wideBlockOf,
-} from './blocks.js'
-import {
-  type Block,
-  type Bucket,
   Entry,
   type EntrySnapshot,
   type EntryView,
@@ -25,12 +15,12 @@ import {
   type TableOptions,
   bucketId,
   entryCharge,
-  IN_BLOCK,
-  IN_BUCKET,
-  IN_WIDE,
-  INDEX_OVERHEAD,
+  factsOf,
+  newCounts,
+  type TableCounts,
   viewOf,
 } from './entry.js'
+import { Indexes } from './indexes.js'
 import { Segments } from './segments.js'
 import {
   type Asker,
@@ -52,25 +42,20 @@ export * from './entry.js'
 /** `stale`: a record no newer than the one remembered for its key (replay protection). */
 export type AdmitResult = 'ok' | 'block-full' | 'stale'
 
-/** Most entries of a full block looked at for expired ones before refusing a new entry. */
-const PURGE_SCAN = 1024
-
 /**
  * The client table: a segmented LRU (segments.ts) bounded by count and bytes; each entry's end
  * (`until`) is the record's expiry capped by maxTtl, read against the injected clock, with no
- * autopurge timers (expired entries are skipped lazily on read and deleted when met). Newcomers enter probation; an entry announced
- * `protectAfter` times (REFRESH_GAP apart) moves to the protected segment, which a flood of
- * newcomers cannot evict while probation has anything left. Per-(network, kind) indexes and
- * per-block counts (/24 and /16, /48 and /32) are maintained only in the segments' add/leave
- * hooks, so every way an entry leaves (evict, expire, delete, replace) keeps them consistent; a
+ * autopurge timers (expired entries are skipped lazily on read and deleted when met). Newcomers
+ * enter probation; an entry announced `protectAfter` times (REFRESH_GAP apart) moves to the
+ * protected segment, which a flood of newcomers cannot evict while probation has anything left.
+ * Per-(network, kind) indexes and per-block lists (/24 and /16, /48 and /32; indexes.ts) are
+ * maintained only in the segments' add/leave hooks, so every way an entry leaves (evict, expire, delete, replace) keeps them consistent; a
  * key leaving remembers its seq in the replay memory (seq-memory.ts).
  */
 export class ClientTable implements SelectIndex {
   readonly #segs: Segments<Entry>
   readonly #memory: SeqMemory
-  readonly #buckets = new Map<string, Bucket>()
-  readonly #blocks = new Map<string, Block>()
-  readonly #wides = new Map<string, Block>()
+  readonly #ix = new Indexes()
   readonly #clock: Clock
   readonly #maxTtl: number
   readonly #serverTtl: number
@@ -82,22 +67,7 @@ export class ClientTable implements SelectIndex {
   readonly #proofTimeout: number
   readonly #listUnproven: boolean
   /** Counters the daemon's stats read. */
-  readonly counts = {
-    evicted: 0,
-    expired: 0,
-    replaced: 0,
-    deleted: 0,
-    promoted: 0,
-    /** Promotions refused: the protected segment was full of entries with longer records. */
-    notPromoted: 0,
-    /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
-    blockFull: 0,
-    wideBlockFull: 0,
-    /** Records refused because the replay memory held an equal or higher seq for their key. */
-    staleReplays: 0,
-    /** Withdrawals applied (withdraw()), whether or not the key was held. */
-    withdrawn: 0,
-  }
+  readonly counts: TableCounts = newCounts()
 
   constructor(o: TableOptions) {
     this.#clock = o.clock
@@ -117,16 +87,16 @@ export class ClientTable implements SelectIndex {
       maxBytes: o.maxBytes - this.#memory.bytes,
       protectedShare: o.protectedShare ?? 0.8,
       charge: entryCharge,
-      extraBytes: e => this.#indexBytes(e),
+      extraBytes: e => this.#ix.bytes(e),
       expired: e => e.until * 1000 <= this.#clock.now(),
       // A victim silent for four gaps has most likely left: it no longer holds its place.
       outranks: (candidate, victim) =>
         candidate.hits > victim.hits || victim.seen + 4 * this.#gap <= this.nowSeconds(),
       onAdd: e => {
-        this.#link(e)
+        this.#ix.link(e)
       },
       onLeave: (e, reason) => {
-        this.#unlink(e)
+        this.#ix.unlink(e)
         if (reason === 'replace') {
           this.counts.replaced++
           return
@@ -154,7 +124,7 @@ export class ClientTable implements SelectIndex {
 
   /** Bytes charged against maxBytes: the entries, their indexes and the replay memory. */
   get bytes(): number {
-    return this.#segs.bytes + this.#indexBytes() + this.#memory.bytes
+    return this.#segs.bytes + this.#ix.bytes() + this.#memory.bytes
   }
 
   get maxBytes(): number {
@@ -172,7 +142,7 @@ export class ClientTable implements SelectIndex {
 
   /** Number of address blocks with at least one entry. */
   get blocks(): number {
-    return this.#blocks.size
+    return this.#ix.blocks.size
   }
 
   nowSeconds(): number {
@@ -209,12 +179,12 @@ export class ClientTable implements SelectIndex {
 
   /** Entries held in an address block. */
   blockCount(address: string): number {
-    return this.#blocks.get(blockOf(address))?.length ?? 0
+    return this.#ix.blocks.get(blockOf(address))?.length ?? 0
   }
 
   /** Entries held in a wide address block (/16, /32). */
   wideBlockCount(address: string): number {
-    return this.#wides.get(wideBlockOf(address))?.length ?? 0
+    return this.#ix.wides.get(wideBlockOf(address))?.length ?? 0
   }
 
   /**
@@ -228,11 +198,13 @@ export class ClientTable implements SelectIndex {
   admit(held: Entry | undefined, address: string, signed?: SignedRecord): AdmitResult {
     if (held === undefined && signed !== undefined && this.isReplay(signed)) return 'stale'
     const [id, wid] = blocksOf(address)
-    if (!this.#roomIn(this.#blocks, id, held, this.#perBlockMax)) {
+    const now = this.nowSeconds()
+    const drop = (k: string): void => void this.#segs.delete(k)
+    if (!this.#ix.roomIn(this.#ix.blocks, id, held, this.#perBlockMax, now, drop)) {
       this.counts.blockFull++
       return 'block-full'
     }
-    if (!this.#roomIn(this.#wides, wid, held, this.#perWideMax)) {
+    if (!this.#ix.roomIn(this.#ix.wides, wid, held, this.#perWideMax, now, drop)) {
       this.counts.wideBlockFull++
       return 'block-full'
     }
@@ -265,7 +237,6 @@ export class ClientTable implements SelectIndex {
     const key = text.slice(0, recordKeyLength(signed.bytes))
     const held = this.#segs.peek(key)
     if (held === undefined && this.#remembersNewer(signed)) return undefined
-    const s = rec.server
     const entry = new Entry(
       key,
       text,
@@ -273,16 +244,7 @@ export class ClientTable implements SelectIndex {
       seen,
       observed.address,
       observed.port,
-      s === null
-        ? null
-        : {
-            name: s.name,
-            players: s.players,
-            maxPlayers: s.maxPlayers,
-            world: s.world,
-            version: s.version,
-            tags: s.tags,
-          },
+      factsOf(rec.server),
     )
     const resolved = resolveEndpoints(rec.endpoints, observed)
     entry.want = provableMask(resolved)
@@ -357,7 +319,7 @@ export class ClientTable implements SelectIndex {
 
   /** The (network, kind) index; may hold expired entries (check isLive). Empty when none. */
   bucket(network: string, kind: NodeKind): readonly Entry[] {
-    return this.#buckets.get(bucketId(network, kind)) ?? []
+    return this.#ix.buckets.get(bucketId(network, kind)) ?? []
   }
 
   /**
@@ -377,12 +339,12 @@ export class ClientTable implements SelectIndex {
 
   /** Indexes present (for tests and stats). */
   bucketIds(): string[] {
-    return [...this.#buckets.keys()]
+    return [...this.#ix.buckets.keys()]
   }
 
   /** Delete expired entries among the first `n` positions from a rotating point of a bucket. */
   sweep(network: string, kind: NodeKind, n: number): number {
-    const items = this.#buckets.get(bucketId(network, kind))
+    const items = this.#ix.buckets.get(bucketId(network, kind))
     if (items === undefined || items.length === 0) return 0
     const now = this.nowSeconds()
     let removed = 0
@@ -447,11 +409,11 @@ export class ClientTable implements SelectIndex {
   checkInvariants(): string[] {
     return checkTable({
       segs: this.#segs,
-      buckets: this.#buckets,
-      blocks: this.#blocks,
-      wides: this.#wides,
+      buckets: this.#ix.buckets,
+      blocks: this.#ix.blocks,
+      wides: this.#ix.wides,
       memoryBytes: this.#memory.bytes,
-      indexBytes: this.#indexBytes(),
+      indexBytes: this.#ix.bytes(),
     })
   }
 
@@ -473,20 +435,6 @@ export class ClientTable implements SelectIndex {
     return remembered !== undefined && signed.record.seq <= remembered
   }
 
-  #roomIn(map: Map<string, Block>, id: string, held: Entry | undefined, cap: number): boolean {
-    const block = map.get(id)
-    if (block === undefined || block.length < cap) return true
-    if (held !== undefined && blocksOf(held.ip).includes(id)) return true
-    const now = this.nowSeconds()
-    const doomed: string[] = []
-    for (let i = 0; i < block.length && i < PURGE_SCAN; i++) {
-      const e = block[i] as Entry
-      if (e.until <= now) doomed.push(e.key)
-    }
-    for (const k of doomed) this.#segs.delete(k)
-    return (map.get(id)?.length ?? 0) < cap
-  }
-
   /** An announce of a held key counts towards protection when refreshGap after the last one. */
   #count(e: Entry, seen: number): void {
     if (seen - e.at >= this.#gap) {
@@ -499,45 +447,4 @@ export class ClientTable implements SelectIndex {
     if (this.#segs.promote(e)) this.counts.promoted++
     else this.counts.notPromoted++
   }
-
-  /**
-   * Bytes charged for the index arrays held (buckets, blocks, wide blocks), INDEX_OVERHEAD each;
-   * with `adding`, also for those it would create.
-   */
-  #indexBytes(adding?: Entry): number {
-    let n = this.#buckets.size + this.#blocks.size + this.#wides.size
-    if (adding !== undefined) {
-      const [blockId, wideId] = blocksOf(adding.ip)
-      if (!this.#buckets.has(adding.bucketId)) n++
-      if (!this.#blocks.has(blockId)) n++
-      if (!this.#wides.has(wideId)) n++
-    }
-    return n * INDEX_OVERHEAD
-  }
-
-  /** Put `e` in its index and blocks (found from its network, kind and address, not held). */
-  #link(e: Entry): void {
-    const [blockId, wideId] = blocksOf(e.ip)
-    linkIn(this.#buckets, e.bucketId, e, IN_BUCKET)
-    linkIn(this.#blocks, blockId, e, IN_BLOCK)
-    linkIn(this.#wides, wideId, e, IN_WIDE)
-  }
-
-  #unlink(e: Entry): void {
-    const [blockId, wideId] = blocksOf(e.ip)
-    unlinkFrom(this.#buckets, e.bucketId, e, IN_BUCKET)
-    unlinkFrom(this.#blocks, blockId, e, IN_BLOCK)
-    unlinkFrom(this.#wides, wideId, e, IN_WIDE)
-  }
-}
-
-function linkIn(map: Map<string, Entry[]>, id: string, e: Entry, s: Slots<Entry>): void {
-  const list = map.get(id)
-  if (list === undefined) map.set(id, slotList(e, s))
-  else slotAdd(list, e, s)
-}
-
-function unlinkFrom(map: Map<string, Entry[]>, id: string, e: Entry, s: Slots<Entry>): void {
-  const list = map.get(id)
-  if (list !== undefined && slotRemove(list, e, s) && list.length === 0) map.delete(id)
 }

@@ -272,6 +272,46 @@ export function bucketId(network: string, kind: NodeKind): string {
   return (kind === 'server' ? 's' : 'p') + network
 }
 
+/** The server facts an entry keeps from its decoded record (null for a peer). */
+export function factsOf(s: ServerFacts | null): ServerFacts | null {
+  if (s === null) return null
+  const { name, players, maxPlayers, world, version, tags } = s
+  return { name, players, maxPlayers, world, version, tags }
+}
+
+/** The table's counters (ClientTable.counts), read by the daemon's stats. */
+export interface TableCounts {
+  evicted: number
+  expired: number
+  replaced: number
+  deleted: number
+  promoted: number
+  /** Promotions refused: the protected segment was full of entries with longer records. */
+  notPromoted: number
+  /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
+  blockFull: number
+  wideBlockFull: number
+  /** Records refused because the replay memory held an equal or higher seq for their key. */
+  staleReplays: number
+  /** Withdrawals applied (withdraw()), whether or not the key was held. */
+  withdrawn: number
+}
+
+export function newCounts(): TableCounts {
+  return {
+    evicted: 0,
+    expired: 0,
+    replaced: 0,
+    deleted: 0,
+    promoted: 0,
+    notPromoted: 0,
+    blockFull: 0,
+    wideBlockFull: 0,
+    staleReplays: 0,
+    withdrawn: 0,
+  }
+}
+
 /** An entry as predicates see it (deny list, operators' tools). */
 export function viewOf(e: Entry): EntryView {
   const record = e.recordBytes
