@@ -49,8 +49,8 @@ export type AdmitResult = 'ok' | 'block-full' | 'stale'
  * enter probation; an entry announced `protectAfter` times (REFRESH_GAP apart) moves to the
  * protected segment, which a flood of newcomers cannot evict while probation has anything left.
  * Per-(network, kind) indexes and per-block lists (/24 and /16, /48 and /32; indexes.ts) are
- * maintained only in the segments' add/leave hooks, so every way an entry leaves (evict, expire, delete, replace) keeps them consistent; a
- * key leaving remembers its seq in the replay memory (seq-memory.ts).
+ * maintained only in the segments' add/leave hooks, so every way an entry leaves (evict, expire,
+ * delete, replace) keeps them consistent; a key leaving remembers its seq (seq-memory.ts).
  */
 export class ClientTable implements SelectIndex {
   readonly #segs: Segments<Entry>

@@ -21,7 +21,7 @@ export interface SegmentsOptions<V> {
    * about to be added, what adding it would add to them; counted against maxBytes with the values.
    */
   extraBytes?: (adding?: V) => number
-  /** Has the value outlived its time? (The owner keeps each value's expiry; lru-cache keeps none.) */
+  /** Has the value outlived its time? (The owner keeps its expiry; lru-cache keeps none.) */
   expired: (v: V) => boolean
   /** Called once when a value enters the table, never for a move between segments. */
   onAdd: (v: V) => void
