@@ -319,3 +319,22 @@ test('liveness: a server entry outlives its last announce by serverTtl, a peer b
   assert.ok(held(41), 'a peer still lives up to maxTtl')
   assert.deepEqual(t.checkInvariants(), [])
 })
+
+test('nothing is reserved for maxEntries at start: an empty table of 2,000,000 slots is small', () => {
+  const used = (): number => {
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+  const before = used()
+  const t = new ClientTable({
+    maxEntries: 2_000_000,
+    maxBytes: 4 * 1024 ** 3,
+    maxTtl: 3600,
+    perBlockMax: 64,
+    clock: new ManualClock(T0 * 1000),
+  })
+  const grown = used() - before
+  // lru-cache built with `max` preallocated about 50 B a slot in each segment (over 150 MB here).
+  assert.ok(grown < 16 * 1024 ** 2, `an empty table took ${grown} bytes`)
+  assert.equal(t.size, 0)
+})
