@@ -5,6 +5,7 @@ import { VerifyPool, autoVerifyWorkers } from '../crypto/verify-pool.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import type { ClientTable } from '../table/client-table.js'
+import { boundHeapGrowth } from '../table/heap.js'
 import { CookieBudget } from '../throttle/flood.js'
 import {
   type CookieGate,
@@ -180,6 +181,8 @@ export class Daemon {
   }
 
   async #start(): Promise<void> {
+    // Garbage between collections within a share of the live heap: maxBytes bounds RSS.
+    boundHeapGrowth()
     this.#secret ??= await loadOrCreateCookieSecret(this.options.data)
     this.#gate = this.#pool === null ? null : new VerifyGate(this.#pool)
     const ctx: HandlerContext = {
