@@ -128,11 +128,23 @@ export async function buildMetatracker(): Promise<string> {
   return out
 }
 
-export function metatracker(dist: string, sample: number): Promise<Server> {
+/** `nodeFlags`: extra flags for node (e.g. --cpu-prof, for scripts/bench-hotpath.ts). */
+export function metatracker(
+  dist: string,
+  sample: number,
+  nodeFlags: string[] = [],
+): Promise<Server> {
   return startChild(
     'metatracker',
     process.execPath,
-    [join(here, 'metatracker-server.mjs'), '--dist', dist, '--sample', String(sample)],
+    [
+      ...nodeFlags,
+      join(here, 'metatracker-server.mjs'),
+      '--dist',
+      dist,
+      '--sample',
+      String(sample),
+    ],
     'this tree built with tsc (a Daemon in its own process)',
   )
 }
