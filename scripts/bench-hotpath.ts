@@ -4,6 +4,8 @@
 //          --only refresh|sample --prof DIR]
 // The figure is CPU time of the server process (utime + stime, from /proc) / replies it sent,
 // in microseconds: unlike ops/s, it moves little with the load of other work on the machine.
+// With --base DIR, a second metatracker built elsewhere (DIR holds its tracker/daemon.js, e.g.
+// an older tree built with tsc) is measured beside, as refresh@base and sample@base.
 // With --prof DIR the metatracker server runs under `node --cpu-prof --cpu-prof-dir DIR`
 // (open the .cpuprofile in Chrome's DevTools). Not a test; nothing leaves 127.0.0.1.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -27,6 +29,7 @@ const shape = {
   warmup: 0,
 }
 const prof = arg('--prof', '')
+const base = arg('--base', '')
 const only = arg('--only', '')
 
 /** [user, system] CPU seconds of a process (/proc/PID/stat, USER_HZ = 100). */
@@ -52,21 +55,27 @@ try {
   const ne = await nodeEcho()
   servers.push(ne)
   const flags = prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]
-  const mt = await metatracker(dist, 10_000, flags)
-  servers.push(mt)
-  const mtSpec = (f: string, expect: string[]): LoadSpec => ({
-    port: mt.port,
+  const start = async (d: string, f: string[]): Promise<Server> => {
+    const server = await metatracker(d, 10_000, f)
+    servers.push(server)
+    // Store the refresh records (each answered `new`): every later send is a refresh.
+    const primed = await runLoad(
+      tools.loadgen,
+      { port: server.port, proto: 'mt', file: refreshFile, expect: ['0=13'], once: true },
+      { sockets: 1, window: 1, seconds: 30, warmup: 0 },
+      server.pid,
+    )
+    if (primed.ok !== 256) throw new Error(`primed ${primed.ok} of 256`)
+    return server
+  }
+  const mt = await start(dist, flags)
+  const bt = base === '' ? null : await start(base, [])
+  const mtSpec = (f: string, expect: string[], server = mt): LoadSpec => ({
+    port: server.port,
     proto: 'mt',
     file: f,
     expect,
   })
-  const primed = await runLoad(
-    tools.loadgen,
-    { ...mtSpec(refreshFile, ['0=13']), once: true },
-    { sockets: 1, window: 1, seconds: 30, warmup: 0 },
-    mt.pid,
-  )
-  if (primed.ok !== 256) throw new Error(`primed ${primed.ok} of 256`)
   const rawSpec: LoadSpec = { port: ne.port, proto: 'raw', file: echoFile, expect: [] }
   interface Target {
     key: string
@@ -80,8 +89,14 @@ try {
     { key: 'echo', server: ne, spec: rawSpec },
     { key: 'refresh', server: mt, spec: mtSpec(refreshFile, ['0=13', '5=01']) },
     { key: 'sample', server: mt, spec: mtSpec(sampleFile, ['0=15', '7=08']) },
+    ...(bt === null
+      ? []
+      : [
+          { key: 'refresh@base', server: bt, spec: mtSpec(refreshFile, ['0=13', '5=01'], bt) },
+          { key: 'sample@base', server: bt, spec: mtSpec(sampleFile, ['0=15', '7=08'], bt) },
+        ]),
   ]
-    .filter(t => only === '' || t.key === 'echo' || t.key === only)
+    .filter(t => only === '' || t.key === 'echo' || t.key.startsWith(only))
     .map(t => ({ ...t, us: [] as number[], sys: [] as number[], ok: [] as number[] }))
   // Round 0 warms the JIT up and is not counted.
   for (let r = 0; r <= rounds; r++) {
@@ -105,7 +120,7 @@ try {
   for (const t of targets) {
     const us = median(t.us)
     console.log(
-      `${t.key.padEnd(8)} ${us.toFixed(2).padStart(6)} µs CPU/packet (${median(t.sys).toFixed(2)} system)  ${(echo / us).toFixed(2)} of echo per CPU-s  (rounds: ${t.us.map(x => x.toFixed(2)).join(' ')}; ops/s median ${median(t.ok).toFixed(0)})`,
+      `${t.key.padEnd(12)} ${us.toFixed(2).padStart(6)} µs CPU/packet (${median(t.sys).toFixed(2)} system)  ${(echo / us).toFixed(2)} of echo per CPU-s  (rounds: ${t.us.map(x => x.toFixed(2)).join(' ')}; ops/s median ${median(t.ok).toFixed(0)})`,
     )
   }
 } finally {
