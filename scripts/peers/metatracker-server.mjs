@@ -109,5 +109,12 @@ if (memory > 0) {
   process.stdin.on('end', () => {
     void daemon.close().then(() => rm(dir, { recursive: true, force: true }))
   })
+  // Exit on SIGTERM through process.exit, so that `node --cpu-prof` writes its profile.
+  process.once('SIGTERM', () => {
+    void daemon
+      .close()
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.exit(0))
+  })
   process.stdin.resume()
 }
