@@ -1,13 +1,15 @@
 // metatracker beside its peers and the UDP ceilings, in one run, on loopback only.
 // Usage: npm run bench:peers [-- --rounds 6 --seconds 2 --warmup 0.5 --sockets 4 --window 32
-//          --memory-entries 1000000 (0 = skip) --fresh-rate 12000 --no-write]
+//          --memory-entries 1000000 (0 = skip) --fresh-rate N --workers 0,1,2 --no-write]
 //
 // A closed-loop load generator written in C (scripts/loadgen/loadgen.c, compiled here with gcc
 // into a temp dir) drives, one after another and round by round, every target in its own
 // process: a C echo server (the kernel's ceiling), a node:dgram echo server (the runtime's),
 // opentracker (Debian's package, BEP 15), bittorrent-tracker (npm, installed into the temp dir,
-// BEP 15) and metatracker (refresh announces, sample queries, fresh signed announces). One
-// core's node:crypto verify rate is measured in this process between them. Each figure is the
+// BEP 15) and metatracker (refresh announces, sample queries, fresh signed announces: one
+// tracker per `verifyWorkers` count of --workers, by default 0 (the main thread) and 1..N, N
+// the cores, each against one core's verify rate: the scaling curve of docs/operations.md,
+// "Verify workers"). One core's node:crypto verify rate is measured between them. Each figure is the
 // median over the rounds; the table is printed and written into docs/benchmarks.md between the
 // bench:peers markers. Then, unless --memory-entries 0, memory per entry at 1,000,000 entries.
 // Not a test: figures depend on the machine and its load. Nothing leaves 127.0.0.1.
@@ -47,6 +49,15 @@ import {
 import { type Row, renderTable } from './peers/table.js'
 
 const argv = process.argv.slice(2)
+if (argv.includes('--help')) {
+  console.log(
+    'npm run bench:peers [-- --rounds 6 --seconds 2 --warmup 0.5 --sockets 4 --window 32\n' +
+      '  --memory-entries 1000000 (0 = skip) --fresh-rate N (fresh announces signed per second\n' +
+      '  of measurement) --workers 0,1,..,cores (verifyWorkers counts for the fresh rows)\n' +
+      '  --no-write (print only; otherwise the table goes into docs/benchmarks.md)]',
+  )
+  process.exit(0)
+}
 const arg = (name: string, fallback: number): number => {
   const i = argv.indexOf(name)
   return i >= 0 ? Number(argv[i + 1] ?? fallback) : fallback
@@ -59,7 +70,18 @@ const shape: LoadShape = {
   warmup: arg('--warmup', 0.5),
 }
 const memoryEntries = arg('--memory-entries', 1_000_000)
-const freshRate = arg('--fresh-rate', 12_000)
+const cores = cpus().length
+// Fresh announces signed ahead per second of measurement: enough for the fastest tracker.
+const freshRate = arg('--fresh-rate', 10_000 * Math.max(1, Math.min(8, cores)))
+const workersArg = argv[argv.indexOf('--workers') + 1]
+/** verifyWorkers counts measured: 0 (main thread) and 1..cores unless --workers says. */
+const workerCounts =
+  argv.includes('--workers') && workersArg !== undefined
+    ? workersArg.split(',').map(Number)
+    : Array.from({ length: cores + 1 }, (_, i) => i)
+if (workerCounts.some(n => !Number.isInteger(n) || n < 0 || n > 256)) {
+  throw new Error(`--workers: a comma list of counts from 0 to 256, got ${workersArg}`)
+}
 const write = !argv.includes('--no-write')
 const FRESH_KEYS = 20_000 // more than the tracker's KeyObject cache (16,384): every key is new to it
 const REFRESH_RECORDS = 256
@@ -93,7 +115,7 @@ try {
   const [tools, dist, freshFiles, btFailed, otFound] = await Promise.all([
     compile(tmp),
     buildMetatracker(),
-    signFresh(join(tmp, 'fresh'), FRESH_KEYS, seqs, at, Math.max(1, Math.min(2, cpus().length))),
+    signFresh(join(tmp, 'fresh'), FRESH_KEYS, seqs, at, Math.max(1, Math.min(8, cores))),
     installBittorrentTracker(join(tmp, 'bt')),
     findOpentracker(tmp),
   ])
@@ -189,14 +211,30 @@ try {
     mt,
     mtSpec(sampleFile, ['0=15', '7=08']), // introductions holding 8 entries
   )
-  const fresh: Target = {
-    key: 'fresh',
-    label: 'metatracker fresh signed announces (new key or higher seq)',
-    server: mt,
-    spec: { ...mtSpec(freshFile, ['0=13']), once: true, skip: 0 },
-    results: [],
+  // One tracker per worker count, each with its own cursor over the same pre-signed announces
+  // (each process has its own table, so every record is fresh to it).
+  const freshTargets: Target[] = []
+  for (const workers of workerCounts) {
+    const server = await metatracker(dist, 0, workers)
+    servers.push(server)
+    const how = workers === 0 ? 'main thread' : `${workers} verify worker${workers > 1 ? 's' : ''}`
+    const t: Target = {
+      key: `fresh${workers}`,
+      label: `metatracker fresh signed announces (new key or higher seq), ${how}`,
+      server,
+      spec: {
+        port: server.port,
+        proto: 'mt',
+        file: freshFile,
+        expect: ['0=13'],
+        once: true,
+        skip: 0,
+      },
+      results: [],
+    }
+    freshTargets.push(t)
+    targets.push(t)
   }
-  targets.push(fresh)
 
   const verifier = await startVerifier(freshFile, FRESH_KEYS)
   const verifyNew: Row = {
@@ -232,9 +270,9 @@ try {
       const t = targets.find(x => x.key === key)
       if (t === undefined) continue
       const res = await runLoad(tools.loadgen, t.spec, shape, t.server.pid)
-      if (t === fresh) {
+      if (freshTargets.includes(t)) {
         if (res.exhausted) freshRanOut++
-        fresh.spec = { ...fresh.spec, skip: res.next }
+        t.spec = { ...t.spec, skip: res.next }
       }
       t.results.push(res)
     }
@@ -271,8 +309,7 @@ try {
       bad: x.bad,
     })),
   }))
-  const freshRow = rows.find(r => r.key === 'fresh')
-  if (freshRow !== undefined) {
+  for (const freshRow of rows.filter(r => freshTargets.some(t => t.key === r.key))) {
     freshRow.note = (f, all) => {
       const v = all.get('verify')
       if (v === undefined) return ''
@@ -291,8 +328,8 @@ try {
     '',
     `- **Run:** ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${rounds} rounds, each target ${shape.warmup} s warm-up + ${shape.seconds} s measured per round, order rotated every round; figures are medians over the rounds.`,
     `- **Machine:** ${cpus().length} × ${cpuModel}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, node ${process.version}; load average ${load0.map(x => x.toFixed(1)).join(' ')} before, ${load1.map(x => x.toFixed(1)).join(' ')} after (other work shares the machine: read the ratios).`,
-    `- **Generator:** \`scripts/loadgen/loadgen.c\` (gcc -O2), closed loop, ${shape.sockets} sockets × ${shape.window} requests in flight on 127.0.0.1, e.g. \`loadgen ${loadArgs({ ...fresh.spec, file: 'fresh.bin', port: 0 }, shape).join(' ')}\`. A reply counts only when it is the expected kind (BEP 15 announce reply; metatracker \`announce-reply\` \`refreshed\`, \`introductions\` of 8 entries, \`announce-reply\`). "generator CPU" is its share of one core: the C echo row shows how far the generator itself goes.`,
-    `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of 16 torrents, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` of this tree built with tsc (as it ships, no tsx) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it).`,
+    `- **Generator:** \`scripts/loadgen/loadgen.c\` (gcc -O2), closed loop, ${shape.sockets} sockets × ${shape.window} requests in flight on 127.0.0.1, e.g. \`loadgen ${loadArgs({ ...(freshTargets[0]?.spec ?? mtSpec(freshFile, ['0=13'])), file: 'fresh.bin', port: 0 }, shape).join(' ')}\`. A reply counts only when it is the expected kind (BEP 15 announce reply; metatracker \`announce-reply\` \`refreshed\`, \`introductions\` of 8 entries, \`announce-reply\`). "generator CPU" is its share of one core: the C echo row shows how far the generator itself goes.`,
+    `- **Targets:** C echo (${ce.version}); node:dgram echo (${ne.version}); opentracker ${typeof otFound === 'string' ? '(skipped)' : `${otFound.version}, whitelist of 16 torrents, UDP only, chrooted, as \`nobody\``}; bittorrent-tracker ${btFailed === null ? `${BT_VERSION} from npm into the temp dir (\`server.js\` only, UDP 127.0.0.1)` : '(skipped)'}; BEP 15 announces of 256 peers of one torrent, numwant 8, after a connect per socket; metatracker: a \`Daemon\` of this tree built with tsc (as it ships, no tsx) in its own process, per-block caps raised, ${SAMPLE_ENTRIES.toLocaleString('en-US')} peers held for the sample, ${REFRESH_RECORDS} records refreshed, fresh announces pre-signed in Node (${FRESH_KEYS.toLocaleString('en-US')} new keys × seq 1..${seqs}, each key back only after all the others, so the tracker's KeyObject cache never holds it), sent to one tracker per \`verifyWorkers\` count (${workerCounts.join(', ')}; 0 = on the main thread), each with its own cursor over them; the fresh rows' ratio is to one core's verify rate (new keys), and their server CPU counts every thread of the tracker's process.`,
     `- **Verify** rows: \`verifyBytes\` (the tracker's own, strict checks included) in a loop in its own process (\`scripts/peers/verify-child.ts\`), over the fresh announces' own signatures; "server CPU" is that process's share of a core.`,
     `- **Columns:** ops/s is per wall second over the measured window; "ops per server CPU-s" divides it by the server's share of a core over the generator's run (from /proc), which the machine's other load moves much less.`,
   ]

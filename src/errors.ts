@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   KEY_BAD_FORMAT: 'the key file is not a PEM PKCS#8 Ed25519 private key',
   KEY_EXISTS: 'refusing to overwrite an existing key file',
   KEY_BAD_PUBLIC: 'a public key is not 32 bytes of hex',
+  VERIFY_POOL_CLOSED: 'the signature verify pool was closed while records waited for it',
   // src/table, src/tracker, src/net: options, data directory, listeners
   CONFIG_BAD_OPTION: 'an option has a value outside its allowed range (the message names it)',
   CONFIG_READ_FAILED: 'the configuration file cannot be read or is not valid JSON',

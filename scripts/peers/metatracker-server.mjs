@@ -2,6 +2,7 @@
 // the path) for scripts/bench-peers.ts, in its own process on 127.0.0.1 port 0. A Daemon: the
 // protocol engine without the operator layer's flood gate.
 // Usage: node scripts/peers/metatracker-server.mjs --dist DIR [--sample 10000] [--memory N]
+//          [--verify-workers N]
 //   DIR is the build's output directory (it holds tracker/daemon.js).
 //   Serving: fills --sample peer entries of network bench.example (directly: their signatures
 //   are not what is measured), prints {"port":N} and serves until stdin closes.
@@ -9,6 +10,8 @@
 //   inserts N peer entries into its table (135-byte records with their 64-byte signature,
 //   distinct keys and addresses) and prints
 //   {"entries","recordBytes","rssBefore","rssAfter","heapBefore","heapAfter"}.
+//   --verify-workers N: the Daemon's `verifyWorkers` (0 = verify on the main thread); absent,
+//   its default.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +24,7 @@ const arg = (name, fallback) => {
 }
 const sample = Number(arg('--sample', '10000'))
 const memory = Number(arg('--memory', '0'))
+const verifyWorkers = arg('--verify-workers', '')
 const now = Math.floor(Date.now() / 1000)
 const dist = arg('--dist', '')
 if (dist === '') throw new Error('--dist DIR is required')
@@ -50,6 +54,7 @@ const daemon = await Daemon.start({
   // §9): hand them out anyway, or a sample would answer with no entry. (A tree without the
   // option leaves the key out.)
   listUnproven: true,
+  ...(verifyWorkers === '' ? {} : { verifyWorkers: Number(verifyWorkers) }),
 })
 
 function fill(count, network, first) {
@@ -103,6 +108,13 @@ if (memory > 0) {
   console.log(JSON.stringify({ port: daemon.addresses().udp }))
   process.stdin.on('end', () => {
     void daemon.close().then(() => rm(dir, { recursive: true, force: true }))
+  })
+  // Exit on SIGTERM through process.exit, so that `node --cpu-prof` writes its profile.
+  process.once('SIGTERM', () => {
+    void daemon
+      .close()
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.exit(0))
   })
   process.stdin.resume()
 }

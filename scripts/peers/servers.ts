@@ -128,11 +128,29 @@ export async function buildMetatracker(): Promise<string> {
   return out
 }
 
-export function metatracker(dist: string, sample: number): Promise<Server> {
+/**
+ * A metatracker Daemon; `verifyWorkers` its option of that name (absent: the default);
+ * `nodeFlags` extra flags for node (e.g. --cpu-prof, for scripts/bench-hotpath.ts).
+ */
+export function metatracker(
+  dist: string,
+  sample: number,
+  verifyWorkers?: number,
+  nodeFlags: string[] = [],
+): Promise<Server> {
+  const workers = verifyWorkers === undefined ? [] : ['--verify-workers', String(verifyWorkers)]
   return startChild(
     'metatracker',
     process.execPath,
-    [join(here, 'metatracker-server.mjs'), '--dist', dist, '--sample', String(sample)],
+    [
+      ...nodeFlags,
+      join(here, 'metatracker-server.mjs'),
+      '--dist',
+      dist,
+      '--sample',
+      String(sample),
+      ...workers,
+    ],
     'this tree built with tsc (a Daemon in its own process)',
   )
 }

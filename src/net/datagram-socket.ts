@@ -1,4 +1,6 @@
 import { type Socket, createSocket } from 'node:dgram'
+import { lookup as dnsLookup } from 'node:dns'
+import { isIP } from 'node:net'
 
 /** One received datagram. `data` is owned by the receiver. */
 export interface Datagram {
@@ -23,10 +25,37 @@ export interface DatagramSocketOptions {
   ipv6Only?: boolean
 }
 
+/** A synchronous consumer of datagrams (see DatagramSocket.consume). */
+export type DatagramSink = (d: Datagram) => void
+
 /**
- * `node:dgram` as an async iterable of datagrams, with a bounded queue: a slow consumer costs
- * dropped datagrams (counted), never unbounded memory. Sending is fire-and-forget; send errors
- * are counted, never thrown at the caller, because a UDP peer can always vanish.
+ * node:dgram resolves the address of every send through `lookup`, by default dns.lookup, which
+ * answers an IP literal on the next tick (a closure and a tick per datagram). Every address this
+ * module sends to is a literal a socket reported: answered at once; a name still goes to DNS.
+ */
+function literalLookup(
+  host: string,
+  family: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const v = isIP(host)
+  if (v !== 0) {
+    callback(null, host, v)
+    return
+  }
+  const f = typeof family === 'number' ? family : 0
+  dnsLookup(host, f, callback)
+}
+
+/**
+ * `node:dgram` as a stream of datagrams with a bounded queue: a slow consumer costs dropped
+ * datagrams (counted), never unbounded memory. Two views of the one queue:
+ * - `consume(sink)`: the datagrams a poll of the event loop received are queued and handed to
+ *   the sink synchronously in one drain per tick (one setImmediate per batch, no promise or
+ *   microtask per datagram), in arrival order;
+ * - the async iterator (`for await`, `next()`), one promise per datagram.
+ * Sending is fire-and-forget; send errors are counted, never thrown at the caller, because a
+ * UDP peer can always vanish.
  */
 export class DatagramSocket implements AsyncIterable<Datagram> {
   readonly #socket: Socket
@@ -35,10 +64,24 @@ export class DatagramSocket implements AsyncIterable<Datagram> {
   #queue: Datagram[] = []
   #head = 0
   #waiter: ((d: IteratorResult<Datagram>) => void) | null = null
+  #sink: DatagramSink | null = null
+  #drainScheduled = false
   #closed = false
   #closing: Promise<void> | null = null
-  /** Counters: received, dropped for size, dropped for a full queue, failed sends. */
-  readonly counts = { received: 0, oversize: 0, overflow: 0, sendErrors: 0, sent: 0 }
+  /**
+   * Counters: received, dropped for size, dropped for a full queue, failed sends, sends handed
+   * to the kernel (`sent`; a later failure the kernel reports arrives as a socket error and is
+   * counted in `sendErrors`).
+   */
+  readonly counts = {
+    received: 0,
+    oversize: 0,
+    overflow: 0,
+    sendErrors: 0,
+    sent: 0,
+    /** Datagrams whose sink threw (a bug: the sink should catch what it can). */
+    sinkErrors: 0,
+  }
 
   private constructor(socket: Socket, options: DatagramSocketOptions) {
     this.#socket = socket
@@ -55,7 +98,11 @@ export class DatagramSocket implements AsyncIterable<Datagram> {
 
   static async bind(options: DatagramSocketOptions): Promise<DatagramSocket> {
     const type = options.host.includes(':') ? 'udp6' : 'udp4'
-    const socket = createSocket({ type, ipv6Only: type === 'udp6' && options.ipv6Only !== false })
+    const socket = createSocket({
+      type,
+      ipv6Only: type === 'udp6' && options.ipv6Only !== false,
+      lookup: literalLookup,
+    })
     const ds = new DatagramSocket(socket, options)
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -126,16 +173,55 @@ export class DatagramSocket implements AsyncIterable<Datagram> {
       return
     }
     this.#queue.push(d)
+    if (this.#sink !== null && !this.#drainScheduled) {
+      this.#drainScheduled = true
+      setImmediate(this.#drain)
+    }
   }
 
-  /** Send without waiting; failures are counted in `counts.sendErrors`. */
+  /**
+   * Hand every queued datagram to `sink`, synchronously and in arrival order, once per tick of
+   * the event loop after its poll (a datagram is never handed over inside the 'message' event
+   * that received it); replaces the async iterator as the reader. A sink that throws loses
+   * only that datagram. After close the sink is never called again.
+   */
+  consume(sink: DatagramSink): void {
+    if (this.#sink !== null || this.#waiter !== null) throw new Error('already being read')
+    this.#sink = sink
+    if (this.#head < this.#queue.length && !this.#drainScheduled) {
+      this.#drainScheduled = true
+      setImmediate(this.#drain)
+    }
+  }
+
+  readonly #drain = (): void => {
+    this.#drainScheduled = false
+    const sink = this.#sink
+    if (sink === null) return
+    // The batch as it stands: nothing can join it while it runs (the sink is synchronous).
+    const batch = this.#queue
+    let i = this.#head
+    this.#queue = []
+    this.#head = 0
+    for (; i < batch.length && !this.#closed; i++) {
+      try {
+        sink(batch[i] as Datagram)
+      } catch {
+        this.counts.sinkErrors++
+      }
+    }
+  }
+
+  /**
+   * Send without waiting (node:dgram copies nothing: `data` must not change afterwards);
+   * failures are counted in `counts.sendErrors`. No completion callback: node:dgram would
+   * schedule one per datagram.
+   */
   send(data: Uint8Array, port: number, address: string): void {
     if (this.#closed) return
     try {
-      this.#socket.send(data, port, address, err => {
-        if (err) this.counts.sendErrors++
-        else this.counts.sent++
-      })
+      this.#socket.send(data, port, address)
+      this.counts.sent++
     } catch {
       // A bad port or address from input must never throw out of a listener.
       this.counts.sendErrors++
@@ -143,6 +229,7 @@ export class DatagramSocket implements AsyncIterable<Datagram> {
   }
 
   next(): Promise<IteratorResult<Datagram>> {
+    if (this.#sink !== null) return Promise.reject(new Error('read by a sink (consume)'))
     if (this.#head < this.#queue.length) {
       const d = this.#queue[this.#head++] as Datagram
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {

@@ -315,8 +315,12 @@ export class HttpApi {
         }
       }
     } catch (err) {
-      if (isTrackerError(err) && err.code === 'HTTP_BAD_QUERY')
-        return { route, reply: errorReply(err.code, err.message) }
+      if (isTrackerError(err) && err.code === 'HTTP_BAD_QUERY') {
+        const reply = errorReply(err.code, err.message)
+        // A cross-origin reader of /v1/* (a static /browse page) must see why it got a 400.
+        if (route.startsWith('/v1/')) reply.headers['access-control-allow-origin'] = '*'
+        return { route, reply }
+      }
       throw err
     }
   }
@@ -337,7 +341,10 @@ export class HttpApi {
     const body =
       req.readBody === undefined ? new Uint8Array(0) : await req.readBody(Limits.RECORD_MAX)
     if (body === null) return errorReply('HTTP_BODY_TOO_LARGE')
-    const outcome = view.announce(body, { address: req.remoteAddress, port: req.remotePort ?? 0 })
+    const outcome = await view.announce(body, {
+      address: req.remoteAddress,
+      port: req.remotePort ?? 0,
+    })
     return outcome === null ? null : announceReply(outcome)
   }
 

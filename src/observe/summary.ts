@@ -19,6 +19,9 @@ export const GAUGE_STATS: ReadonlySet<string> = new Set([
   'table_blocks',
   'tcp_open',
   'flood_sources',
+  'verify_workers',
+  'verify_queue',
+  'verify_in_flight',
 ])
 /** A drop counter is `dropped_<reason>`; the reason is the rest of the name. */
 export const DROP_PREFIX = 'dropped_'

@@ -32,7 +32,10 @@ export interface TrackerView {
    * address, the connection's port). Null: no answer (a denied source address, a tracker that is
    * stopping); the HTTP listener closes the connection. Absent: the route is off (404).
    */
-  announce?(record: Uint8Array, source: AnnounceSource): AnnounceOutcome | null
+  announce?(
+    record: Uint8Array,
+    source: AnnounceSource,
+  ): AnnounceOutcome | null | Promise<AnnounceOutcome | null>
 }
 
 /** Who sent an HTTP announce: the client's address and the connection's source port. */

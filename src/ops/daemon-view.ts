@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { ClientTable, Entry } from '../table/client-table.js'
 import { openFloodGate } from '../throttle/types.js'
-import { type HandlerContext, handleRequest } from '../tracker/handlers/index.js'
+import { type HandlerContext, serveRequest } from '../tracker/handlers/index.js'
 import { sourceFrom } from '../tracker/handlers/context.js'
 import { MessageType, PROTOCOL_VERSION, WireErrorCode } from '../wire/constants.js'
 import { ANNOUNCE_RECORD_AT } from '../wire/layout.js'
@@ -120,11 +120,11 @@ const charged = new WeakMap<HandlerContext, HandlerContext>()
  * the observed endpoint is the client address with the port from the record. The flood bucket
  * is not charged a second time.
  */
-function httpAnnounce(
+async function httpAnnounce(
   d: ViewSource,
   record: Uint8Array,
   source: AnnounceSource,
-): AnnounceOutcome | null {
+): Promise<AnnounceOutcome | null> {
   const ctx = d.handlerContext ?? null
   const src = sourceFrom(source.address, source.port > 0 ? source.port : 1)
   if (ctx === null || src === null) return null
@@ -137,7 +137,8 @@ function httpAnnounce(
   message[0] = (PROTOCOL_VERSION << 4) | MessageType.ANNOUNCE
   new DataView(message.buffer).setUint32(1, 1)
   message.set(record, ANNOUNCE_RECORD_AT)
-  const reply = handleRequest(once, message, src, 'tcp')
+  // A fresh record is verified on the daemon's verify pool, like a TCP announce.
+  const reply = await serveRequest(once, message, src, 'tcp')
   if (reply === null) return null
   const m = decodeMessage(reply.bytes)
   if (m.type === 'announce-reply') {

@@ -34,43 +34,39 @@ export function blocksOf(address: string): [string, string] {
   return [key, 'w' + key.slice(0, 10)]
 }
 
-/** Something kept in an index array with swap-remove: it remembers its position. */
-export interface Slotted {
-  slot: number
+/**
+ * A list of members with O(1) add and remove (swap-remove), as a bare array (no object around
+ * it: an index costs its array and its map entry only). The member stores its own position under
+ * a field named by the caller (`Slots`), so one object can sit in several lists. A list is made
+ * with its first member (`slotList`) and dropped by its owner once empty: its array starts as a
+ * literal of one element (8 bytes of elements, where a first push onto an empty array reserves
+ * 17 slots), which matters when an attacker spreads entries one per address block
+ * (docs/benchmarks.md).
+ */
+export interface Slots<T> {
+  get: (e: T) => number
+  set: (e: T, slot: number) => void
 }
 
-/**
- * A list of members with O(1) add and remove (swap-remove). The member stores its own position
- * under a field named by the caller, so one object can sit in several lists.
- */
-export class SlotList<T> {
-  readonly items: T[] = []
+export function slotList<T>(first: T, s: Slots<T>): T[] {
+  s.set(first, 0)
+  return [first]
+}
 
-  constructor(
-    readonly id: string,
-    private readonly getSlot: (e: T) => number,
-    private readonly setSlot: (e: T, slot: number) => void,
-  ) {}
+export function slotAdd<T>(items: T[], e: T, s: Slots<T>): void {
+  s.set(e, items.length)
+  items.push(e)
+}
 
-  get size(): number {
-    return this.items.length
+/** Remove `e` if it is in `items`; true when it was. */
+export function slotRemove<T>(items: T[], e: T, s: Slots<T>): boolean {
+  const at = s.get(e)
+  if (at < 0 || items[at] !== e) return false
+  const last = items.pop() as T
+  if (last !== e) {
+    items[at] = last
+    s.set(last, at)
   }
-
-  add(e: T): void {
-    this.setSlot(e, this.items.length)
-    this.items.push(e)
-  }
-
-  /** Remove `e` if it is here; true when it was. */
-  remove(e: T): boolean {
-    const at = this.getSlot(e)
-    if (at < 0 || this.items[at] !== e) return false
-    const last = this.items.pop() as T
-    if (last !== e) {
-      this.items[at] = last
-      this.setSlot(last, at)
-    }
-    this.setSlot(e, -1)
-    return true
-  }
+  s.set(e, -1)
+  return true
 }

@@ -6,8 +6,6 @@ import { latin1, recordKeyLength } from '../wire/layout.js'
 import { type NodeKind, type SignedRecord, isWithdrawal } from '../wire/record.js'
 import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
-  type Block,
-  type Bucket,
   Entry,
   type EntrySnapshot,
   type EntryView,
@@ -17,11 +15,12 @@ import {
   type TableOptions,
   bucketId,
   entryCharge,
-  newBlock,
-  newBucket,
-  newWide,
+  factsOf,
+  newCounts,
+  type TableCounts,
   viewOf,
 } from './entry.js'
+import { Indexes } from './indexes.js'
 import { Segments } from './segments.js'
 import {
   type Asker,
@@ -43,25 +42,20 @@ export * from './entry.js'
 /** `stale`: a record no newer than the one remembered for its key (replay protection). */
 export type AdmitResult = 'ok' | 'block-full' | 'stale'
 
-/** Most entries of a full block looked at for expired ones before refusing a new entry. */
-const PURGE_SCAN = 1024
-
 /**
- * The client table: a segmented LRU (segments.ts) bounded by count and bytes, ttl from the
- * record's expiry capped by maxTtl, the injected clock, no autopurge timers (expired entries are
- * skipped lazily on read and deleted when met). Newcomers enter probation; an entry announced
- * `protectAfter` times (REFRESH_GAP apart) moves to the protected segment, which a flood of
- * newcomers cannot evict while probation has anything left. Per-(network, kind) indexes and
- * per-block counts (/24 and /16, /48 and /32) are maintained only in the segments' add/leave
- * hooks, so every way an entry leaves (evict, expire, delete, replace) keeps them consistent; a
- * key leaving remembers its seq in the replay memory (seq-memory.ts).
+ * The client table: a segmented LRU (segments.ts) bounded by count and bytes; each entry's end
+ * (`until`) is the record's expiry capped by maxTtl, read against the injected clock, with no
+ * autopurge timers (expired entries are skipped lazily on read and deleted when met). Newcomers
+ * enter probation; an entry announced `protectAfter` times (REFRESH_GAP apart) moves to the
+ * protected segment, which a flood of newcomers cannot evict while probation has anything left.
+ * Per-(network, kind) indexes and per-block lists (/24 and /16, /48 and /32; indexes.ts) are
+ * maintained only in the segments' add/leave hooks, so every way an entry leaves (evict, expire,
+ * delete, replace) keeps them consistent; a key leaving remembers its seq (seq-memory.ts).
  */
 export class ClientTable implements SelectIndex {
   readonly #segs: Segments<Entry>
   readonly #memory: SeqMemory
-  readonly #buckets = new Map<string, Bucket>()
-  readonly #blocks = new Map<string, Block>()
-  readonly #wides = new Map<string, Block>()
+  readonly #ix = new Indexes()
   readonly #clock: Clock
   readonly #maxTtl: number
   readonly #serverTtl: number
@@ -73,22 +67,7 @@ export class ClientTable implements SelectIndex {
   readonly #proofTimeout: number
   readonly #listUnproven: boolean
   /** Counters the daemon's stats read. */
-  readonly counts = {
-    evicted: 0,
-    expired: 0,
-    replaced: 0,
-    deleted: 0,
-    promoted: 0,
-    /** Promotions refused: the protected segment was full of entries with longer records. */
-    notPromoted: 0,
-    /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
-    blockFull: 0,
-    wideBlockFull: 0,
-    /** Records refused because the replay memory held an equal or higher seq for their key. */
-    staleReplays: 0,
-    /** Withdrawals applied (withdraw()), whether or not the key was held. */
-    withdrawn: 0,
-  }
+  readonly counts: TableCounts = newCounts()
 
   constructor(o: TableOptions) {
     this.#clock = o.clock
@@ -107,16 +86,17 @@ export class ClientTable implements SelectIndex {
       maxEntries: o.maxEntries,
       maxBytes: o.maxBytes - this.#memory.bytes,
       protectedShare: o.protectedShare ?? 0.8,
-      clock: o.clock,
       charge: entryCharge,
+      extraBytes: e => this.#ix.bytes(e),
+      expired: e => e.until * 1000 <= this.#clock.now(),
       // A victim silent for four gaps has most likely left: it no longer holds its place.
       outranks: (candidate, victim) =>
         candidate.hits > victim.hits || victim.seen + 4 * this.#gap <= this.nowSeconds(),
       onAdd: e => {
-        this.#link(e)
+        this.#ix.link(e)
       },
       onLeave: (e, reason) => {
-        this.#unlink(e)
+        this.#ix.unlink(e)
         if (reason === 'replace') {
           this.counts.replaced++
           return
@@ -142,9 +122,9 @@ export class ClientTable implements SelectIndex {
     return this.#segs.protected.size
   }
 
-  /** Bytes charged against maxBytes: the entries and the replay memory. */
+  /** Bytes charged against maxBytes: the entries, their indexes and the replay memory. */
   get bytes(): number {
-    return this.#segs.bytes + this.#memory.bytes
+    return this.#segs.bytes + this.#ix.bytes() + this.#memory.bytes
   }
 
   get maxBytes(): number {
@@ -162,7 +142,7 @@ export class ClientTable implements SelectIndex {
 
   /** Number of address blocks with at least one entry. */
   get blocks(): number {
-    return this.#blocks.size
+    return this.#ix.blocks.size
   }
 
   nowSeconds(): number {
@@ -199,12 +179,12 @@ export class ClientTable implements SelectIndex {
 
   /** Entries held in an address block. */
   blockCount(address: string): number {
-    return this.#blocks.get(blockOf(address))?.size ?? 0
+    return this.#ix.blocks.get(blockOf(address))?.length ?? 0
   }
 
   /** Entries held in a wide address block (/16, /32). */
   wideBlockCount(address: string): number {
-    return this.#wides.get(wideBlockOf(address))?.size ?? 0
+    return this.#ix.wides.get(wideBlockOf(address))?.length ?? 0
   }
 
   /**
@@ -218,11 +198,13 @@ export class ClientTable implements SelectIndex {
   admit(held: Entry | undefined, address: string, signed?: SignedRecord): AdmitResult {
     if (held === undefined && signed !== undefined && this.isReplay(signed)) return 'stale'
     const [id, wid] = blocksOf(address)
-    if (!this.#roomIn(this.#blocks, id, held, this.#perBlockMax)) {
+    const now = this.nowSeconds()
+    const drop = (k: string): void => void this.#segs.delete(k)
+    if (!this.#ix.roomIn(this.#ix.blocks, id, held, this.#perBlockMax, now, drop)) {
       this.counts.blockFull++
       return 'block-full'
     }
-    if (!this.#roomIn(this.#wides, wid, held, this.#perWideMax)) {
+    if (!this.#ix.roomIn(this.#ix.wides, wid, held, this.#perWideMax, now, drop)) {
       this.counts.wideBlockFull++
       return 'block-full'
     }
@@ -255,48 +237,30 @@ export class ClientTable implements SelectIndex {
     const key = text.slice(0, recordKeyLength(signed.bytes))
     const held = this.#segs.peek(key)
     if (held === undefined && this.#remembersNewer(signed)) return undefined
-    const id = bucketId(rec.network, rec.kind)
-    const [blockId, wideId] = blocksOf(observed.address)
-    const s = rec.server
     const entry = new Entry(
       key,
       text,
-      rec.seq,
-      rec.expiresAt,
       until,
       seen,
       observed.address,
       observed.port,
-      this.#buckets.get(id) ?? newBucket(id),
-      this.#blocks.get(blockId) ?? newBlock(blockId),
-      this.#wides.get(wideId) ?? newWide(wideId),
-      s === null
-        ? null
-        : {
-            name: s.name,
-            players: s.players,
-            maxPlayers: s.maxPlayers,
-            world: s.world,
-            version: s.version,
-            tags: s.tags,
-          },
+      factsOf(rec.server),
     )
     const resolved = resolveEndpoints(rec.endpoints, observed)
     entry.want = provableMask(resolved)
     entry.obs = maskOf(resolved, observed) & entry.want
     entry.proven = maskOf(resolved, provenBy) & entry.want
     if (entry.proven !== 0) entry.provenAt = seen
-    const ttlMs = Math.max(1, Math.ceil(ttl))
     let stored: boolean
     if (held === undefined) {
-      stored = this.#segs.add(entry, ttlMs)
+      stored = this.#segs.add(entry)
     } else {
       // A higher seq of a held key is an announce of that key: it keeps its standing.
       entry.hits = held.hits
       entry.at = held.at
       this.#count(entry, seen)
-      stored = this.#segs.replace(held, entry, ttlMs)
-      if (stored && !entry.prot && entry.hits >= this.#protectAfter) this.#promote(entry, ttlMs)
+      stored = this.#segs.replace(held, entry)
+      if (stored && !entry.prot && entry.hits >= this.#protectAfter) this.#promote(entry)
     }
     if (!stored) return undefined
     this.#memory.forget(key, seen)
@@ -318,9 +282,8 @@ export class ClientTable implements SelectIndex {
       return
     }
     this.#count(e, seen)
-    const ttlMs = Math.max(1, Math.ceil(ttl))
-    if (!e.prot && e.hits >= this.#protectAfter) this.#promote(e, ttlMs)
-    else this.#segs.touch(e, ttlMs)
+    if (!e.prot && e.hits >= this.#protectAfter) this.#promote(e)
+    else this.#segs.touch(e)
   }
 
   delete(key: string): boolean {
@@ -356,7 +319,7 @@ export class ClientTable implements SelectIndex {
 
   /** The (network, kind) index; may hold expired entries (check isLive). Empty when none. */
   bucket(network: string, kind: NodeKind): readonly Entry[] {
-    return this.#buckets.get(bucketId(network, kind))?.items ?? []
+    return this.#ix.buckets.get(bucketId(network, kind)) ?? []
   }
 
   /**
@@ -376,12 +339,12 @@ export class ClientTable implements SelectIndex {
 
   /** Indexes present (for tests and stats). */
   bucketIds(): string[] {
-    return [...this.#buckets.keys()]
+    return [...this.#ix.buckets.keys()]
   }
 
   /** Delete expired entries among the first `n` positions from a rotating point of a bucket. */
   sweep(network: string, kind: NodeKind, n: number): number {
-    const items = this.#buckets.get(bucketId(network, kind))?.items
+    const items = this.#ix.buckets.get(bucketId(network, kind))
     if (items === undefined || items.length === 0) return 0
     const now = this.nowSeconds()
     let removed = 0
@@ -446,10 +409,11 @@ export class ClientTable implements SelectIndex {
   checkInvariants(): string[] {
     return checkTable({
       segs: this.#segs,
-      buckets: this.#buckets,
-      blocks: this.#blocks,
-      wides: this.#wides,
+      buckets: this.#ix.buckets,
+      blocks: this.#ix.blocks,
+      wides: this.#ix.wides,
       memoryBytes: this.#memory.bytes,
+      indexBytes: this.#ix.bytes(),
     })
   }
 
@@ -471,21 +435,6 @@ export class ClientTable implements SelectIndex {
     return remembered !== undefined && signed.record.seq <= remembered
   }
 
-  #roomIn(map: Map<string, Block>, id: string, held: Entry | undefined, cap: number): boolean {
-    const block = map.get(id)
-    if (block === undefined || block.size < cap) return true
-    if (held !== undefined && (held.block === block || held.wide === block)) return true
-    const now = this.nowSeconds()
-    const doomed: string[] = []
-    const items = block.items
-    for (let i = 0; i < items.length && i < PURGE_SCAN; i++) {
-      const e = items[i] as Entry
-      if (e.until <= now) doomed.push(e.key)
-    }
-    for (const k of doomed) this.#segs.delete(k)
-    return (map.get(id)?.size ?? 0) < cap
-  }
-
   /** An announce of a held key counts towards protection when refreshGap after the last one. */
   #count(e: Entry, seen: number): void {
     if (seen - e.at >= this.#gap) {
@@ -494,23 +443,8 @@ export class ClientTable implements SelectIndex {
     }
   }
 
-  #promote(e: Entry, ttlMs: number): void {
-    if (this.#segs.promote(e, ttlMs)) this.counts.promoted++
+  #promote(e: Entry): void {
+    if (this.#segs.promote(e)) this.counts.promoted++
     else this.counts.notPromoted++
-  }
-
-  #link(e: Entry): void {
-    e.bucket.add(e)
-    if (e.bucket.size === 1) this.#buckets.set(e.bucket.id, e.bucket)
-    e.block.add(e)
-    if (e.block.size === 1) this.#blocks.set(e.block.id, e.block)
-    e.wide.add(e)
-    if (e.wide.size === 1) this.#wides.set(e.wide.id, e.wide)
-  }
-
-  #unlink(e: Entry): void {
-    if (e.bucket.remove(e) && e.bucket.size === 0) this.#buckets.delete(e.bucket.id)
-    if (e.block.remove(e) && e.block.size === 0) this.#blocks.delete(e.block.id)
-    if (e.wide.remove(e) && e.wide.size === 0) this.#wides.delete(e.wide.id)
   }
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js'
 import type { Endpoint } from '../wire/endpoint.js'
 import { keyPublicKeyText, recordNetworkText, recordPublicKey } from '../wire/layout.js'
 import type { NodeKind } from '../wire/record.js'
-import { SlotList } from './blocks.js'
+import type { Slots } from './blocks.js'
 
 /** What a checkpoint saves and restores for one entry (the contract with src/ops/checkpoint/). */
 export interface EntrySnapshot {
@@ -32,30 +32,43 @@ export interface ServerFacts {
 }
 
 /** One (network, kind) index: the entries in an array with swap-remove, so sampling is O(count). */
-export type Bucket = SlotList<Entry>
+export type Bucket = Entry[]
 /** The entries of one address block (/24, /48; or /16, /32), for its cap and for purging. */
-export type Block = SlotList<Entry>
+export type Block = Entry[]
 
-export const newBucket = (id: string): Bucket => new SlotList<Entry>(id, SLOT, SET_SLOT)
-export const newBlock = (id: string): Block => new SlotList<Entry>(id, BSLOT, SET_BSLOT)
-export const newWide = (id: string): Block => new SlotList<Entry>(id, WSLOT, SET_WSLOT)
-const SLOT = (e: Entry): number => e.slot
-const SET_SLOT = (e: Entry, i: number): void => {
-  e.slot = i
+/** Where an entry records its position in its bucket, block and wide block (blocks.ts). */
+export const IN_BUCKET: Slots<Entry> = {
+  get: e => e.slot,
+  set: (e, i) => {
+    e.slot = i
+  },
 }
-const BSLOT = (e: Entry): number => e.bslot
-const SET_BSLOT = (e: Entry, i: number): void => {
-  e.bslot = i
+export const IN_BLOCK: Slots<Entry> = {
+  get: e => e.bslot,
+  set: (e, i) => {
+    e.bslot = i
+  },
 }
-const WSLOT = (e: Entry): number => e.wslot
-const SET_WSLOT = (e: Entry, i: number): void => {
-  e.wslot = i
+export const IN_WIDE: Slots<Entry> = {
+  get: e => e.wslot,
+  set: (e, i) => {
+    e.wslot = i
+  },
 }
+
+/** `st` bits: the observed port (0..15), counted announces (16..20), protected (21). */
+const PORT_MASK = 0xffff
+const HITS_SHIFT = 16
+const HITS_MASK = 0x1f << HITS_SHIFT
+const PROT_BIT = 1 << 21
 
 /**
- * One held record. Kept small on purpose (see docs/benchmarks.md, bytes per entry): the record is
- * a latin1 string (one byte per byte, on the V8 heap, no ArrayBuffer per entry), times are whole
- * seconds (small integers), and the table key is a slice of the record string.
+ * One held record. Kept small on purpose (see docs/benchmarks.md, where the bytes go): every
+ * field costs 8 bytes of the object, so only what cannot be derived is a field. The record is a
+ * latin1 string (one byte per byte, on the V8 heap, no ArrayBuffer per entry) and the table key
+ * a slice of it; seq and expiry are read from the record bytes, the index and block an entry sits
+ * in from its network, kind and address (client-table.ts); times are whole seconds (small
+ * integers); port, counted announces and the segment share one small integer.
  */
 export class Entry {
   /** Position in its bucket's array. */
@@ -64,15 +77,13 @@ export class Entry {
   bslot = -1
   /** Position in its wide block's array. */
   wslot = -1
-  /** In the protected segment (see segments.ts). */
-  prot = false
-  /** Announces of this key counted towards protection (refreshGap apart, at most MAX_HITS). */
-  hits = 0
+  /** Port, counted announces and segment (PORT_MASK, HITS_MASK, PROT_BIT). */
+  st: number
   /** Unix seconds of the last counted announce. */
   at: number
   /**
    * The four 8-bit endpoint masks of proof.ts in one small integer (one field, not four: the
-   * accessors below live on the prototype, see docs/benchmarks.md, bytes per entry).
+   * accessors below live on the prototype).
    */
   pbits = 0
   /** Unix seconds of the last challenge round (0 = never). */
@@ -86,22 +97,45 @@ export class Entry {
     readonly key: string,
     /** The record bytes as a latin1 string. */
     readonly rec: string,
-    readonly seq: number,
-    /** Record expiry, Unix seconds. */
-    readonly expiresAt: number,
     /** Unix seconds after which the entry is gone: min(expiresAt, seen + maxTtl). */
     public until: number,
     /** Unix seconds of the last announce. */
     public seen: number,
-    /** Observed source address (canonical text) and port. */
+    /** Observed source address (canonical text). */
     readonly ip: string,
-    readonly port: number,
-    readonly bucket: Bucket,
-    readonly block: Block,
-    readonly wide: Block,
+    port: number,
     readonly server: ServerFacts | null,
   ) {
+    this.st = port & PORT_MASK
     this.at = seen
+  }
+
+  /** Observed source port. */
+  get port(): number {
+    return this.st & PORT_MASK
+  }
+  /** Announces of this key counted towards protection (refreshGap apart, at most MAX_HITS). */
+  get hits(): number {
+    return (this.st & HITS_MASK) >>> HITS_SHIFT
+  }
+  set hits(n: number) {
+    this.st = (this.st & ~HITS_MASK) | ((Math.min(n, MAX_HITS) << HITS_SHIFT) & HITS_MASK)
+  }
+  /** In the protected segment (see segments.ts). */
+  get prot(): boolean {
+    return (this.st & PROT_BIT) !== 0
+  }
+  set prot(p: boolean) {
+    this.st = p ? this.st | PROT_BIT : this.st & ~PROT_BIT
+  }
+  /** The record's seq (u64 after the key; at most 2^53 - 1, checked by the decoder). */
+  get seq(): number {
+    const at = this.key.length
+    return u32At(this.rec, at) * 2 ** 32 + u32At(this.rec, at + 4)
+  }
+  /** Record expiry, Unix seconds (u32 after seq and issuedAt). */
+  get expiresAt(): number {
+    return u32At(this.rec, this.key.length + 12)
   }
 
   /** Endpoints that can be proven (bit i = endpoint i, see proof.ts). */
@@ -146,6 +180,19 @@ export class Entry {
   get publicKeyText(): string {
     return keyPublicKeyText(this.key)
   }
+
+  /** The id of the (network, kind) index the entry sits in. */
+  get bucketId(): string {
+    return bucketId(recordNetworkText(this.rec), this.server === null ? 'peer' : 'server')
+  }
+}
+
+/** Big-endian u32 at `at` of a latin1 string. */
+function u32At(text: string, at: number): number {
+  return (
+    text.charCodeAt(at) * 0x1000000 +
+    ((text.charCodeAt(at + 1) << 16) | (text.charCodeAt(at + 2) << 8) | text.charCodeAt(at + 3))
+  )
 }
 
 export interface TableOptions {
@@ -191,24 +238,78 @@ export const MAX_HITS = 16
 export const REPLAY_MEMORY_SHARE = 1 / 8
 
 /**
- * Bytes charged per entry on top of its record bytes: the Entry object, its strings' headers,
- * the two segments' lru-cache slots, the Map entry, the index and block slots. Measured by
- * scripts/bench-tracker-memory.ts: 404 B for peers at 1,000,000 entries before proof of address
- * (425 B at 300,000), 457 B at 300,000 with its four small-integer fields (the packed proof
- * masks, round and proof times, usage count); the 1M-entry figure runs about 20 B lower, so 450
- * bounds it with a margin. See docs/benchmarks.md.
+ * Bytes charged per entry on top of its record bytes. Where they go (a peer at 1,000,000 entries,
+ * scripts/bench-tracker-memory.ts, docs/benchmarks.md): the record string's header (16 B, the
+ * record itself is charged apart), the key (a sliced string over the record, 32 B), the Entry
+ * object (a 24 B header and 15 fields of 8 B: 144 B), the observed address string (24 to 32 B),
+ * lru-cache's Map entry and its five slot arrays (key, value, next, prev, size: 8 B each, grown
+ * by half again when full; 70 to 100 B), and the entry's slots in its bucket, block and wide
+ * block arrays (24 to 36 B): 341 B measured at 1,000,000 peers, 361 B at 300,000. Small tables pay
+ * more per entry for the arrays' growth (an 8 MiB table overfilled: 681 B of heap per entry for
+ * 702 B charged, records included), so 450 keeps the charge at or above the live heap.
  */
 export const ENTRY_OVERHEAD = 450
-/** Charged on top for a server entry: its decoded facts (strings, tags array). Measured ~385 B. */
+/**
+ * Charged on top for a server entry: its decoded facts (strings, tags array). Measured 384 B at
+ * 300,000 servers (725 B beyond the record, peers' 341 B included).
+ */
 export const SERVER_OVERHEAD = 400
 
-/** What one entry costs against maxBytes. */
+/**
+ * Charged against maxBytes for each index array the table holds (a (network, kind) bucket, an
+ * address block, a wide block): its map entry, its id string and its array. Measured 126 B per
+ * block with every entry in a block of its own (IPv4, 300,000 entries; an IPv6 id is 8 B
+ * longer), so an attacker spreading entries one per block pays for what it makes the table hold.
+ */
+export const INDEX_OVERHEAD = 144
+
+/** What one entry costs against maxBytes (its indexes are charged apart: INDEX_OVERHEAD). */
 export function entryCharge(e: Entry): number {
   return e.rec.length + ENTRY_OVERHEAD + (e.server === null ? 0 : SERVER_OVERHEAD)
 }
 
 export function bucketId(network: string, kind: NodeKind): string {
   return (kind === 'server' ? 's' : 'p') + network
+}
+
+/** The server facts an entry keeps from its decoded record (null for a peer). */
+export function factsOf(s: ServerFacts | null): ServerFacts | null {
+  if (s === null) return null
+  const { name, players, maxPlayers, world, version, tags } = s
+  return { name, players, maxPlayers, world, version, tags }
+}
+
+/** The table's counters (ClientTable.counts), read by the daemon's stats. */
+export interface TableCounts {
+  evicted: number
+  expired: number
+  replaced: number
+  deleted: number
+  promoted: number
+  /** Promotions refused: the protected segment was full of entries with longer records. */
+  notPromoted: number
+  /** New entries refused by the /24 or /48 cap, and by the /16 or /32 cap. */
+  blockFull: number
+  wideBlockFull: number
+  /** Records refused because the replay memory held an equal or higher seq for their key. */
+  staleReplays: number
+  /** Withdrawals applied (withdraw()), whether or not the key was held. */
+  withdrawn: number
+}
+
+export function newCounts(): TableCounts {
+  return {
+    evicted: 0,
+    expired: 0,
+    replaced: 0,
+    deleted: 0,
+    promoted: 0,
+    notPromoted: 0,
+    blockFull: 0,
+    wideBlockFull: 0,
+    staleReplays: 0,
+    withdrawn: 0,
+  }
 }
 
 /** An entry as predicates see it (deny list, operators' tools). */

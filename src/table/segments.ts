@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache'
-import type { Clock } from '../clock.js'
 
 /** Why an entry left the table. `replace`: a higher seq of the same key took its place. */
 export type LeaveReason = 'evict' | 'expire' | 'delete' | 'replace'
@@ -16,8 +15,14 @@ export interface SegmentsOptions<V> {
   maxBytes: number
   /** Share (0..1] of maxEntries and maxBytes the protected segment may hold. */
   protectedShare: number
-  clock: Clock
   charge: (v: V) => number
+  /**
+   * Bytes held for the values outside their own charges (the owner's indexes), and, given a value
+   * about to be added, what adding it would add to them; counted against maxBytes with the values.
+   */
+  extraBytes?: (adding?: V) => number
+  /** Has the value outlived its time? (The owner keeps its expiry; lru-cache keeps none.) */
+  expired: (v: V) => boolean
   /** Called once when a value enters the table, never for a move between segments. */
   onAdd: (v: V) => void
   /** Called once when a value leaves the table, never for a move between segments. */
@@ -57,18 +62,15 @@ export class Segments<V extends Segmented> {
     this.maxBytes = o.maxBytes
     this.protectedMaxEntries = Math.max(1, Math.floor(o.maxEntries * o.protectedShare))
     this.protectedMaxBytes = Math.max(1, Math.floor(o.maxBytes * o.protectedShare))
-    const make = (max: number): LRUCache<string, V> =>
+    // No `max`: lru-cache would preallocate its slot arrays for that many entries at start
+    // (about 50 B a slot, both segments). Without it, its arrays grow with the entries held; the
+    // count bound is enforced here, before every add, like the byte bound.
+    const make = (): LRUCache<string, V> =>
       new LRUCache<string, V>({
-        max,
         maxSize: o.maxBytes,
         sizeCalculation: o.charge,
-        ttl: 1,
-        ttlAutopurge: false,
-        // 0: no debounce timer inside lru-cache; the clock is cheap to read.
-        ttlResolution: 0,
-        allowStale: false,
+        // No ttl: the values carry their expiry (two fewer arrays of 8 B a slot in lru-cache).
         updateAgeOnGet: false,
-        perf: { now: () => o.clock.now() },
         onInsert: (v, _k, reason) => {
           if (!this.#moving && reason === 'add') o.onAdd(v)
         },
@@ -84,63 +86,62 @@ export class Segments<V extends Segmented> {
           )
         },
       })
-    this.probation = make(o.maxEntries)
-    this.protected = make(this.protectedMaxEntries)
+    this.probation = make()
+    this.protected = make()
   }
 
   get size(): number {
     return this.probation.size + this.protected.size
   }
 
+  /** Bytes the values are charged (their charges only; see `extraBytes`). */
   get bytes(): number {
     return this.probation.calculatedSize + this.protected.calculatedSize
   }
 
   /** The value under `key` in either segment, expired or not, recency untouched. */
   peek(key: string): V | undefined {
-    return (
-      this.probation.peek(key, { allowStale: true }) ??
-      this.protected.peek(key, { allowStale: true })
-    )
+    return this.probation.peek(key) ?? this.protected.peek(key)
   }
 
   /**
    * Add a value not held (to probation, or straight to protected when `prot`), evicting least
    * recently used values (probation first) until it fits. False when it can never fit.
    */
-  add(v: V, ttlMs: number, prot = false): boolean {
+  add(v: V, prot = false): boolean {
     const c = this.#o.charge(v)
     if (c > this.maxBytes) return false
     if (c > this.protectedMaxBytes) prot = false
-    while (this.size + 1 > this.maxEntries || this.bytes + c > this.maxBytes) {
+    const extra = this.#o.extraBytes ?? ((): number => 0)
+    while (this.size + 1 > this.maxEntries || this.bytes + extra(v) + c > this.maxBytes) {
       const from = this.probation.size > 0 ? this.probation : this.protected
       if (from.pop() === undefined) break
     }
     if (prot) {
       this.#makeProtectedRoom(c)
       v.prot = true
-      this.protected.set(v.key, v, { ttl: ttlMs })
+      this.protected.set(v.key, v)
     } else {
       v.prot = false
-      this.probation.set(v.key, v, { ttl: ttlMs })
+      this.probation.set(v.key, v)
     }
     return true
   }
 
   /** `next` (same key) takes the place of `old`, in old's segment. */
-  replace(old: V, next: V, ttlMs: number): boolean {
+  replace(old: V, next: V): boolean {
     this.#replacing = true
     try {
       this.#cache(old).delete(old.key)
     } finally {
       this.#replacing = false
     }
-    return this.add(next, ttlMs, old.prot)
+    return this.add(next, old.prot)
   }
 
-  /** A held value becomes the most recent of its segment, with a new ttl. */
-  touch(v: V, ttlMs: number): void {
-    this.#cache(v).set(v.key, v, { ttl: ttlMs })
+  /** A held value becomes the most recent of its segment. */
+  touch(v: V): void {
+    this.#cache(v).set(v.key, v)
   }
 
   /**
@@ -148,9 +149,9 @@ export class Segments<V extends Segmented> {
    * its least recently used value outranks `v`, `v` only becomes the most recent of probation.
    * True when `v` is protected after the call.
    */
-  promote(v: V, ttlMs: number): boolean {
+  promote(v: V): boolean {
     if (v.prot) {
-      this.touch(v, ttlMs)
+      this.touch(v)
       return true
     }
     const c = this.#o.charge(v)
@@ -158,11 +159,10 @@ export class Segments<V extends Segmented> {
       this.protected.size + 1 > this.protectedMaxEntries ||
       this.protected.calculatedSize + c > this.protectedMaxBytes
     const victimKey = full ? this.protected.rkeys().next().value : undefined
-    const victim =
-      victimKey === undefined ? undefined : this.protected.peek(victimKey, { allowStale: true })
+    const victim = victimKey === undefined ? undefined : this.protected.peek(victimKey)
     const refused = victim !== undefined && this.#o.outranks?.(v, victim) === false
     if (c > this.protectedMaxBytes || refused) {
-      this.touch(v, ttlMs)
+      this.touch(v)
       return false
     }
     this.#moving = true
@@ -170,7 +170,7 @@ export class Segments<V extends Segmented> {
       this.probation.delete(v.key)
       this.#makeProtectedRoom(c)
       v.prot = true
-      this.protected.set(v.key, v, { ttl: ttlMs })
+      this.protected.set(v.key, v)
     } finally {
       this.#moving = false
     }
@@ -209,12 +209,11 @@ export class Segments<V extends Segmented> {
         this.protected.calculatedSize + c > this.protectedMaxBytes)
     ) {
       const key = this.protected.rkeys().next().value as string
-      const v = this.protected.peek(key, { allowStale: true }) as V
-      const left = this.protected.getRemainingTTL(key)
+      const v = this.protected.peek(key) as V
       this.#moving = true
       this.protected.delete(key)
       this.#moving = wasMoving
-      if (!(left > 0)) {
+      if (this.#o.expired(v)) {
         v.prot = false
         // Expired on its way down: it leaves the table now, counted as expired.
         this.#o.onLeave(v, 'expire')
@@ -222,7 +221,7 @@ export class Segments<V extends Segmented> {
       }
       this.#moving = true
       v.prot = false
-      this.probation.set(key, v, { ttl: Math.ceil(left) })
+      this.probation.set(key, v)
       this.#moving = wasMoving
     }
   }

@@ -1,5 +1,5 @@
 import { blockOf, wideBlockOf } from './blocks.js'
-import { type Block, type Bucket, type Entry, entryCharge } from './entry.js'
+import { type Block, type Bucket, type Entry, INDEX_OVERHEAD, entryCharge } from './entry.js'
 import type { Segments } from './segments.js'
 
 export interface TableParts {
@@ -8,6 +8,8 @@ export interface TableParts {
   blocks: Map<string, Block>
   wides: Map<string, Block>
   memoryBytes: number
+  /** What the table charges for its index arrays (client-table.ts `#indexBytes`). */
+  indexBytes: number
 }
 
 /**
@@ -36,20 +38,18 @@ export function checkTable(t: TableParts): string[] {
       const w = wideBlockOf(value.ip)
       narrow.set(b, (narrow.get(b) ?? 0) + 1)
       wide.set(w, (wide.get(w) ?? 0) + 1)
-      if (value.block.id !== b) errors.push(`entry in block ${value.block.id}, address in ${b}`)
-      if (value.wide.id !== w) errors.push(`entry in wide block ${value.wide.id}, address in ${w}`)
-      if (value.bucket.items[value.slot] !== value) errors.push(`entry not at its slot`)
-      if (value.block.items[value.bslot] !== value) errors.push(`entry not at its block slot`)
-      if (value.wide.items[value.wslot] !== value) errors.push(`entry not at its wide slot`)
-      if (t.buckets.get(value.bucket.id) !== value.bucket) errors.push(`bucket not indexed`)
-      if (t.blocks.get(value.block.id) !== value.block) errors.push(`block not indexed`)
-      if (t.wides.get(value.wide.id) !== value.wide) errors.push(`wide block not indexed`)
+      const bucket = t.buckets.get(value.bucketId)
+      const block = t.blocks.get(b)
+      const wideBlock = t.wides.get(w)
+      if (bucket?.[value.slot] !== value) errors.push(`entry not at its slot`)
+      if (block?.[value.bslot] !== value) errors.push(`entry not at its block slot`)
+      if (wideBlock?.[value.wslot] !== value) errors.push(`entry not at its wide slot`)
     }
   }
   let indexed = 0
   for (const [id, bucket] of t.buckets) {
-    if (bucket.items.length === 0) errors.push(`empty bucket ${id} kept`)
-    bucket.items.forEach((e, i) => {
+    if (bucket.length === 0) errors.push(`empty bucket ${id} kept`)
+    bucket.forEach((e, i) => {
       indexed++
       if (e.slot !== i) errors.push(`slot ${e.slot} recorded at position ${i}`)
       if (held.get(e.key) !== e) errors.push(`indexed entry not in the table`)
@@ -66,11 +66,11 @@ export function checkTable(t: TableParts): string[] {
   ] as const) {
     if (map.size !== counted.size) errors.push(`${name}s ${map.size} vs ${counted.size}`)
     for (const [b, block] of map) {
-      if (counted.get(b) !== block.size) {
-        errors.push(`${name} ${b}: counted ${block.size}, held ${counted.get(b) ?? 0}`)
+      if (counted.get(b) !== block.length) {
+        errors.push(`${name} ${b}: counted ${block.length}, held ${counted.get(b) ?? 0}`)
       }
       const slotOf = (e: Entry): number => (name === 'block' ? e.bslot : e.wslot)
-      block.items.forEach((e, i) => {
+      block.forEach((e, i) => {
         if (slotOf(e) !== i || held.get(e.key) !== e)
           errors.push(`${name} ${b} member out of place`)
       })
@@ -79,6 +79,10 @@ export function checkTable(t: TableParts): string[] {
   let bytes = 0
   for (const e of held.values()) bytes += entryCharge(e)
   if (bytes !== segs.bytes) errors.push(`bytes ${segs.bytes}, recounted ${bytes}`)
-  if (bytes > segs.maxBytes) errors.push(`bytes ${bytes} over ${segs.maxBytes}`)
+  const indexes = t.buckets.size + t.blocks.size + t.wides.size
+  if (t.indexBytes !== indexes * INDEX_OVERHEAD) errors.push(`index bytes ${t.indexBytes}`)
+  if (bytes + t.indexBytes > segs.maxBytes) {
+    errors.push(`bytes ${bytes} + indexes ${t.indexBytes} over ${segs.maxBytes}`)
+  }
   return errors
 }

@@ -1,8 +1,11 @@
 import { type Clock, systemClock } from '../clock.js'
 import { loadOrCreateCookieSecret } from '../crypto/cookie.js'
+import { type BatchVerifier, inlineVerifier } from '../crypto/verifier.js'
+import { VerifyPool, autoVerifyWorkers } from '../crypto/verify-pool.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import type { ClientTable } from '../table/client-table.js'
+import { boundHeapGrowth } from '../table/heap.js'
 import { CookieBudget } from '../throttle/flood.js'
 import {
   type CookieGate,
@@ -11,7 +14,7 @@ import {
   openFloodGate,
   unlimitedEgress,
 } from '../throttle/types.js'
-import { type HandlerContext, deriveSampleKey } from './handlers/index.js'
+import { type HandlerContext, VerifyGate, deriveSampleKey } from './handlers/index.js'
 import { createAddressMatcher } from './handlers/allow-list.js'
 import { createMemo } from './handlers/context.js'
 import { type DaemonOptions, resolveOptions } from './options.js'
@@ -61,8 +64,8 @@ export interface DaemonAddresses {
 }
 
 /**
- * One tracker: the client table, stats, cookie secret and one UDP + one TCP listener per host,
- * over the same transport-free handlers. `new Daemon(options, deps)` builds the table (so a
+ * One tracker: the client table, stats, cookie secret, the verify pool and one UDP + one TCP
+ * listener per host, over the same transport-free handlers. `new Daemon(options, deps)` builds the table (so a
  * checkpoint can be restored into it); `start()` loads the cookie secret and binds; `close()`
  * is idempotent. Never touches `process`.
  */
@@ -78,6 +81,14 @@ export class Daemon {
   readonly deny: DenyPolicy
   /** Proof of address: challenges, replies, re-checks (docs/protocol.md §9). */
   readonly prover: Prover
+  /**
+   * Signature checks in batches: the worker pool (`verifyWorkers`, docs/operations.md "Verify
+   * workers"), or the main thread when it is 0. Fresh announces go through it, and so may other
+   * bulk work (restored records); closed by `close()`.
+   */
+  readonly verifier: BatchVerifier
+  readonly #pool: VerifyPool | null
+  #gate: VerifyGate | null = null
   #recheckTimer: NodeJS.Timeout | null = null
   #secret: Uint8Array | null
   #ctx: HandlerContext | null = null
@@ -111,6 +122,15 @@ export class Daemon {
       clock: this.clock,
       stats: this.stats,
     })
+    const workers =
+      this.options.verifyWorkers === 'auto' ? autoVerifyWorkers() : this.options.verifyWorkers
+    this.#pool = workers > 0 ? new VerifyPool({ workers }) : null
+    this.verifier = this.#pool ?? inlineVerifier
+    const pool = this.#pool
+    this.stats.gauge('verify_workers', () => pool?.stats.workers ?? 0)
+    this.stats.gauge('verify_queue', () => pool?.stats.queued ?? 0)
+    this.stats.gauge('verify_in_flight', () => pool?.stats.inFlight ?? 0)
+    this.stats.gauge('verify_batches', () => pool?.stats.batches ?? 0)
     const t = this.table
     this.stats.gauge('table_entries', () => t.size)
     this.stats.gauge('table_bytes', () => t.bytes)
@@ -161,7 +181,10 @@ export class Daemon {
   }
 
   async #start(): Promise<void> {
+    // Garbage between collections within a share of the live heap: maxBytes bounds RSS.
+    boundHeapGrowth()
     this.#secret ??= await loadOrCreateCookieSecret(this.options.data)
+    this.#gate = this.#pool === null ? null : new VerifyGate(this.#pool)
     const ctx: HandlerContext = {
       options: this.options,
       table: this.table,
@@ -176,6 +199,7 @@ export class Daemon {
       sampleKey: deriveSampleKey(this.#secret),
       memo: createMemo(),
       prover: this.prover,
+      verify: this.#gate,
     }
     this.#ctx = ctx
     const o = this.options
@@ -310,6 +334,9 @@ export class Daemon {
       if (this.#recheckTimer !== null) clearInterval(this.#recheckTimer)
       this.prover.attach(null)
       await this.#closeListeners()
+      // Announces still on the verify pool are dropped unanswered, and none changes the table
+      // after this point.
+      await this.#gate?.close()
       this.logger.info({}, 'tracker paused')
     })()
     return this.#pausing
@@ -319,6 +346,7 @@ export class Daemon {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.pause()
+      await this.verifier.close()
       await this.egress.close()
       this.logger.info({}, 'tracker closed')
     })()

@@ -213,6 +213,15 @@ export const DAEMON_OPTION_ROWS = {
     arg: '<size>',
     doc: 'UDP receive buffer to request, e.g. 8MiB; 0 = the kernel default',
   }),
+  verifyWorkers: option({
+    rule: z.union([z.literal('auto'), int(0, 256, 'auto, or a number of threads from 0 to 256')], {
+      error: 'expected auto, or a number of threads from 0 to 256',
+    }),
+    default: 'auto',
+    read: 'number',
+    arg: '<n>',
+    doc: 'threads verifying fresh announces; auto = every core up to 8 (none on one core), 0 = on the main thread',
+  }),
   operatorAllow: option({
     rule: z.array(addressOrBlock, { error: 'expected a list of IP addresses or CIDR blocks' }),
     default: ['127.0.0.0/8', '::1/128'],

@@ -107,7 +107,22 @@ export class Prover {
     // Within the round interval only endpoints named for the first time are due.
     if (e.chAt !== 0 && now - e.chAt < this.#o.interval) todo &= dueNow
     if (todo === 0) return
+    // A round the budget cut short this second is not retried on every announce of the same
+    // second (each retry decodes the record): at most once a second while the budget refuses.
+    if (this.#cutSecond === now && this.#cut.has(e)) return
     this.#round(e, todo, budgetBytes, now)
+  }
+
+  /** Entries whose announce-triggered round the budget cut short in second `#cutSecond`. */
+  #cut = new WeakSet<Entry>()
+  #cutSecond = -1
+
+  #markCut(e: Entry, now: number): void {
+    if (this.#cutSecond !== now) {
+      this.#cut = new WeakSet()
+      this.#cutSecond = now
+    }
+    this.#cut.add(e)
   }
 
   /**
@@ -248,8 +263,12 @@ export class Prover {
         stats.inc('challenges_over_budget')
         // Cut short by the budget: the round does not count, so a re-check is retried on the
         // next tick instead of a whole delay later (a proof never outlives its re-check by the
-        // budget's doing); an announce-triggered round waits for the next announce.
-        if (sent === 0) e.chAt = before
+        // budget's doing); an announce-triggered round waits for the next announce in a later
+        // second (see afterAnnounce).
+        if (sent === 0) {
+          e.chAt = before
+          if (budgetBytes !== Infinity) this.#markCut(e, now)
+        }
         break
       }
       const token = this.#d.tokens.issue(now, { publicKey, network, ip16, port: to.port })

@@ -30,6 +30,8 @@ export const COUNTERS = [
   'refresh_other_source',
   'signature_checks',
   'bad_signatures',
+  'verify_busy',
+  'verify_source_capped',
   'stale_sequence',
   'expired',
   'bad_time',

@@ -98,3 +98,98 @@ test('the receive buffer request reaches the socket and the granted size is repo
   assert.equal(none.recvBuffer, base)
   await none.close()
 })
+
+/**
+ * Send `n` datagrams to `port` in one go: all of them wait in the kernel before the event loop
+ * polls the receiving socket again (loopback delivers at once).
+ */
+function sendWhileBlocked(port: number, n: number, size = 5): ReturnType<typeof createSocket> {
+  const raw = createSocket('udp4')
+  for (let i = 0; i < n; i++) raw.send(Buffer.alloc(size, i), port, '127.0.0.1')
+  return raw
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 10))
+  }
+}
+
+test('consume: every datagram reaches the sink once, in order; sends count at once', async () => {
+  const s = await DatagramSocket.bind({ host: '127.0.0.1', port: 0 })
+  const got: number[] = []
+  s.consume(d => {
+    got.push(d.data[0]!)
+    assert.equal(d.family, 4)
+    assert.equal(d.address, '127.0.0.1')
+  })
+  const raw = createSocket('udp4')
+  raw.bind(0, '127.0.0.1')
+  await once(raw, 'listening')
+  for (let i = 0; i < 50; i++) raw.send(Uint8Array.of(i), s.port, '127.0.0.1')
+  await until(() => got.length === 50, '50 datagrams')
+  assert.deepEqual(
+    got,
+    Array.from({ length: 50 }, (_, i) => i),
+  )
+  // Sends are handed to the kernel at once (no completion callback, no DNS tick).
+  s.send(Uint8Array.of(1), raw.address().port, '127.0.0.1')
+  assert.equal(s.counts.sent, 1)
+  raw.close()
+  await s.close()
+})
+
+test('consume: a flood is bounded by the queue, overflow dropped and counted', async () => {
+  const s = await DatagramSocket.bind({ host: '127.0.0.1', port: 0, maxQueue: 4 })
+  let delivered = 0
+  s.consume(() => {
+    delivered++
+  })
+  // All 40 wait in the kernel before the event loop polls the socket again: one poll reads them
+  // in batches, and the queue holds at most 4 of a batch until its drain.
+  const raw = sendWhileBlocked(s.port, 40)
+  await until(() => s.counts.received === 40, '40 received')
+  await until(() => delivered + s.counts.overflow === 40, 'every datagram accounted for')
+  assert.ok(s.counts.overflow > 0, 'some were dropped')
+  assert.ok(delivered >= 4, `delivered ${delivered}`)
+  raw.close()
+  await s.close()
+})
+
+test('consume: close stops delivery, even of a batch in progress', async () => {
+  const s = await DatagramSocket.bind({ host: '127.0.0.1', port: 0 })
+  let calls = 0
+  const closing: Promise<void>[] = []
+  s.consume(() => {
+    calls++
+    if (closing.length === 0) closing.push(s.close())
+  })
+  const raw = sendWhileBlocked(s.port, 5)
+  await until(() => closing.length > 0, 'the first datagram')
+  await closing[0]
+  await new Promise(r => setTimeout(r, 50))
+  assert.equal(calls, 1)
+  raw.close()
+})
+
+test('consume: a sink that throws loses that datagram only; the reader is exclusive', async () => {
+  const s = await DatagramSocket.bind({ host: '127.0.0.1', port: 0 })
+  const got: number[] = []
+  s.consume(d => {
+    if (d.data[0] === 1) throw new Error('sink bug')
+    got.push(d.data[0]!)
+  })
+  assert.throws(() => {
+    s.consume(() => {})
+  })
+  await assert.rejects(s.next())
+  const raw = createSocket('udp4')
+  for (let i = 0; i < 3; i++) raw.send(Uint8Array.of(i), s.port, '127.0.0.1')
+  await until(() => got.length === 2, 'two datagrams')
+  assert.deepEqual(got, [0, 2])
+  assert.equal(s.counts.sinkErrors, 1)
+  raw.close()
+  await s.close()
+})

@@ -191,6 +191,10 @@ test('bad requests get coded JSON errors and do not disturb the server', async t
   await expectError(await fetch(`${base}/metrics?x=1`), 400, 'HTTP_BAD_QUERY')
   // The 400 body names the parameter (the HTTP_BAD_QUERY TrackerError's message).
   const badCount = await fetch(`${base}/v1/peers?network=x&count=500`)
+  // Cross-origin readers of /v1/* (a static /browse page) can read why; other routes stay closed.
+  assert.equal(badCount.headers.get('access-control-allow-origin'), '*')
+  const badMetrics = await fetch(`${base}/metrics?x=1`)
+  assert.equal(badMetrics.headers.get('access-control-allow-origin'), null)
   assert.deepEqual(await badCount.json(), {
     error: { code: 'HTTP_BAD_QUERY', message: 'count must be an integer 1-100' },
   })

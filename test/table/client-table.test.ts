@@ -6,6 +6,7 @@ import { blockOf } from '../../src/table/blocks.js'
 import {
   ClientTable,
   ENTRY_OVERHEAD,
+  INDEX_OVERHEAD,
   SERVER_OVERHEAD,
   type TableOptions,
 } from '../../src/table/client-table.js'
@@ -131,7 +132,18 @@ test('count and byte budgets hold under 10x overfill', () => {
     assert.ok(b.bytes <= maxBytes, `bytes ${b.bytes} within ${maxBytes}`)
   }
   assert.equal(inserted, fits * 10, 'every insert is stored, older ones evicted')
-  assert.equal(b.size, fits)
+  // Held: the last n inserted, each in a /24 of its own, 256 to a /16, one bucket; every index
+  // array is charged INDEX_OVERHEAD, so n is the most that fit with their indexes.
+  const cost = (n: number): number => {
+    const wides = new Set<number>()
+    for (let i = fits * 10 - n; i < fits * 10; i++) wides.add(i >> 8)
+    return n * per + (n + wides.size + 1) * INDEX_OVERHEAD
+  }
+  let n = 0
+  while (cost(n + 1) <= maxBytes) n++
+  assert.ok(n < fits && n > fits / 2, `${n} of ${fits} fit with their indexes`)
+  assert.equal(b.size, n)
+  assert.equal(b.bytes, cost(n))
   assert.deepEqual(b.checkInvariants(), [])
 })
 
@@ -306,4 +318,23 @@ test('liveness: a server entry outlives its last announce by serverTtl, a peer b
   assert.equal(held(40), false, 'gone once serverTtl passed without an announce (a crash)')
   assert.ok(held(41), 'a peer still lives up to maxTtl')
   assert.deepEqual(t.checkInvariants(), [])
+})
+
+test('nothing is reserved for maxEntries at start: an empty table of 2,000,000 slots is small', () => {
+  const used = (): number => {
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+  const before = used()
+  const t = new ClientTable({
+    maxEntries: 2_000_000,
+    maxBytes: 4 * 1024 ** 3,
+    maxTtl: 3600,
+    perBlockMax: 64,
+    clock: new ManualClock(T0 * 1000),
+  })
+  const grown = used() - before
+  // lru-cache built with `max` preallocated about 50 B a slot in each segment (over 150 MB here).
+  assert.ok(grown < 16 * 1024 ** 2, `an empty table took ${grown} bytes`)
+  assert.equal(t.size, 0)
 })

@@ -1,7 +1,7 @@
 import { WireError } from '../../errors.js'
 import { Limits, MessageType, PROTOCOL_VERSION, WireErrorCode } from '../../wire/constants.js'
 import { COOKIE_REPLY_BYTES, HEADER_BYTES } from '../../wire/layout.js'
-import { decodeMessage, peekTxid } from '../../wire/messages.js'
+import { decodeMessage } from '../../wire/messages.js'
 import {
   type HandlerContext,
   type Reply,
@@ -26,11 +26,27 @@ export type Admission =
   | { admitted: true; type: RequestType; txid: number }
 
 /** Message types a client sends that carry a cookie at bytes 5..17. */
-const COOKIE_CARRYING: ReadonlySet<number> = new Set([
-  MessageType.ANNOUNCE,
-  MessageType.QUERY,
-  MessageType.STATS_REQUEST,
-])
+function carriesCookie(type: number): boolean {
+  return (
+    type === MessageType.ANNOUNCE ||
+    type === MessageType.QUERY ||
+    type === MessageType.STATS_REQUEST
+  )
+}
+
+/** Admission's two constant outcomes without a reply, shared (no allocation per request). */
+const silence: Admission = { admitted: false, reply: null }
+
+function answer(reply: Reply): Admission {
+  return { admitted: false, reply }
+}
+
+/** The txid of a header already known to be 5 bytes long (as peekTxid, without a DataView). */
+function headerTxid(data: Uint8Array): number {
+  return (
+    (((data[1] ?? 0) << 24) | ((data[2] ?? 0) << 16) | ((data[3] ?? 0) << 8) | (data[4] ?? 0)) >>> 0
+  )
+}
 
 /**
  * Admission of one request, in one fixed order (docs/protocol.md §8.2):
@@ -57,8 +73,6 @@ export function admit(
   transport: Transport,
 ): Admission {
   const udp = transport === 'udp'
-  const silence = { admitted: false, reply: null } as const
-  const answer = (reply: Reply): Admission => ({ admitted: false, reply })
 
   // 1. Size.
   if (data.byteLength < HEADER_BYTES) {
@@ -67,7 +81,7 @@ export function admit(
   }
   // 2. Version and type.
   const first = data[0] ?? 0
-  const txid = peekTxid(data)
+  const txid = headerTxid(data)
   if (first >> 4 !== PROTOCOL_VERSION) {
     // §11: other versions are refused, never answered on UDP.
     ctx.stats.inc('dropped_bad_version')
@@ -77,7 +91,7 @@ export function admit(
   const isCookieRequest = type === MessageType.COOKIE_REQUEST
   // §9: a challenge reply (UDP only) carries the tracker's token instead of a cookie.
   const challengeReply = udp && type === MessageType.CHALLENGE_REPLY
-  if (!isCookieRequest && !challengeReply && !COOKIE_CARRYING.has(type)) {
+  if (!isCookieRequest && !challengeReply && !carriesCookie(type)) {
     // Replies, challenges and unknown types are never answered on UDP (no loops, no reflection).
     ctx.stats.inc('dropped_unsolicited')
     if (udp) return silence
@@ -154,7 +168,7 @@ function isCookieRequestShape(data: Uint8Array): boolean {
 function unvalidatedCookieReply(ctx: HandlerContext, txid: number, src: Source): Admission {
   if (!ctx.cookies.admit(src.ip16)) {
     ctx.stats.inc('dropped_cookie_budget')
-    return { admitted: false, reply: null }
+    return silence
   }
-  return { admitted: false, reply: cookieReply(ctx, txid, src) }
+  return answer(cookieReply(ctx, txid, src))
 }

@@ -86,50 +86,110 @@ export function tryRefresh(
   return announceReply(ctx, txid, 'refreshed', held, priority)
 }
 
-/** §8.3: a decoded announce that is not a refresh. The signature is checked before any change. */
+/** An answer now, or once the signature check on the verify pool comes back (null: paused). */
+export type LaterReply = Reply | null | Promise<Reply | null>
+
+type Fail = (code: WireErrorNumber) => Reply
+
+/**
+ * §8.3: a decoded announce that is not a refresh. The signature is checked before any change;
+ * with a verify pool (`ctx.verify`, `pool` set) it is checked off this thread, and every state
+ * check is redone when the answer comes back (commitAnnounce): nothing is acknowledged or
+ * stored before its signature verified, and the table decides on what it holds then.
+ */
 export function handleAnnounce(
   ctx: HandlerContext,
   m: Announce,
   src: Source,
   transport: Transport = 'udp',
-): Reply {
+  pool = false,
+): LaterReply {
   const { record } = m.record
   const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
-  const fail = (code: (typeof WireErrorCode)[keyof typeof WireErrorCode]): Reply =>
-    errorReply(m.txid, code, priority)
+  const fail: Fail = code => errorReply(m.txid, code, priority)
   ctx.stats.inc('announces')
   // §8.3: the order of checks is normative (first failure wins).
+  const refused = keyAndNetwork(ctx, m)
+  if (refused !== null) return fail(refused)
+  const now = nowSeconds(ctx)
+  if (isWithdrawal(record)) {
+    return handleWithdrawal(ctx, m, src, transport, now, fail, priority, pool)
+  }
+  const stale = timeAndSequence(ctx, m, now)
+  if (stale !== null) return typeof stale === 'number' ? fail(stale) : stale
+  return verifyThen(ctx, m, src, transport, fail, pool, () =>
+    commitAnnounce(ctx, m, src, transport, fail),
+  )
+}
+
+/** §8.3 steps 1 and 2: the key's deny list, then the network. */
+function keyAndNetwork(ctx: HandlerContext, m: Announce): WireErrorNumber | null {
+  const { record } = m.record
   if (ctx.deny.deniesKey(record.publicKey)) {
     ctx.stats.inc('denied')
-    return fail(WireErrorCode.DENIED)
+    return WireErrorCode.DENIED
   }
   const { networks } = ctx.options
   if (networks.length > 0 && !networks.includes(record.network)) {
     ctx.stats.inc('unknown_network')
-    return fail(WireErrorCode.UNKNOWN_NETWORK)
+    return WireErrorCode.UNKNOWN_NETWORK
   }
-  const now = nowSeconds(ctx)
-  if (isWithdrawal(record)) return handleWithdrawal(ctx, m, src, now, fail, priority)
+  return null
+}
+
+/**
+ * §8.3 steps 3 and 4 of an announce, against the table as it is now: the time window, then
+ * identical bytes (a refresh, answered here) or the sequence against the held and remembered
+ * seq. Null: the record may go on to its signature check.
+ */
+function timeAndSequence(
+  ctx: HandlerContext,
+  m: Announce,
+  now: number,
+): WireErrorNumber | Reply | null {
+  const { record } = m.record
   if (record.expiresAt <= now) {
     ctx.stats.inc('expired')
-    return fail(WireErrorCode.EXPIRED)
+    return WireErrorCode.EXPIRED
   }
   if (record.issuedAt > now + MAX_CLOCK_SKEW) {
     ctx.stats.inc('bad_time')
-    return fail(WireErrorCode.BAD_TIME)
+    return WireErrorCode.BAD_TIME
   }
   const bytes = m.record.bytes
-  const key = latin1(bytes.subarray(0, recordKeyLength(bytes)))
-  const held = ctx.table.peek(key)
+  const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
   if (held !== undefined && held.rec === latin1(bytes)) {
     // Identical bytes reached here only when the fast path was skipped (TCP callers use it
-    // too, so this is a safety net): still a refresh.
+    // too, so this is a safety net), or they were stored while this copy was verified: still
+    // a refresh.
     ctx.table.refresh(held)
     ctx.stats.inc('announces_refreshed')
+    const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
     return announceReply(ctx, m.txid, 'refreshed', held, priority)
   }
-  const refused = sequenceAndSignature(ctx, m, held)
+  return staleSequence(ctx, m, held)
+}
+
+/**
+ * After the signature verified: every check on state is redone against the table as it is now
+ * (a higher seq, a withdrawal, the deny list or the clock may have moved while the record was on
+ * the verify pool), then capacity, then the table stores it.
+ */
+function commitAnnounce(
+  ctx: HandlerContext,
+  m: Announce,
+  src: Source,
+  transport: Transport,
+  fail: Fail,
+): Reply {
+  const refused = keyAndNetwork(ctx, m)
   if (refused !== null) return fail(refused)
+  const stale = timeAndSequence(ctx, m, nowSeconds(ctx))
+  if (stale !== null) return typeof stale === 'number' ? fail(stale) : stale
+  const { record } = m.record
+  const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
+  const bytes = m.record.bytes
+  const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
   const observed = observedEndpoint(record.endpoints, src, transport)
   if (observed === null) {
     ctx.stats.inc('tcp_no_port')
@@ -163,34 +223,44 @@ export function handleAnnounce(
  * remembered seq (STALE_SEQUENCE), the signature; then the entry leaves at once and the seq is
  * remembered (ClientTable.withdraw), held or not. Answered `withdrawn`, interval 0, with the
  * request's source as seen (nothing is stored, so on TCP that is the connection's own port).
+ * On the verify pool, the window and the sequence are checked again when the answer is back.
  */
 function handleWithdrawal(
   ctx: HandlerContext,
   m: Announce,
   src: Source,
+  transport: Transport,
   now: number,
-  fail: (code: (typeof WireErrorCode)[keyof typeof WireErrorCode]) => Reply,
+  fail: Fail,
   priority: Priority,
-): Reply {
+  pool: boolean,
+): LaterReply {
+  const early = withdrawalChecks(ctx, m, now)
+  if (early !== null) return fail(early)
+  return verifyThen(ctx, m, src, transport, fail, pool, () => {
+    const refused = keyAndNetwork(ctx, m) ?? withdrawalChecks(ctx, m, nowSeconds(ctx))
+    if (refused !== null) return fail(refused)
+    ctx.table.withdraw(m.record)
+    ctx.stats.inc('withdrawals')
+    return {
+      bytes: encodeAnnounceReply(m.txid, 'withdrawn', 0, src.address, src.port),
+      priority,
+    }
+  })
+}
+
+function withdrawalChecks(ctx: HandlerContext, m: Announce, now: number): WireErrorNumber | null {
   const { record } = m.record
   if (record.issuedAt > now + MAX_CLOCK_SKEW) {
     ctx.stats.inc('bad_time')
-    return fail(WireErrorCode.BAD_TIME)
+    return WireErrorCode.BAD_TIME
   }
   if (record.issuedAt < now - MAX_CLOCK_SKEW) {
     ctx.stats.inc('expired')
-    return fail(WireErrorCode.EXPIRED)
+    return WireErrorCode.EXPIRED
   }
   const bytes = m.record.bytes
-  const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
-  const refused = sequenceAndSignature(ctx, m, held)
-  if (refused !== null) return fail(refused)
-  ctx.table.withdraw(m.record)
-  ctx.stats.inc('withdrawals')
-  return {
-    bytes: encodeAnnounceReply(m.txid, 'withdrawn', 0, src.address, src.port),
-    priority,
-  }
+  return staleSequence(ctx, m, ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes)))))
 }
 
 /**
@@ -217,24 +287,66 @@ export function observedEndpoint(
 }
 
 /**
- * §8.3 steps 4 and 5, shared by announces and withdrawals: the seq must be higher than the held
- * one or (key not held) than the one the replay memory keeps; then the signature must verify.
- * Returns the wire error to answer, or null when both pass.
+ * §8.3 step 4, shared by announces and withdrawals: the seq must be higher than the held one or
+ * (key not held) than the one the replay memory keeps.
  */
-function sequenceAndSignature(
+function staleSequence(
   ctx: HandlerContext,
   m: Announce,
   held: { seq: number } | undefined,
 ): WireErrorNumber | null {
-  const { record } = m.record
-  if (held !== undefined ? record.seq <= held.seq : ctx.table.isReplay(m.record)) {
+  if (held !== undefined ? m.record.record.seq <= held.seq : ctx.table.isReplay(m.record)) {
     ctx.stats.inc('stale_sequence')
     return WireErrorCode.STALE_SEQUENCE
   }
-  ctx.stats.inc('signature_checks')
-  if (!verifyRecord(m.record)) {
-    ctx.stats.inc('bad_signatures')
-    return WireErrorCode.BAD_SIGNATURE
-  }
   return null
+}
+
+/**
+ * §8.3 step 5, then `commit`: in this thread (no pool, or `pool` false: the synchronous entry),
+ * or on the verify pool, `commit` running when the answer is back. A full pool is answered
+ * OVERLOADED (retry after 1 s); a source over its share of the pool is dropped on UDP (it keeps
+ * sending, its answers would only feed the flood) and answered OVERLOADED on TCP, where a
+ * missing answer would end the connection. Both are counted.
+ */
+function verifyThen(
+  ctx: HandlerContext,
+  m: Announce,
+  src: Source,
+  transport: Transport,
+  fail: Fail,
+  pool: boolean,
+  commit: () => Reply,
+): LaterReply {
+  ctx.stats.inc('signature_checks')
+  const gate = pool ? ctx.verify : undefined
+  if (gate === undefined || gate === null) {
+    if (!verifyRecord(m.record)) {
+      ctx.stats.inc('bad_signatures')
+      return fail(WireErrorCode.BAD_SIGNATURE)
+    }
+    return commit()
+  }
+  const priority: Priority = m.record.record.kind === 'server' ? 'server' : 'signed'
+  const answer = gate.submit(m.record, src)
+  if (answer === 'busy') {
+    ctx.stats.inc('verify_busy')
+    return errorReply(m.txid, WireErrorCode.OVERLOADED, priority, 1)
+  }
+  if (answer === 'source-cap') {
+    ctx.stats.inc('verify_source_capped')
+    return transport === 'udp' ? null : errorReply(m.txid, WireErrorCode.OVERLOADED, priority, 1)
+  }
+  return answer.then(
+    ok => {
+      if (gate.closed) return null
+      if (!ok) {
+        ctx.stats.inc('bad_signatures')
+        return fail(WireErrorCode.BAD_SIGNATURE)
+      }
+      return commit()
+    },
+    // The pool closed under it: the daemon is stopping, nothing is answered.
+    () => null,
+  )
 }

@@ -11,6 +11,7 @@ import type { Stats } from '../stats.js'
 import type { Prover } from '../prover.js'
 import { encodeMessage } from '../../wire/messages.js'
 import type { WireErrorNumber } from '../../wire/constants.js'
+import type { VerifyGate } from './verify-gate.js'
 
 /** Everything the transport-free handlers read or change. */
 export interface HandlerContext {
@@ -33,6 +34,11 @@ export interface HandlerContext {
   readonly memo: HandlerMemo
   /** Proof of address (docs/protocol.md §9): challenges after announces, replies. */
   readonly prover: Prover
+  /**
+   * The verify pool's gate (src/tracker/handlers/verify-gate.ts): fresh announces and
+   * withdrawals taken by `serveRequest` are verified there. Absent: verified in this thread.
+   */
+  readonly verify?: VerifyGate | null
 }
 
 /**

@@ -2,7 +2,7 @@ import { WireError } from '../../errors.js'
 import { MessageType, WireErrorCode } from '../../wire/constants.js'
 import { type Message, decodeMessage, peekTxid } from '../../wire/messages.js'
 import { admit } from './admission.js'
-import { handleAnnounce, tryRefresh } from './announce.js'
+import { type LaterReply, handleAnnounce, tryRefresh } from './announce.js'
 import {
   type HandlerContext,
   type Reply,
@@ -15,6 +15,8 @@ import { handleQuery } from './query.js'
 import { handleStats } from './stats.js'
 
 export type { HandlerContext, Reply, Source, Transport } from './context.js'
+export type { LaterReply } from './announce.js'
+export { VerifyGate, perSourceVerifyCap } from './verify-gate.js'
 export { type Admission, type RequestType, admit } from './admission.js'
 export { type AddressMatcher, DEFAULT_OPERATOR_ALLOW, createAddressMatcher } from './allow-list.js'
 
@@ -28,6 +30,9 @@ export { deriveSampleKey } from '../../crypto/sample-seed.js'
  * Admission (size, version, deny list, cookie, flood) comes first, in the one order of
  * src/tracker/handlers/admission.ts; UDP rules of §8.2: a request without a valid cookie gets
  * only a cookie reply, and only when that reply is no larger than the request.
+ *
+ * Synchronous: signatures are verified in this thread, whatever `ctx.verify` holds (tests,
+ * tools). Listeners call `serveRequest`.
  */
 export function handleRequest(
   ctx: HandlerContext,
@@ -35,28 +40,67 @@ export function handleRequest(
   src: Source,
   transport: Transport,
 ): Reply | null {
+  const out = guarded(ctx, data, src, transport, false)
+  // Without the pool every answer is immediate.
+  return out instanceof Promise ? null : out
+}
+
+/**
+ * `handleRequest` for the listeners: a fresh announce or a withdrawal (not a refresh, not a
+ * query) is verified on the verify pool when the daemon has one (`ctx.verify`), and its reply
+ * comes later, once every state check was redone on this thread (src/tracker/handlers/announce.ts).
+ * The promise never rejects; it resolves null when nothing is to be sent (the daemon paused).
+ */
+export function serveRequest(
+  ctx: HandlerContext,
+  data: Uint8Array,
+  src: Source,
+  transport: Transport,
+): LaterReply {
+  return guarded(ctx, data, src, transport, true)
+}
+
+function guarded(
+  ctx: HandlerContext,
+  data: Uint8Array,
+  src: Source,
+  transport: Transport,
+  pool: boolean,
+): LaterReply {
   ctx.stats.inc(transport === 'udp' ? 'requests_udp' : 'requests_tcp')
   try {
-    return dispatch(ctx, data, src, transport)
+    const out = dispatch(ctx, data, src, transport, pool)
+    if (!(out instanceof Promise)) return out
+    return out.catch((err: unknown) => internalError(ctx, err, data, src, transport))
   } catch (err) {
-    ctx.stats.inc('internal_errors')
-    // Logged the first times and then every 1000th, so a request that trips a bug cannot flood
-    // the log; the counter has the exact number.
-    const n = ctx.stats.get('internal_errors')
-    if (n <= 10 || n % 1000 === 0) {
-      ctx.logger.error(
-        {
-          err: err instanceof Error ? err.message : String(err),
-          transport,
-          bytes: data.byteLength,
-          count: n,
-        },
-        'request handler failed',
-      )
-    }
-    if (transport === 'udp' && !hasValidCookieSafe(ctx, data, src)) return null
-    return errorReply(peekTxid(data), WireErrorCode.INTERNAL, 'signed')
+    return internalError(ctx, err, data, src, transport)
   }
+}
+
+function internalError(
+  ctx: HandlerContext,
+  err: unknown,
+  data: Uint8Array,
+  src: Source,
+  transport: Transport,
+): Reply | null {
+  ctx.stats.inc('internal_errors')
+  // Logged the first times and then every 1000th, so a request that trips a bug cannot flood
+  // the log; the counter has the exact number.
+  const n = ctx.stats.get('internal_errors')
+  if (n <= 10 || n % 1000 === 0) {
+    ctx.logger.error(
+      {
+        err: err instanceof Error ? err.message : String(err),
+        transport,
+        bytes: data.byteLength,
+        count: n,
+      },
+      'request handler failed',
+    )
+  }
+  if (transport === 'udp' && !hasValidCookieSafe(ctx, data, src)) return null
+  return errorReply(peekTxid(data), WireErrorCode.INTERNAL, 'signed')
 }
 
 function hasValidCookieSafe(ctx: HandlerContext, data: Uint8Array, src: Source): boolean {
@@ -76,7 +120,8 @@ function dispatch(
   data: Uint8Array,
   src: Source,
   transport: Transport,
-): Reply | null {
+  pool: boolean,
+): LaterReply {
   const a = admit(ctx, data, src, transport)
   if (!a.admitted) return a.reply
   const { type, txid } = a
@@ -99,7 +144,7 @@ function dispatch(
   if (m === null) return errorReply(txid, WireErrorCode.MALFORMED, 'signed')
   switch (m.type) {
     case 'announce':
-      return handleAnnounce(ctx, m, src, transport)
+      return handleAnnounce(ctx, m, src, transport, pool)
     case 'query':
       return handleQuery(ctx, m, src, transport)
     case 'stats-request':

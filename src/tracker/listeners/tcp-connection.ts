@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { Egress } from '../../throttle/types.js'
 import { Limits } from '../../wire/constants.js'
 import { FrameDecoder, encodeFrame } from '../../wire/framing.js'
-import { type HandlerContext, handleRequest } from '../handlers/index.js'
+import { type HandlerContext, type Reply, serveRequest } from '../handlers/index.js'
 import type { Source } from '../handlers/context.js'
 
 /*
@@ -192,7 +192,12 @@ export class Connection {
       !socket.destroyed
     ) {
       const frame = this.#backlog[this.#at++] as Uint8Array
-      const reply = handleRequest(this.ctx, frame, this.src, 'tcp')
+      const reply = serveRequest(this.ctx, frame, this.src, 'tcp')
+      if (reply instanceof Promise) {
+        // Verified on the pool: its place in the reply order is kept, its bytes come later.
+        this.#sendLater(reply)
+        continue
+      }
       if (reply === null) {
         // §10: a frame the tracker will not answer (denied or flooding source) ends the
         // connection once the replies before it are sent, so replies never shift frames.
@@ -242,6 +247,53 @@ export class Connection {
   /** Reply bytes this connection holds: waiting for egress, or not yet taken by the kernel. */
   #held(): number {
     return this.#pendingBytes + this.socket.writableLength
+  }
+
+  /**
+   * A reply still to come (a signature on the verify pool), in its place among the replies:
+   * the chain waits for it. It counts as pending at once (reading pauses at maxPending), its
+   * bytes once known. None (the daemon paused) closes the connection.
+   */
+  #sendLater(reply: Promise<Reply | null>): void {
+    this.#pending++
+    let held = 0
+    const { socket, ctx } = this
+    this.#chain = this.#chain
+      .then(() => reply)
+      .then(async r => {
+        if (r === null) {
+          socket.destroy()
+          return
+        }
+        const framed = encodeFrame(r.bytes)
+        held = framed.byteLength
+        this.#pendingBytes += held
+        try {
+          await this.egress.wait(framed.byteLength, r.priority)
+        } catch {
+          ctx.stats.inc('tcp_egress_refused')
+          socket.destroy()
+          return
+        }
+        if (socket.destroyed) return
+        socket.write(framed, () => {
+          this.#pump()
+        })
+        ctx.stats.inc('replies_tcp')
+      })
+      .finally(() => {
+        this.#pending--
+        this.#pendingBytes -= held
+        this.#pump()
+      })
+      .catch((err: unknown) => {
+        ctx.stats.inc('internal_errors')
+        ctx.logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'tcp reply failed',
+        )
+        socket.destroy()
+      })
   }
 
   #send(bytes: Uint8Array, priority: Parameters<Egress['wait']>[1]): void {

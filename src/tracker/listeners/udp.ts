@@ -1,11 +1,8 @@
-import { DatagramSocket } from '../../net/datagram-socket.js'
+import { type Datagram, DatagramSocket } from '../../net/datagram-socket.js'
 import type { Egress } from '../../throttle/types.js'
 import { Limits } from '../../wire/constants.js'
-import { type HandlerContext, handleRequest } from '../handlers/index.js'
+import { type HandlerContext, type Reply, serveRequest } from '../handlers/index.js'
 import { sourceFrom } from '../handlers/context.js'
-
-/** Datagrams handled before yielding to the event loop. */
-const YIELD_EVERY = 64
 
 /**
  * One UDP listener: datagrams from the bounded DatagramSocket queue, through the handler, replies
@@ -15,13 +12,14 @@ export class UdpListener {
   readonly #socket: DatagramSocket
   readonly #ctx: HandlerContext
   readonly #egress: Egress
-  readonly #done: Promise<void>
 
   private constructor(socket: DatagramSocket, ctx: HandlerContext, egress: Egress) {
     this.#socket = socket
     this.#ctx = ctx
     this.#egress = egress
-    this.#done = this.#run()
+    socket.consume(d => {
+      this.#step(d)
+    })
   }
 
   static async start(
@@ -79,45 +77,67 @@ export class UdpListener {
     return this.#socket.counts
   }
 
-  async #run(): Promise<void> {
-    const stats = this.#ctx.stats
-    let batch = 0
-    for await (const d of this.#socket) {
-      // Queued datagrams resolve as microtasks, which never yield to the event loop: after a
-      // batch, let timers, TCP connections and signals run (a full queue of announces needing
-      // signature checks is seconds of work).
-      if (++batch >= YIELD_EVERY) {
-        batch = 0
-        await new Promise(setImmediate)
+  /**
+   * One datagram, synchronously (the socket hands each poll's batch over in one drain): the
+   * handler, then the reply path.
+   */
+  #step(d: Datagram): void {
+    const ctx = this.#ctx
+    try {
+      const src = sourceFrom(d.address, d.port, ctx.memo)
+      if (src === null) {
+        ctx.stats.inc('dropped_source_port')
+        return
       }
-      try {
-        const src = sourceFrom(d.address, d.port, this.#ctx.memo)
-        if (src === null) {
-          stats.inc('dropped_source_port')
-          continue
-        }
-        const reply = handleRequest(this.#ctx, d.data, src, 'udp')
-        if (reply === null) continue
-        if (!this.#egress.admit(reply.bytes.byteLength, reply.priority)) {
-          stats.inc('dropped_egress')
-          continue
-        }
-        this.#socket.send(reply.bytes, d.port, d.address)
-        stats.inc('replies_udp')
-      } catch (err) {
-        // handleRequest never throws; this guards the egress and send calls.
-        stats.inc('internal_errors')
-        this.#ctx.logger.error(
-          { err: err instanceof Error ? err.message : String(err) },
-          'udp listener step failed',
-        )
+      const reply = serveRequest(ctx, d.data, src, 'udp')
+      if (reply === null) return
+      if (reply instanceof Promise) {
+        // Verified on the pool: sent when the answer is back, through the same reply path.
+        void reply.then(r => {
+          if (r !== null) this.#late(r, d.port, d.address)
+        })
+        return
       }
+      this.#reply(reply, d.port, d.address)
+    } catch (err) {
+      // serveRequest never throws; this guards the egress and send calls.
+      ctx.stats.inc('internal_errors')
+      ctx.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'udp listener step failed',
+      )
+    }
+  }
+
+  /**
+   * The one way a reply leaves: through the egress budget (`admit`: a reply over budget is
+   * dropped and counted, never queued), then the socket. A reply computed later (after an
+   * asynchronous step) takes the same path.
+   */
+  #reply(reply: Reply, port: number, address: string): void {
+    if (!this.#egress.admit(reply.bytes.byteLength, reply.priority)) {
+      this.#ctx.stats.inc('dropped_egress')
+      return
+    }
+    this.#socket.send(reply.bytes, port, address)
+    this.#ctx.stats.inc('replies_udp')
+  }
+
+  /** A reply that came after its datagram: the socket may have closed meanwhile (lost, counted). */
+  #late(reply: Reply, port: number, address: string): void {
+    try {
+      this.#reply(reply, port, address)
+    } catch (err) {
+      this.#ctx.stats.inc('internal_errors')
+      this.#ctx.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'udp late reply failed',
+      )
     }
   }
 
   /** Idempotent: stops reading and closes the socket. */
   async close(): Promise<void> {
     await this.#socket.close()
-    await this.#done
   }
 }
