@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Clock, systemClock } from '../clock.js'
 import { COOKIE_SECRET_FILE, writeCookieSecret } from '../crypto/cookie.js'
-import { type BatchVerifier, inlineVerifier } from '../crypto/verifier.js'
+import type { BatchVerifier } from '../crypto/verifier.js'
 import { TrackerError, isTrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import { EgressBudget, createEgress } from '../throttle/egress.js'
@@ -116,7 +116,7 @@ export class TrackerRuntime {
     if (file !== null) {
       // Restored records are re-checked in the background, in batches: on the worker pool
       // when the daemon has one (docs/operations.md, "Warm restart").
-      const verifier: BatchVerifier = inlineVerifier // VERIFIER SEAM: daemon.verifier at merge
+      const verifier: BatchVerifier = daemon.verifier // VERIFIER SEAM: inlineVerifier before the pool
       runtime.#restore = new Restore(
         {
           file,
