@@ -356,6 +356,6 @@ console.log(
 )
 console.log(
   `re-verification: ${(verifiedSoFar / verifyWindowS).toFixed(0)} records/s ` +
-    '(in this thread unless the worker pool is wired: src/ops/runtime.ts)',
+    '(daemon.verifier: the worker pool when the daemon runs one)',
 )
 for (const f of saves) console.log(JSON.stringify(f))
