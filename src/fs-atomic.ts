@@ -24,12 +24,29 @@ export async function writeFileAtomic(
   data: Uint8Array | string,
   options: WriteAtomicOptions = {},
 ): Promise<void> {
+  await writeFileAtomicFrom(path, [typeof data === 'string' ? Buffer.from(data) : data], options)
+}
+
+/**
+ * `writeFileAtomic` for content produced piece by piece (a large file written without holding
+ * it whole in memory): each piece is written as it comes, with the same temp file, fsync,
+ * rename and directory fsync.
+ */
+export async function writeFileAtomicFrom(
+  path: string,
+  pieces: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: WriteAtomicOptions = {},
+): Promise<void> {
   const dir = dirname(path)
   const tmp = join(dir, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
   try {
     const fh = await open(tmp, 'wx', options.mode ?? 0o600)
     try {
-      await fh.writeFile(data)
+      for await (const piece of pieces) {
+        for (let at = 0; at < piece.byteLength;) {
+          at += (await fh.write(piece, at, piece.byteLength - at)).bytesWritten
+        }
+      }
       await fh.sync()
     } finally {
       await fh.close()

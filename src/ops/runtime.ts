@@ -1,20 +1,22 @@
+import { constants as fsConstants } from 'node:fs'
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Clock, systemClock } from '../clock.js'
 import { COOKIE_SECRET_FILE, writeCookieSecret } from '../crypto/cookie.js'
-import { isTrackerError } from '../errors.js'
+import type { BatchVerifier } from '../crypto/verifier.js'
+import { TrackerError, isTrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import { EgressBudget, createEgress } from '../throttle/egress.js'
 import { FloodControl, createFloodGate } from '../throttle/flood.js'
 import {
-  type CheckpointEntry,
   Checkpointer,
-  type RestoredEntry,
+  type CheckpointFile,
+  type CheckpointSnapshot,
+  Restore,
+  type RestoreOptions,
+  type RestoreProgress,
   type VerifyResult,
-  dropInvalid,
-  loadCheckpoint,
-  restoreEntries,
-  verifyEntries,
+  openCheckpoint,
 } from './checkpoint/index.js'
 import type { TrackerConfig } from './options.js'
 import { Daemon, type DaemonDeps } from '../tracker/daemon.js'
@@ -24,6 +26,8 @@ import { loadDenyList } from './deny-list.js'
 export interface RuntimeDeps {
   logger?: Logger
   clock?: Clock
+  /** How the checkpoint is restored while serving (slice sizes; tests hold the window open). */
+  restore?: RestoreOptions
 }
 
 /** Something the runtime closes when it stops (observers: HTTP, listing ports). */
@@ -38,9 +42,10 @@ export type DenyReload =
 /**
  * A tracker with its operations around it (docs/operations.md): flood control and the egress
  * budget from the config, the deny list (reloadable), and warm restart — the checkpoint is
- * loaded before the Daemon binds, saved right after it binds, every `checkpoint.interval`
- * seconds and on stop. The internals of startTracker (src/ops/start.ts), which adds the
- * observers and is what the CLI and library users run; nothing here touches `process`.
+ * checked before the Daemon binds, restored in slices while it serves (restorer.ts), saved every
+ * `checkpoint.interval` seconds and on stop. The internals of startTracker (src/ops/start.ts),
+ * which adds the observers and is what the CLI and library users run; nothing here touches
+ * `process`.
  */
 export class TrackerRuntime {
   readonly config: TrackerConfig
@@ -50,10 +55,11 @@ export class TrackerRuntime {
   readonly #clock: Clock
   #checkpointer: Checkpointer | null = null
   #stopping: Promise<void> | null = null
-  #restored: RestoredEntry[] = []
+  #restore: Restore | null = null
   readonly #attached: Closeable[] = []
   readonly #abort = new AbortController()
   #verified: Promise<VerifyResult | null> = Promise.resolve(null)
+  #restored: Promise<RestoreProgress | null> = Promise.resolve(null)
 
   private constructor(config: TrackerConfig, daemon: Daemon, deny: DenyList, deps: RuntimeDeps) {
     this.config = config
@@ -64,9 +70,9 @@ export class TrackerRuntime {
   }
 
   /**
-   * Build the tracker and restore its checkpoint, without binding anything. Throws on a bad
-   * deny list (DENY_*) or an unreadable data directory; a corrupt checkpoint is logged, kept
-   * aside and the tracker starts empty.
+   * Build the tracker and open its checkpoint (checked whole, nothing restored yet), without
+   * binding anything. Throws on a bad deny list (DENY_*) or an unreadable data directory; a
+   * corrupt checkpoint is logged, kept aside and the tracker starts empty.
    */
   static async open(config: TrackerConfig, deps: RuntimeDeps = {}): Promise<TrackerRuntime> {
     const logger = deps.logger ?? silentLogger
@@ -74,32 +80,27 @@ export class TrackerRuntime {
     const deny = new DenyList(undefined, { logger, clock })
     if (config.denyList !== null) deny.replace(await loadDenyList(config.denyList))
 
-    // Signatures are re-checked after binding (verifyRestored), not here: at tens of seconds
-    // per 100,000 entries, checking first would keep a restarted tracker dark that long.
-    const loaded = await loadCheckpoint(config.data, { clock, verify: false })
-    let entries: RestoredEntry[] = []
-    if (loaded.status === 'corrupt') {
+    const opened = await openCheckpoint(config.data, clock.now())
+    let file: CheckpointFile | null = null
+    if (opened.status === 'corrupt') {
       logger.error(
-        { event: 'checkpoint_refused', code: loaded.error.code, keptAs: loaded.keptAs },
-        `checkpoint refused (${loaded.error.message}); kept as ${loaded.keptAs}, starting empty`,
+        { event: 'checkpoint_refused', code: opened.error.code, keptAs: opened.keptAs },
+        `checkpoint refused (${opened.error.message}); kept as ${opened.keptAs}, starting empty`,
       )
-    } else if (loaded.status === 'loaded') {
-      entries = loaded.checkpoint.entries
+    } else if (opened.status === 'open') {
+      file = opened.file
       // The cookie secret file is the source of truth; the checkpoint's copy restores it when
       // the file is gone, so cookies issued before the restart stay valid.
       const secretFile = join(config.data, COOKIE_SECRET_FILE)
-      if (!(await exists(secretFile))) {
-        await writeCookieSecret(secretFile, loaded.checkpoint.cookieSecret)
-      }
+      if (!(await exists(secretFile))) await writeCookieSecret(secretFile, file.cookieSecret)
       logger.info(
         {
           event: 'checkpoint_loaded',
-          entries: entries.length,
-          expired: loaded.expired,
-          invalid: loaded.invalid,
-          savedAt: new Date(loaded.checkpoint.savedAt).toISOString(),
+          entries: file.entries,
+          version: file.version,
+          savedAt: new Date(file.savedAt).toISOString(),
         },
-        'checkpoint loaded',
+        'checkpoint opened; it is restored once the listeners are bound',
       )
     }
 
@@ -111,22 +112,32 @@ export class TrackerRuntime {
       egress: createEgress(config.egress, { clock }),
     }
     const daemon = new Daemon(config, daemonDeps)
-    const quiet = deny.quiet
-    const allowed = entries.filter(e => !entryDenied(quiet, e))
-    const restored = restoreEntries(daemon.table, allowed, clock.now(), config.networks)
-    if (entries.length > 0) {
-      logger.info(
-        { event: 'restored', restored, denied: entries.length - allowed.length },
-        'entries restored',
+    const runtime = new TrackerRuntime(config, daemon, deny, deps)
+    if (file !== null) {
+      // Restored records are re-checked in the background, in batches: on the worker pool
+      // when the daemon has one (docs/operations.md, "Warm restart").
+      const verifier: BatchVerifier = daemon.verifier // VERIFIER SEAM: inlineVerifier before the pool
+      runtime.#restore = new Restore(
+        {
+          file,
+          table: daemon.table,
+          verifier: config.checkpoint.verify ? verifier : null,
+          allowed: e => !entryDenied(deny.quiet, e),
+          networks: config.networks,
+          clock,
+        },
+        deps.restore,
       )
     }
-    const runtime = new TrackerRuntime(config, daemon, deny, deps)
-    runtime.#restored = allowed
     runtime.#registerStats()
     return runtime
   }
 
-  /** Bind every listener, then save a first checkpoint and start the periodic ones. */
+  /**
+   * Bind every listener, run the first slice of the restore, then save a first checkpoint
+   * (unless the restore goes on: the file it reads is that checkpoint) and start the periodic
+   * ones. The rest of the restore and the re-verification run in the background.
+   */
   async start(): Promise<void> {
     await this.daemon.start()
     const cp = new Checkpointer(
@@ -134,21 +145,52 @@ export class TrackerRuntime {
       { logger: this.#logger, clock: this.#clock, snapshot: () => this.snapshot() },
     )
     this.#checkpointer = cp
+    const restore = this.#restore
     try {
-      await cp.save('start')
+      if (restore !== null) await this.#startRestore(restore)
+      if (restore?.restoring === true) await writable(this.config.data)
+      else await cp.save('start')
     } catch (err) {
+      await this.#restore?.stop()
       await this.daemon.close()
+      await this.#restore?.close()
       throw err
     }
     cp.start()
-    if (this.config.checkpoint.verify && this.#restored.length > 0) {
-      this.#verified = this.#verifyRestored(this.#restored).catch((err: unknown) => {
+  }
+
+  async #startRestore(restore: Restore): Promise<void> {
+    await restore.start()
+    this.#restored = restore.done.then(
+      p => {
+        if (p.total > 0) {
+          const fields = { event: 'restored', restored: p.restored, denied: p.denied }
+          const others = `expired ${p.expired}, refused ${p.refused}, undecodable ${p.undecodable}`
+          this.#logger.info(fields, `entries restored in ${Math.round(p.ms)} ms (${others})`)
+        }
+        return p
+      },
+      (err: unknown) => {
+        const code = isTrackerError(err) ? err.code : 'CHECKPOINT_READ_FAILED'
+        const message = err instanceof Error ? err.message : String(err)
+        this.#logger.error(
+          { event: 'checkpoint_restore_failed', code, ...restore.progressOf() },
+          `restore stopped part way (${message}); what was restored stays`,
+        )
+        return restore.progressOf()
+      },
+    )
+    this.#verified = restore.verified.then(
+      result => {
+        if (result !== null) this.#logVerified(result, restore.progress.dropped)
+        return result
+      },
+      (err: unknown) => {
         const message = err instanceof Error ? err.message : String(err)
         this.#logger.error({ event: 'checkpoint_verify_failed' }, message)
         return null
-      })
-    }
-    this.#restored = []
+      },
+    )
   }
 
   /** Resolves when the background check of restored records is done (null: none ran). */
@@ -156,11 +198,24 @@ export class TrackerRuntime {
     return this.#verified
   }
 
-  // Cheap insurance: the checkpoint is our own checksummed file, but a record that no longer
-  // verifies must not be served. Runs in slices while the tracker serves.
-  async #verifyRestored(entries: RestoredEntry[]): Promise<VerifyResult> {
-    const result = await verifyEntries(entries, { signal: this.#abort.signal })
-    const dropped = dropInvalid(this.daemon.table, result.invalid)
+  /** Resolves when the restore has put back what it could (null: nothing to restore). */
+  get restored(): Promise<RestoreProgress | null> {
+    return this.#restored
+  }
+
+  /** Is the checkpoint still being restored (the table partial)? */
+  get restoring(): boolean {
+    return this.#restore?.restoring ?? false
+  }
+
+  /** Where the restore stands (null: nothing to restore). */
+  restoreProgress(): RestoreProgress | null {
+    return this.#restore?.progressOf() ?? null
+  }
+
+  // Cheap insurance: the checkpoint is our own checked file, but a record that no longer
+  // verifies must not be served.
+  #logVerified(result: VerifyResult, dropped: number): void {
     const fields = {
       event: 'checkpoint_verified',
       checked: result.checked,
@@ -171,15 +226,20 @@ export class TrackerRuntime {
     }
     if (result.invalid.length > 0) this.#logger.warn(fields, 'restored records failed verification')
     else this.#logger.info(fields, 'restored records verified')
-    return result
   }
 
-  /** What a checkpoint holds now: every live entry and the cookie secret. */
-  snapshot(): { savedAt: number; cookieSecret: Uint8Array; entries: CheckpointEntry[] } {
+  /**
+   * What a checkpoint holds now: every live entry and the cookie secret, then, while a restore
+   * runs (or was stopped part way), the part of the old checkpoint not restored yet. The table
+   * is read here, at once (it changes between two slices of a save), the rest chunk by chunk.
+   */
+  snapshot(): CheckpointSnapshot {
+    const rest = this.#restore?.remainder()
     return {
       savedAt: this.#clock.now(),
       cookieSecret: this.daemon.cookieSecret,
       entries: [...this.daemon.table.entries()],
+      ...(rest === undefined ? {} : { rest }),
     }
   }
 
@@ -241,11 +301,14 @@ export class TrackerRuntime {
           }),
         ),
       ])
-      await this.#verified.catch(() => null)
+      // The restore stands still from here: the last checkpoint writes back what it did not
+      // reach yet (snapshot's remainder).
+      await this.#restore?.stop()
       try {
         await this.#checkpointer?.stop()
       } finally {
         await this.daemon.close()
+        await this.#restore?.close()
       }
     })()
     return this.#stopping
@@ -273,6 +336,14 @@ export class TrackerRuntime {
   // dropped_egress, denied... are counted by the handlers): a stats reply holds 64 values.
   #registerStats(): void {
     const stats = this.daemon.stats
+    const restore = this.#restore
+    if (restore !== null) {
+      // The restore window (docs/operations.md, "Warm restart"): 1 while the table is partial.
+      stats.gauge('restoring', () => (restore.restoring ? 1 : 0))
+      stats.gauge('restore_pending', () => restore.progress.total - restore.progress.read)
+      stats.gauge('restore_restored', () => restore.progress.restored)
+      stats.gauge('restore_verified', () => restore.progress.verified)
+    }
     const flood = this.daemon.flood
     if (flood instanceof FloodControl) stats.gauge('flood_sources', () => flood.sources)
     const egress = this.daemon.egress
@@ -285,6 +356,18 @@ export class TrackerRuntime {
       // Reply bytes sent, all classes: the status page charts its rate (status-json.ts).
       stats.gauge('egress_bytes', () => sent.server + sent.signed + sent.cookie)
     }
+  }
+}
+
+/** Throws CHECKPOINT_WRITE_FAILED when the data directory cannot be written. */
+async function writable(dir: string): Promise<void> {
+  try {
+    await access(dir, fsConstants.W_OK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    throw new TrackerError('CHECKPOINT_WRITE_FAILED', `cannot write ${dir}: ${code}`, {
+      cause: err,
+    })
   }
 }
 

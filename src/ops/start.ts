@@ -5,7 +5,7 @@ import { Observers } from '../observe/observers.js'
 import type { Daemon, ListenerAddress } from '../tracker/daemon.js'
 import { type AddressMatcher, createAddressMatcher } from '../tracker/handlers/allow-list.js'
 import { VERSION } from '../version.js'
-import type { VerifyResult } from './checkpoint/index.js'
+import type { RestoreOptions, RestoreProgress, VerifyResult } from './checkpoint/index.js'
 import { type TrackerConfig, type configSchema, isCheckedConfig, parseConfig } from './config.js'
 import { daemonView } from './daemon-view.js'
 import { type DenyReload, TrackerRuntime } from './runtime.js'
@@ -23,6 +23,8 @@ export interface TrackerDeps {
   /** Where the tracker's log lines go (default: nowhere). */
   logger?: Logger
   clock?: Clock
+  /** How the checkpoint is restored while serving (slice sizes; tests hold the window open). */
+  restore?: RestoreOptions
 }
 
 /** Where a started tracker listens: the JSON line `metatracker serve` prints. */
@@ -49,6 +51,13 @@ export interface Tracker {
   readonly daemon: Daemon
   /** Resolves when the background check of restored records is done (null: none ran). */
   readonly verified: Promise<VerifyResult | null>
+  /**
+   * Resolves when the checkpoint is restored (null: there was none). Until then the tracker
+   * serves a partial table (docs/operations.md, "Warm restart").
+   */
+  readonly restored: Promise<RestoreProgress | null>
+  /** Is the checkpoint still being restored? */
+  readonly restoring: boolean
   /** Re-read the deny list (what `serve` does on SIGHUP); a bad file keeps the old list. */
   reloadDenyList(): Promise<DenyReload>
   /** Save a checkpoint now. */
@@ -104,6 +113,12 @@ export async function startTracker(
     daemon: runtime.daemon,
     get verified() {
       return runtime.verified
+    },
+    get restored() {
+      return runtime.restored
+    },
+    get restoring() {
+      return runtime.restoring
     },
     reloadDenyList: () => runtime.reloadDenyList(),
     checkpoint: reason => runtime.checkpoint(reason),

@@ -196,7 +196,11 @@ test('stop under a stream of announces: every one answered `new` survives the re
   assert.ok(sentDuringStop > 0, 'announces arrived while the tracker stopped')
 
   const again = await TrackerRuntime.open(config)
+  // The checkpoint is restored once the listeners are bound (docs/operations.md, "Warm restart").
+  await again.start()
+  await again.restored
   const held = new Set([...again.daemon.table.entries()].map(e => hex(recordKey(e.record))))
+  await again.stop()
   const lost = [...stream.acked].filter(k => !held.has(k))
   t.diagnostic(
     `acknowledged ${stream.acked.size}, sent during the stop ${sentDuringStop}, lost ${lost.length}`,

@@ -1,8 +1,7 @@
 import type { Clock } from '../../clock.js'
 import { isTrackerError } from '../../errors.js'
 import { type Logger, silentLogger } from '../../log.js'
-import type { Checkpoint } from './format.js'
-import { writeCheckpoint } from './store.js'
+import { type CheckpointSnapshot, writeCheckpointStream } from './store.js'
 
 export interface CheckpointerOptions {
   dir: string
@@ -11,8 +10,11 @@ export interface CheckpointerOptions {
 }
 
 export interface CheckpointerDeps {
-  /** What to save: the table's entries and the cookie secret, taken when a save starts. */
-  snapshot: () => Checkpoint
+  /**
+   * What to save: the table's entries and the cookie secret, taken when a save starts (the
+   * save then encodes and writes it a chunk at a time: store.ts).
+   */
+  snapshot: () => CheckpointSnapshot
   logger?: Logger
   clock?: Clock
 }
@@ -25,7 +27,7 @@ export interface CheckpointerDeps {
 export class Checkpointer {
   readonly #dir: string
   readonly #intervalMs: number
-  readonly #snapshot: () => Checkpoint
+  readonly #snapshot: () => CheckpointSnapshot
   readonly #logger: Logger
   #timer: NodeJS.Timeout | null = null
   #chain: Promise<unknown> = Promise.resolve()
@@ -52,13 +54,15 @@ export class Checkpointer {
     const run = async (): Promise<{ entries: number; bytes: number }> => {
       const started = performance.now()
       const c = this.#snapshot()
+      // The one step of a save that holds the event loop (the table read at once).
+      const snapshotMs = Math.round(performance.now() - started)
       try {
-        const bytes = await writeCheckpoint(this.#dir, c)
+        const { entries, bytes } = await writeCheckpointStream(this.#dir, c)
         this.counts.saved++
         const ms = Math.round(performance.now() - started)
-        const fields = { event: 'checkpoint', reason, entries: c.entries.length, bytes, ms }
+        const fields = { event: 'checkpoint', reason, entries, bytes, ms, snapshotMs }
         this.#logger.info(fields, 'checkpoint saved')
-        return { entries: c.entries.length, bytes }
+        return { entries, bytes }
       } catch (err) {
         this.counts.failed++
         const code = isTrackerError(err) ? err.code : 'CHECKPOINT_WRITE_FAILED'

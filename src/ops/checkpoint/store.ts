@@ -1,8 +1,17 @@
 import { readFile, readdir, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TrackerError, isTrackerError } from '../../errors.js'
-import { tempPrefix, writeFileAtomic } from '../../fs-atomic.js'
-import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './format.js'
+import { tempPrefix, writeFileAtomicFrom } from '../../fs-atomic.js'
+import { CheckpointFile } from './file.js'
+import {
+  CHUNK_TARGET_BYTES,
+  type Checkpoint,
+  type CheckpointEntry,
+  type CheckpointHeader,
+  decodeCheckpoint,
+  encodeChunk,
+  encodeHeader,
+} from './format.js'
 
 /*
  * Where a checkpoint lives: one file in the data directory, written atomically, and set aside
@@ -11,23 +20,79 @@ import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './format.js
 
 export const CHECKPOINT_FILE = 'checkpoint.bin'
 
+/** What a save writes: the header, the entries, then (optionally) more entries read later. */
+export interface CheckpointSnapshot extends CheckpointHeader {
+  entries: Iterable<CheckpointEntry>
+  /** Entries to append after `entries` (a restore's not yet restored remainder: restorer.ts). */
+  rest?: AsyncIterable<CheckpointEntry>
+}
+
 /**
  * Write the checkpoint atomically (src/fs-atomic.ts: temp file, fsync, rename, directory fsync;
  * mode 0600). A crash at any point leaves either the old or the new file, never half of one.
  * Returns the bytes written; a failure is a CHECKPOINT_WRITE_FAILED.
  */
-export async function writeCheckpoint(dir: string, c: Checkpoint): Promise<number> {
-  const bytes = encodeCheckpoint(c)
+export async function writeCheckpoint(dir: string, c: CheckpointSnapshot): Promise<number> {
+  return (await writeCheckpointStream(dir, c)).bytes
+}
+
+/**
+ * `writeCheckpoint` a chunk at a time (format.ts): each chunk is encoded (a few ms) and written
+ * before the next is encoded, so the event loop runs between chunks and the file is never
+ * whole in memory. Returns the bytes and entries written.
+ */
+export async function writeCheckpointStream(
+  dir: string,
+  c: CheckpointSnapshot,
+): Promise<{ bytes: number; entries: number }> {
   const final = join(dir, CHECKPOINT_FILE)
+  let bytes = 0
+  let entries = 0
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    const header = encodeHeader(c)
+    let previous: Uint8Array = header.digest
+    yield header.bytes
+    let batch: CheckpointEntry[] = []
+    let size = 0
+    const cut = (): Uint8Array => {
+      const chunk = encodeChunk(previous, batch)
+      previous = chunk.digest
+      entries += batch.length
+      batch = []
+      size = 0
+      return chunk.bytes
+    }
+    for (const e of c.entries) {
+      batch.push(e)
+      size += 32 + e.record.byteLength
+      if (size >= CHUNK_TARGET_BYTES) yield cut()
+    }
+    if (c.rest !== undefined) {
+      for await (const e of c.rest) {
+        batch.push(e)
+        size += 32 + e.record.byteLength
+        if (size >= CHUNK_TARGET_BYTES) yield cut()
+      }
+    }
+    if (batch.length > 0) yield cut()
+    yield cut() // the end marker
+  }
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const piece of pieces()) {
+      bytes += piece.byteLength
+      yield piece
+    }
+  }
   try {
-    await writeFileAtomic(final, bytes, { mode: 0o600 })
+    await writeFileAtomicFrom(final, counted(), { mode: 0o600 })
   } catch (err) {
+    if (isTrackerError(err)) throw err
     const code = (err as NodeJS.ErrnoException).code ?? String(err)
     throw new TrackerError('CHECKPOINT_WRITE_FAILED', `cannot write ${final}: ${code}`, {
       cause: err,
     })
   }
-  return bytes.byteLength
+  return { bytes, entries }
 }
 
 export type ReadResult =
@@ -63,6 +128,34 @@ export async function readCheckpoint(dir: string, nowMs: number): Promise<ReadRe
     const keptAs = join(dir, `checkpoint.corrupt-${stamp(nowMs)}`)
     await rename(path, keptAs)
     return { status: 'corrupt', error: err, keptAs }
+  }
+}
+
+export type OpenResult =
+  | { status: 'none' }
+  | { status: 'open'; file: CheckpointFile }
+  | { status: 'corrupt'; error: TrackerError; keptAs: string }
+
+/**
+ * Open the checkpoint file of `dir` to be read a chunk at a time (file.ts), after checking it
+ * whole; a corrupt file is set aside as `readCheckpoint` does. The caller closes the file.
+ */
+export async function openCheckpoint(dir: string, nowMs: number): Promise<OpenResult> {
+  await removeTempFiles(dir)
+  const path = join(dir, CHECKPOINT_FILE)
+  try {
+    return { status: 'open', file: await CheckpointFile.open(path) }
+  } catch (err) {
+    if (isTrackerError(err)) {
+      const keptAs = join(dir, `checkpoint.corrupt-${stamp(nowMs)}`)
+      await rename(path, keptAs)
+      return { status: 'corrupt', error: err, keptAs }
+    }
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return { status: 'none' }
+    throw new TrackerError('CHECKPOINT_READ_FAILED', `cannot read ${path}: ${code ?? 'error'}`, {
+      cause: err,
+    })
   }
 }
 
