@@ -125,16 +125,24 @@ export class RedisStore implements TableStore {
       commandTimeout: timeout,
       connectTimeout: Math.max(2000, timeout),
       maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      retryStrategy: (times: number) => Math.min(50 * times, 1000),
     }
     const first = spec.nodes[0] ?? { host: '127.0.0.1', port: 6379 }
     const io: RedisClient =
       spec.kind === 'redis'
-        ? new Redis({ ...redisOptions, ...first, enableAutoPipelining: true })
-        : new Cluster(spec.nodes, {
-            redisOptions,
+        ? new Redis({
+            ...redisOptions,
+            ...first,
+            // Not connected: refused at once (the store's `available` checks first anyway).
             enableOfflineQueue: false,
+            retryStrategy: (times: number) => Math.min(50 * times, 1000),
+            enableAutoPipelining: true,
+          })
+        : new Cluster(spec.nodes, {
+            // In a cluster a redirection or a failover needs the queue while the new node
+            // connects; commandTimeout and maxPending bound it.
+            redisOptions,
+            enableOfflineQueue: true,
+            slotsRefreshInterval: 2000,
             enableAutoPipelining: true,
             retryDelayOnFailover: 100,
             retryDelayOnClusterDown: 200,

@@ -107,6 +107,18 @@ export class RedisFarm {
       '--cluster-yes',
     ])
     await f.waitClusterOk()
+    // A replica that never synced cannot be promoted: wait until every link is up.
+    await until(
+      async () => {
+        for (const n of f.nodes) {
+          const info = await cli(n.port, 'info', 'replication')
+          if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false
+        }
+        return true
+      },
+      30_000,
+      'replicas in sync',
+    )
     return f
   }
 
@@ -129,6 +141,18 @@ export class RedisFarm {
       ms,
       'cluster_state:ok',
     )
+  }
+
+  /** The cluster slot of a key (CLUSTER KEYSLOT). */
+  async slotOf(key: string): Promise<number> {
+    const live = this.nodes.find(n => n.proc !== null) as RedisNode
+    return Number((await cli(live.port, 'cluster', 'keyslot', key)).trim())
+  }
+
+  /** After `killed` died: until another node serves its slots and the cluster is ok again. */
+  async waitFailover(killed: RedisNode, slot: number, ms = 30_000): Promise<void> {
+    await until(async () => (await this.masterOf(slot)) !== killed, ms, 'replica promoted')
+    await this.waitClusterOk(ms)
   }
 
   /** The port of the master serving `slot`. */
@@ -195,6 +219,8 @@ export class RedisFarm {
             '1000',
             '--cluster-port',
             String(n.busPort),
+            '--repl-diskless-sync-delay',
+            '0',
           ]
         : []),
       ...extra,
