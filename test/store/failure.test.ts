@@ -28,7 +28,12 @@ async function code(p: Promise<unknown>): Promise<string> {
 
 test('redis down: writes refused (STORE_UNAVAILABLE), reads go on, recovery by itself', async t => {
   if (!redisAvailable(t)) return
-  const farm = await RedisFarm.single(fn => { t.after(fn); }, ['--appendonly', 'yes'])
+  const farm = await RedisFarm.single(
+    fn => {
+      t.after(fn)
+    },
+    ['--appendonly', 'yes'],
+  )
   const { store } = await redisStore(farm.url, LIMITS, { commandTimeoutMs: 500 })
   t.after(() => store.close())
   assert.equal((await store.put(fakeRecord(1), ep('10.6.0.1'))).status, 'new')
@@ -62,7 +67,9 @@ test('redis down: writes refused (STORE_UNAVAILABLE), reads go on, recovery by i
 
 test('too many pending writes: refused with STORE_BUSY', async t => {
   if (!redisAvailable(t)) return
-  const farm = await RedisFarm.single(fn => { t.after(fn); })
+  const farm = await RedisFarm.single(fn => {
+    t.after(fn)
+  })
   const { store } = await redisStore(farm.url, LIMITS, { maxPending: 2 })
   t.after(() => store.close())
   const results = await Promise.all(
@@ -75,7 +82,13 @@ test('too many pending writes: refused with STORE_BUSY', async t => {
 
 test('a master killed: its replica takes over, writes resume, nothing acknowledged lost', async t => {
   if (!redisAvailable(t)) return
-  const farm = await RedisFarm.cluster(fn => { t.after(fn); }, 3, 1)
+  const farm = await RedisFarm.cluster(
+    fn => {
+      t.after(fn)
+    },
+    3,
+    1,
+  )
   const url = farm.url
   const { store: a, clock } = await redisStore(url, LIMITS, { buckets: 8, prefix: 'fo' })
   t.after(() => a.close())
