@@ -112,8 +112,26 @@ export class Follower {
     }
   }
 
-  /** Load bucket `b` whole from the store, then follow its stream from that point. */
-  async resync(b: number): Promise<void> {
+  /**
+   * Load every bucket (a front-end starting): the replica's entries no bucket holds are deleted
+   * in one pass at the end, not one pass per bucket.
+   */
+  async resyncAll(): Promise<void> {
+    const held = new Set<string>()
+    for (let b = 0; b < this.#o.buckets; b++) await this.resync(b, held)
+    const doomed: string[] = []
+    for (const s of this.#table.entries()) {
+      const key = keyOf(s.record)
+      if (!held.has(key)) doomed.push(key)
+    }
+    for (const key of doomed) this.#table.delete(key)
+  }
+
+  /**
+   * Load bucket `b` whole from the store, then follow its stream from that point. With `into`,
+   * the keys held are added to it and the replica's other entries are left to the caller.
+   */
+  async resync(b: number, into?: Set<string>): Promise<void> {
     const cur = this.#cursors[b] as Cursor
     const [h, , , , , c] = bucketKeys(this.#o.prefix, b) as [string, ...string[]]
     const top = await this.#io.xrevrangeBuffer(streamKey(this.#o.prefix, b), '+', '-', 'COUNT', 1)
@@ -126,7 +144,7 @@ export class Follower {
     } else {
       n = Number((await this.#io.hget(c as string, 'v')) ?? 0)
     }
-    const held = new Set<string>()
+    const held = into ?? new Set<string>()
     let cursor = '0'
     do {
       const [next, flat] = await this.#io.hscanBuffer(h, cursor, 'COUNT', 512)
@@ -136,12 +154,14 @@ export class Follower {
         this.#put(flat[i + 1] as Buffer)
       }
     } while (cursor !== '0')
-    const doomed: string[] = []
-    for (const s of this.#table.entries()) {
-      const key = keyOf(s.record)
-      if (!held.has(key) && bucketOf(this.#o.salt, key, this.#o.buckets) === b) doomed.push(key)
+    if (into === undefined) {
+      const doomed: string[] = []
+      for (const s of this.#table.entries()) {
+        const key = keyOf(s.record)
+        if (!held.has(key) && bucketOf(this.#o.salt, key, this.#o.buckets) === b) doomed.push(key)
+      }
+      for (const key of doomed) this.#table.delete(key)
     }
-    for (const key of doomed) this.#table.delete(key)
     cur.id = id
     cur.n = Number.isFinite(n) ? n : 0
     cur.synced = true

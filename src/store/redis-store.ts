@@ -175,7 +175,7 @@ export class RedisStore implements TableStore {
         new Uint8Array(salt),
         new SecretRing(s.current, s.previous, s.generation),
       )
-      for (let b = 0; b < spec.buckets; b++) await store.follower.resync(b)
+      await store.follower.resyncAll()
       store.#start()
       return store
     } catch (err) {
