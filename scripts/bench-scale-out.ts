@@ -82,7 +82,9 @@ async function masters(farm: RedisFarm): Promise<Redis[]> {
   const out: Redis[] = []
   for (const n of farm.nodes) {
     const c = new Redis({ host: '127.0.0.1', port: n.port })
-    cleanup.push(() => c.disconnect())
+    cleanup.push(() => {
+      c.disconnect()
+    })
     const role = await c.role()
     if (role[0] === 'master') out.push(c)
   }
