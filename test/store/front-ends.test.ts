@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import type { DaemonDeps } from '../../src/tracker/daemon.js'
 import { openStore } from '../../src/store/open.js'
@@ -7,6 +10,7 @@ import type { Message } from '../../src/wire/messages.js'
 import type { SignedRecord } from '../../src/wire/record.js'
 import { testKey } from '../helpers/keys.js'
 import { RedisFarm, redisAvailable } from '../helpers/redis.js'
+import { ServeProcess } from '../helpers/serve-process.js'
 import { until } from '../helpers/signed-records.js'
 import { TcpTrackerClient, makeRecord, queryMessage, startTracker } from '../helpers/tracker.js'
 
@@ -108,4 +112,28 @@ test('redis gone: queries answered from the replica, announces OVERLOADED', asyn
   assert.ok(refused?.type === 'error', JSON.stringify(refused))
   assert.equal(refused.code, WireErrorCode.OVERLOADED)
   assert.equal(a.daemon.stats.get('store_unavailable'), 1)
+})
+
+test('serve --store: killed with -9 and started again (empty data dir), nothing acknowledged lost', async t => {
+  if (!redisAvailable(t)) return
+  const farm = await RedisFarm.cluster(fn => t.after(fn), 3)
+  const dirs = [await mkdtemp(join(tmpdir(), 'mt-fe-')), await mkdtemp(join(tmpdir(), 'mt-fe-'))]
+  t.after(() => Promise.all(dirs.map(d => rm(d, { recursive: true, force: true }))))
+  const args = (data: string): string[] => [
+    ...['--host', '127.0.0.1', '--udp', '0', '--tcp', '0', '--http', 'off'],
+    ...['--data', data, '--checkpoint-interval', '0', '--list-unproven', 'true'],
+    ...['--store', `${farm.url}?prefix=k9&buckets=8`],
+  ]
+  const first = await ServeProcess.start(t, args(dirs[0] ?? ''))
+  const c = await client(t, first.info.tcp)
+  for (let n = 1; n <= 20; n++) {
+    const r = await c.request(announce(record(n), n))
+    assert.ok(r?.type === 'announce-reply' && r.status === 'new', JSON.stringify(r))
+  }
+  first.p.kill('SIGKILL')
+  await first.p.exited()
+  const second = await ServeProcess.start(t, args(dirs[1] ?? ''))
+  assert.equal(await listed(await client(t, second.info.tcp)), 20)
+  second.p.kill('SIGTERM')
+  assert.equal(await second.p.exited(), 0, second.p.stderr)
 })
