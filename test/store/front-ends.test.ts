@@ -116,7 +116,9 @@ test('redis gone: queries answered from the replica, announces OVERLOADED', asyn
 
 test('serve --store: killed with -9 and started again (empty data dir), nothing acknowledged lost', async t => {
   if (!redisAvailable(t)) return
-  const farm = await RedisFarm.cluster(fn => t.after(fn), 3)
+  const farm = await RedisFarm.cluster(fn => {
+    t.after(fn)
+  }, 3)
   const dirs = [await mkdtemp(join(tmpdir(), 'mt-fe-')), await mkdtemp(join(tmpdir(), 'mt-fe-'))]
   t.after(() => Promise.all(dirs.map(d => rm(d, { recursive: true, force: true }))))
   const args = (data: string): string[] => [
