@@ -10,11 +10,17 @@
 // redis-benchmark's plain SET for scale. Figures go to stdout as a Markdown table; the capacity
 // model in docs/scale-out.md is built from them. Not a test: wall-clock figures depend on load.
 import { execFileSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { ManualClock } from '../src/clock.js'
 import { ClientTable } from '../src/table/client-table.js'
+import { rawPublicKey } from '../src/crypto/ed25519.js'
+import { signRecord } from '../src/crypto/record-sign.js'
 import { keyOf } from '../src/store/memory-store.js'
+import { openStore } from '../src/store/open.js'
+import type { SignedRecord } from '../src/wire/record.js'
+import { TcpTrackerClient, startTracker } from '../test/helpers/tracker.js'
 import { RedisStore } from '../src/store/redis-store.js'
 import { parseStoreUrl } from '../src/store/url.js'
 import { RedisFarm } from '../test/helpers/redis.js'
@@ -197,6 +203,93 @@ async function measure(target: string, farm: RedisFarm): Promise<Row> {
   }
 }
 
+/**
+ * Whole trackers (Daemon, in this process) taking fresh signed announces over TCP: the
+ * in-memory default, then 1 and 2 front-ends over the cluster (the load split between them).
+ * Signing happens before the clock starts; the daemons verify in this thread (no pool).
+ */
+async function trackers(cluster: RedisFarm): Promise<string[]> {
+  const count = Math.min(N, 6000)
+  const at = Math.floor(Date.now() / 1000)
+  const records = Array.from({ length: count }, () => {
+    const { privateKey } = generateKeyPairSync('ed25519')
+    return signRecord(
+      {
+        network: 'bench',
+        publicKey: rawPublicKey(privateKey),
+        seq: 1,
+        issuedAt: at,
+        expiresAt: at + 3600,
+        kind: 'peer',
+        endpoints: [{ family: 4, address: '0.0.0.0', port: 5000 }],
+        server: null,
+      },
+      privateKey,
+    )
+  })
+  const options = {
+    perBlock: 1_000_000,
+    perWideBlock: 1_000_000,
+    tcpMaxPerSource: 64,
+    verifyWorkers: 0,
+  }
+  const storeDeps = (prefix: string) => ({
+    openStore: (t: ClientTable) =>
+      openStore(`${cluster.url}?prefix=${prefix}&buckets=${B}`, {
+        table: t,
+        clock: { now: () => Date.now() },
+        maxEntries: 100_000,
+        maxBytes: 64 * 1024 * 1024,
+        perBlock: 1_000_000,
+        perWideBlock: 1_000_000,
+        maxTtl: 3600,
+        serverTtl: 3600,
+        replayMemory: 100_000,
+      }),
+  })
+  const out: string[] = []
+  const runs: [string, number, boolean][] = [
+    ['in-memory tracker', 1, false],
+    ['1 front-end over the cluster', 1, true],
+    ['2 front-ends over the cluster', 2, true],
+  ]
+  for (const [label, fronts, shared] of runs) {
+    const prefix = `tb${Date.now() % 100000}`
+    const ts = await Promise.all(
+      Array.from({ length: fronts }, () =>
+        startTracker(null, options, shared ? storeDeps(prefix) : {}),
+      ),
+    )
+    const clients = await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        TcpTrackerClient.open('127.0.0.1', (ts[i % fronts] as (typeof ts)[number]).tcp),
+      ),
+    )
+    let next = 0
+    let ok = 0
+    const t0 = process.hrtime.bigint()
+    await Promise.all(
+      clients.map(async c => {
+        while (next < count) {
+          const i = next++
+          const r = await c.request({
+            type: 'announce',
+            txid: i & 0xffff,
+            cookie: new Uint8Array(12),
+            record: records[i] as SignedRecord,
+          })
+          if (r?.type === 'announce-reply') ok++
+        }
+      }),
+    )
+    const rate = ok / (Number(process.hrtime.bigint() - t0) / 1e9)
+    for (const c of clients) c.close()
+    await Promise.all(ts.map(t => t.close()))
+    out.push(`| ${label} | ${rate.toFixed(0)} | ${ok} of ${count} |`)
+  }
+  return out
+}
+
 function redisBenchmark(port: number): string {
   const out = execFileSync(
     'redis-benchmark',
@@ -217,6 +310,7 @@ async function main(): Promise<void> {
   const cluster = await RedisFarm.cluster(fn => cleanup.push(fn), 3)
   const rows = [await measure('1 node', single), await measure('cluster, 3 masters', cluster)]
   const raw = redisBenchmark(single.nodes[0]?.port ?? 0)
+  const whole = await trackers(cluster)
   const f = (n: number, d = 0): string => n.toFixed(d)
   console.log(`entries ${N}, concurrency ${C}, buckets ${B}; node ${process.version}`)
   console.log(
@@ -232,6 +326,11 @@ async function main(): Promise<void> {
     )
   }
   console.log(`redis-benchmark, 1 node: ${raw}`)
+  console.log(
+    '\n| trackers (TCP, fresh signed announces, 32 connections) | announces/s | answered |',
+  )
+  console.log('|---|---|---|')
+  for (const line of whole) console.log(line)
 }
 
 main()
