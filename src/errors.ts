@@ -42,6 +42,12 @@ export const ERROR_CODES = {
   CHECKPOINT_READ_FAILED: 'the checkpoint file exists but cannot be read',
   EGRESS_QUEUE_FULL: 'the TCP egress queue is full: the reply is refused and the connection closed',
   EGRESS_CLOSED: 'the egress budget was closed while a reply waited for it',
+  // src/store: the shared store (docs/scale-out.md)
+  STORE_UNAVAILABLE:
+    'the shared store (Redis) cannot be reached or did not answer in time: the write is refused',
+  STORE_BUSY: 'too many writes to the shared store are pending: the write is refused',
+  STORE_BAD_URL:
+    'the --store value is not memory, redis://HOST:PORT or redis-cluster://HOST:PORT,...',
   // src/bootpage, src/client/bootpage-source.ts: the signed list of trackers (docs/bootpage.md)
   BOOTPAGE_TOO_LARGE: 'the bootpage exceeds its size cap',
   BOOTPAGE_BAD_JSON: 'the bootpage is not UTF-8 JSON',

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { LISTING_KINDS, type ListingKind, type ListingSpec } from '../observe/listing-render.js'
+import { parseStoreUrl } from '../store/url.js'
 import { DAEMON_OPTION_ROWS } from '../tracker/options.js'
 import {
   type OptionValues,
@@ -144,6 +145,23 @@ export const OPS_OPTION_ROWS = {
     read: 'text',
     arg: '<file>',
     doc: 'deny-list file of keys, IPs and CIDRs, reloaded on SIGHUP',
+  }),
+  store: option({
+    rule: z.string({ error: 'expected a store URL' }).refine(
+      v => {
+        try {
+          parseStoreUrl(v)
+          return true
+        } catch {
+          return false
+        }
+      },
+      { error: 'expected memory, redis://HOST:PORT or redis-cluster://HOST:PORT,HOST:PORT...' },
+    ),
+    default: 'memory',
+    read: 'text',
+    arg: '<url>',
+    doc: 'where the table lives: memory, redis://HOST:PORT or redis-cluster://HOST:PORT,...',
   }),
   checkpoint: {
     interval: option({

@@ -19,6 +19,7 @@ import {
   openCheckpoint,
 } from './checkpoint/index.js'
 import type { TrackerConfig } from './options.js'
+import { openStore } from '../store/open.js'
 import { Daemon, type DaemonDeps } from '../tracker/daemon.js'
 import { DenyList, entryDenied } from '../tracker/deny-list.js'
 import { loadDenyList } from './deny-list.js'
@@ -110,6 +111,22 @@ export class TrackerRuntime {
       deny,
       flood: createFloodGate(config.flood, { clock, logger }),
       egress: createEgress(config.egress, { clock }),
+    }
+    if (config.store !== 'memory') {
+      // A shared store (docs/scale-out.md): the daemon's table becomes its replica.
+      daemonDeps.openStore = table =>
+        openStore(config.store, {
+          table,
+          clock,
+          logger,
+          maxEntries: config.maxEntries,
+          maxBytes: config.maxBytes,
+          perBlock: config.perBlock,
+          perWideBlock: config.perWideBlock,
+          maxTtl: config.maxTtl,
+          serverTtl: Math.min(config.maxTtl, config.serverGrace * config.announceInterval),
+          replayMemory: config.replayMemory,
+        })
     }
     const daemon = new Daemon(config, daemonDeps)
     const runtime = new TrackerRuntime(config, daemon, deny, deps)

@@ -5,6 +5,8 @@ import { VerifyPool, autoVerifyWorkers } from '../crypto/verify-pool.js'
 import { TrackerError } from '../errors.js'
 import { type Logger, silentLogger } from '../log.js'
 import type { ClientTable } from '../table/client-table.js'
+import type { SecretRing } from '../store/secrets.js'
+import type { TableStore } from '../store/types.js'
 import { boundHeapGrowth } from '../table/heap.js'
 import { CookieBudget } from '../throttle/flood.js'
 import {
@@ -45,6 +47,11 @@ export interface DaemonDeps {
   deny: DenyPolicy
   /** A cookie secret to use instead of the one in the data directory (tests). */
   cookieSecret: Uint8Array
+  /**
+   * Opens a shared store with the daemon's table as its replica (docs/scale-out.md), at start;
+   * closed by close(). Absent: the table alone (the embedded default).
+   */
+  openStore: (table: ClientTable) => Promise<TableStore & { secrets?: SecretRing }>
 }
 
 export interface ListenerAddress {
@@ -91,6 +98,8 @@ export class Daemon {
   #gate: VerifyGate | null = null
   #recheckTimer: NodeJS.Timeout | null = null
   #secret: Uint8Array | null
+  readonly #openStore: DaemonDeps['openStore'] | null
+  #store: (TableStore & { secrets?: SecretRing }) | null = null
   #ctx: HandlerContext | null = null
   #udp: UdpListener[] = []
   #tcp: TcpListener[] = []
@@ -112,6 +121,7 @@ export class Daemon {
       )
     this.deny = deps.deny ?? allowAll
     this.#secret = deps.cookieSecret ?? null
+    this.#openStore = deps.openStore ?? null
     if (this.#secret !== null && this.#secret.byteLength !== 32) {
       throw new TrackerError('CONFIG_BAD_OPTION', 'cookieSecret must be 32 bytes')
     }
@@ -185,6 +195,8 @@ export class Daemon {
     boundHeapGrowth()
     this.#secret ??= await loadOrCreateCookieSecret(this.options.data)
     this.#gate = this.#pool === null ? null : new VerifyGate(this.#pool)
+    const store = this.#openStore === null ? null : await this.#openStore(this.table)
+    this.#store = store
     const ctx: HandlerContext = {
       options: this.options,
       table: this.table,
@@ -200,6 +212,23 @@ export class Daemon {
       memo: createMemo(),
       prover: this.prover,
       verify: this.#gate,
+      store: store?.shared === true ? store : null,
+    }
+    const ring = store?.secrets
+    if (ring !== undefined) {
+      // Every front-end of a shared store issues and checks cookies with the shared secret.
+      let sample: [number, Uint8Array] = [0, ctx.sampleKey]
+      Object.defineProperties(ctx, {
+        cookieSecret: { get: () => ring.cookieSecret },
+        sampleKey: {
+          get: () => {
+            if (sample[0] !== ring.generation) {
+              sample = [ring.generation, deriveSampleKey(ring.cookieSecret)]
+            }
+            return sample[1]
+          },
+        },
+      })
     }
     this.#ctx = ctx
     const o = this.options
@@ -347,6 +376,7 @@ export class Daemon {
     this.#closing ??= (async () => {
       await this.pause()
       await this.verifier.close()
+      await this.#store?.close()
       await this.egress.close()
       this.logger.info({}, 'tracker closed')
     })()

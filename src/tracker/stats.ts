@@ -32,6 +32,8 @@ export const COUNTERS = [
   'bad_signatures',
   'verify_busy',
   'verify_source_capped',
+  'store_unavailable',
+  'store_busy',
   'stale_sequence',
   'expired',
   'bad_time',

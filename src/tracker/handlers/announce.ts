@@ -5,6 +5,9 @@ import type { Endpoint } from '../../wire/endpoint.js'
 import { announceRecord, latin1, recordKeyLength, recordPublicKey } from '../../wire/layout.js'
 import type { Announce, AnnounceStatus } from '../../wire/messages.js'
 import { isWithdrawal } from '../../wire/record.js'
+import { isTrackerError } from '../../errors.js'
+import type { Entry } from '../../table/entry.js'
+import type { TableStore } from '../../store/types.js'
 import { encodeAnnounceReply } from '../../wire/fast-replies.js'
 import {
   type HandlerContext,
@@ -64,16 +67,16 @@ export function tryRefresh(
   ctx.stats.inc('announces')
   const publicKey = recordPublicKey(recBytes)
   if (ctx.deny.deniesKey(publicKey)) {
-    ctx.table.delete(held.key)
+    dropHeld(ctx, held.key)
     ctx.stats.inc('denied')
     return errorReply(txid, WireErrorCode.DENIED, priority)
   }
   if (held.expiresAt <= nowSeconds(ctx)) {
-    ctx.table.delete(held.key)
+    dropHeld(ctx, held.key)
     ctx.stats.inc('expired')
     return errorReply(txid, WireErrorCode.EXPIRED, priority)
   }
-  ctx.table.refresh(held)
+  refreshHeld(ctx, held)
   ctx.stats.inc('announces_refreshed')
   // Proof (docs/protocol.md §9): only for an entry with an endpoint not proven or in a round.
   if (held.want !== held.proven || held.pending !== 0) {
@@ -162,7 +165,7 @@ function timeAndSequence(
     // Identical bytes reached here only when the fast path was skipped (TCP callers use it
     // too, so this is a safety net), or they were stored while this copy was verified: still
     // a refresh.
-    ctx.table.refresh(held)
+    refreshHeld(ctx, held)
     ctx.stats.inc('announces_refreshed')
     const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
     return announceReply(ctx, m.txid, 'refreshed', held, priority)
@@ -181,13 +184,12 @@ function commitAnnounce(
   src: Source,
   transport: Transport,
   fail: Fail,
-): Reply {
+): LaterReply {
   const refused = keyAndNetwork(ctx, m)
   if (refused !== null) return fail(refused)
   const stale = timeAndSequence(ctx, m, nowSeconds(ctx))
   if (stale !== null) return typeof stale === 'number' ? fail(stale) : stale
   const { record } = m.record
-  const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
   const bytes = m.record.bytes
   const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
   const observed = observedEndpoint(record.endpoints, src, transport)
@@ -202,12 +204,26 @@ function commitAnnounce(
   }
   // §9: a UDP source with a valid cookie (admission checked it) proved its own endpoint.
   const provenBy = transport === 'udp' ? observed : null
+  if (ctx.store) return storeAnnounce(ctx, ctx.store, m, observed, provenBy, fail)
   const stored = ctx.table.insert(m.record, observed, undefined, provenBy)
   if (stored === undefined) {
     // The table will not store it (§8.10: TABLE_FULL, never a silent loss).
     ctx.stats.inc('table_full')
     return fail(WireErrorCode.TABLE_FULL)
   }
+  return afterStore(ctx, m, held, stored)
+}
+
+/** Counters, proofs, sweep and the reply, once the record is stored (table or shared store). */
+function afterStore(
+  ctx: HandlerContext,
+  m: Announce,
+  held: Entry | undefined,
+  stored: Entry,
+): Reply {
+  const { record } = m.record
+  const priority: Priority = record.kind === 'server' ? 'server' : 'signed'
+  const bytes = m.record.bytes
   ctx.stats.inc(held === undefined ? 'announces_new' : 'announces_replaced')
   const fresh = held !== undefined ? ctx.prover.carryOver(held, stored) : 0
   // Challenge the endpoints not proven yet, no more bytes than this announce had.
@@ -240,12 +256,21 @@ function handleWithdrawal(
   return verifyThen(ctx, m, src, transport, fail, pool, () => {
     const refused = keyAndNetwork(ctx, m) ?? withdrawalChecks(ctx, m, nowSeconds(ctx))
     if (refused !== null) return fail(refused)
-    ctx.table.withdraw(m.record)
-    ctx.stats.inc('withdrawals')
-    return {
-      bytes: encodeAnnounceReply(m.txid, 'withdrawn', 0, src.address, src.port),
-      priority,
+    const done = (): Reply => {
+      ctx.stats.inc('withdrawals')
+      return {
+        bytes: encodeAnnounceReply(m.txid, 'withdrawn', 0, src.address, src.port),
+        priority,
+      }
     }
+    if (ctx.store) {
+      return ctx.store.withdraw(m.record).then(
+        r => (r === 'stale' ? staleReply(ctx, fail) : done()),
+        (err: unknown) => storeRefused(ctx, m, err),
+      )
+    }
+    ctx.table.withdraw(m.record)
+    return done()
   })
 }
 
@@ -316,7 +341,7 @@ function verifyThen(
   transport: Transport,
   fail: Fail,
   pool: boolean,
-  commit: () => Reply,
+  commit: () => LaterReply,
 ): LaterReply {
   ctx.stats.inc('signature_checks')
   const gate = pool ? ctx.verify : undefined
@@ -349,4 +374,62 @@ function verifyThen(
     // The pool closed under it: the daemon is stopping, nothing is answered.
     () => null,
   )
+}
+
+/** A fresh verified record through the shared store; its refusals answered like the table's. */
+function storeAnnounce(
+  ctx: HandlerContext,
+  store: TableStore,
+  m: Announce,
+  observed: Endpoint,
+  provenBy: Endpoint | null,
+  fail: Fail,
+): Promise<Reply> {
+  const bytes = m.record.bytes
+  const held = ctx.table.peek(latin1(bytes.subarray(0, recordKeyLength(bytes))))
+  return store.put(m.record, observed, provenBy).then(
+    r => {
+      if (r.status === 'new' || r.status === 'replaced') {
+        if (r.entry !== undefined) return afterStore(ctx, m, held, r.entry)
+        // Stored in the store, not (yet) in this replica: acknowledged all the same.
+        ctx.stats.inc(r.status === 'new' ? 'announces_new' : 'announces_replaced')
+        const priority: Priority = m.record.record.kind === 'server' ? 'server' : 'signed'
+        const where = { ip: observed.address, port: observed.port }
+        return announceReply(ctx, m.txid, r.status, where, priority)
+      }
+      if (r.status === 'stale') return staleReply(ctx, fail)
+      ctx.stats.inc(r.status === 'block-full' ? 'block_full' : 'table_full')
+      return fail(r.status === 'block-full' ? WireErrorCode.BLOCK_FULL : WireErrorCode.TABLE_FULL)
+    },
+    (err: unknown) => storeRefused(ctx, m, err),
+  )
+}
+
+function staleReply(ctx: HandlerContext, fail: Fail): Reply {
+  ctx.stats.inc('stale_sequence')
+  return fail(WireErrorCode.STALE_SEQUENCE)
+}
+
+/**
+ * The shared store refused a write (STORE_UNAVAILABLE, STORE_BUSY): answered OVERLOADED with a
+ * retry-after of 1 s, counted, logged at debug (a Redis outage would flood the log otherwise;
+ * the store logs the outage itself).
+ */
+function storeRefused(ctx: HandlerContext, m: Announce, err: unknown): Reply {
+  const busy = isTrackerError(err) && err.code === 'STORE_BUSY'
+  ctx.stats.inc(busy ? 'store_busy' : 'store_unavailable')
+  ctx.logger.debug({ err: (err as Error).message }, 'store write refused')
+  const priority: Priority = m.record.record.kind === 'server' ? 'server' : 'signed'
+  return errorReply(m.txid, WireErrorCode.OVERLOADED, priority, 1)
+}
+
+/** A held entry leaves (deny list, expired): from the replica now, from the store behind. */
+function dropHeld(ctx: HandlerContext, key: string): void {
+  ctx.table.delete(key)
+  ctx.store?.delete(key).catch(() => undefined)
+}
+
+function refreshHeld(ctx: HandlerContext, held: Entry): void {
+  if (ctx.store) ctx.store.refresh(held)
+  else ctx.table.refresh(held)
 }

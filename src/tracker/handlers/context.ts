@@ -12,6 +12,7 @@ import type { Prover } from '../prover.js'
 import { encodeMessage } from '../../wire/messages.js'
 import type { WireErrorNumber } from '../../wire/constants.js'
 import type { VerifyGate } from './verify-gate.js'
+import type { TableStore } from '../../store/types.js'
 
 /** Everything the transport-free handlers read or change. */
 export interface HandlerContext {
@@ -39,6 +40,11 @@ export interface HandlerContext {
    * withdrawals taken by `serveRequest` are verified there. Absent: verified in this thread.
    */
   readonly verify?: VerifyGate | null
+  /**
+   * A shared store (docs/scale-out.md): verified writes go through it (asynchronous, coded
+   * refusals when it is unreachable or busy), `table` is its replica. Absent: the table alone.
+   */
+  readonly store?: TableStore | null
 }
 
 /**
