@@ -111,6 +111,8 @@ export class EgressBudget implements Egress {
   readonly #tcpQueueBytes: number
   readonly #chunk: number
   readonly #lowWater: number
+  /** Balance each class must leave in hand (bytes): servers may borrow a chunk. */
+  readonly #reserve: ClassCounts
   readonly #clock: Clock
   readonly #source: BudgetSource
   readonly #waiters: Record<Priority, Waiter[]> = { server: [], signed: [], cookie: [] }
@@ -150,6 +152,12 @@ export class EgressBudget implements Egress {
     this.#chunk = chunkSize(options.bytesPerSecond)
     // Enough that one full datagram always fits once drawn, even on a tiny budget.
     this.#lowWater = Math.max(Math.ceil(this.#chunk / 2), Limits.MAX_DATAGRAM)
+    // Below the low-water mark (a draw is already under way when a reserve is reached).
+    this.#reserve = {
+      server: -this.#chunk,
+      signed: Math.floor(this.#chunk / 8),
+      cookie: Math.floor(this.#chunk / 4),
+    }
     this.#clock = deps.clock ?? systemClock
     this.#source = deps.source ?? bottleneckSource(options.bytesPerSecond, this.#chunk)
     this.#firstDraw = new Promise(resolve => {
@@ -179,7 +187,11 @@ export class EgressBudget implements Egress {
     if (this.#windowUsed + bytes > this.#caps[priority]) {
       return this.#drop(bytes, priority)
     }
-    if (this.#balance < bytes) {
+    // A lower class may not spend the last of the balance in hand, so a burst of cookies or
+    // signed replies (a batch of datagrams handled in one tick) leaves room for the classes
+    // above it until the next chunk arrives; server replies may even borrow up to one chunk
+    // against the next draw (repaid when it arrives, so the budget over time still holds).
+    if (this.#firstDrawDone !== null || this.#balance - bytes < this.#reserve[priority]) {
       this.#maybeDraw()
       return this.#drop(bytes, priority)
     }

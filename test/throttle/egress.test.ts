@@ -65,11 +65,33 @@ test('admit() spends budget already drawn and draws the next chunk in the backgr
   await egress.ready()
   let sent = 0
   while (egress.admit(1000, 'server')) sent += 1000
-  assert.equal(sent, 50_000, 'exactly one chunk')
+  assert.equal(sent, 100_000, 'the chunk in hand, and one more borrowed against the next draw')
   assert.equal(source.pending.length, 1, 'one draw at a time, requested when running low')
   assert.equal(egress.counts.droppedPackets.server, 2)
+  // The next chunk repays the loan: nothing more can be sent than drawn plus one chunk.
+  source.grant()
+  await settle()
+  assert.equal(egress.admit(1000, 'signed'), false, 'the loan is repaid before lower classes')
   await egress.close()
   assert.equal(source.closed, true)
+})
+
+test('a burst of lower classes leaves budget in hand for the classes above it', async () => {
+  const source = new ManualSource()
+  const egress = new EgressBudget(
+    { bytesPerSecond: 1_000_000, tcpQueueBytes: 0 },
+    { source, clock: new ManualClock() },
+  )
+  source.grant()
+  await egress.ready()
+  let cookie = 0
+  while (egress.admit(1000, 'cookie')) cookie += 1000
+  assert.equal(cookie, 37_000, 'cookies stop with a quarter of the chunk (12,500) in hand')
+  let signed = 0
+  while (egress.admit(1000, 'signed')) signed += 1000
+  assert.equal(signed, 6000, 'signed replies stop with an eighth (6,250) in hand')
+  assert.equal(egress.admit(1000, 'server'), true, 'servers are still answered')
+  await egress.close()
 })
 
 test('each class may use only its share of a second; the clock opens the next second', async () => {
