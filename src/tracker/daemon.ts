@@ -219,7 +219,9 @@ export class Daemon {
       // Every front-end of a shared store issues cookies and challenge tokens with the shared
       // secret and accepts the previous one too (docs/scale-out.md §4).
       let sample: [number, Uint8Array] = [0, ctx.sampleKey]
-      this.prover.useTokens(ring.challengeTokens)
+      this.prover.useTokens(ring.challengeTokens, (e, mask, at) => {
+        store?.prove?.(e, mask, at)
+      })
       Object.defineProperties(ctx, {
         cookieSecret: { get: () => ring.cookieSecret },
         previousCookieSecret: { get: () => ring.previousCookieSecret },

@@ -95,12 +95,20 @@ export class Prover {
   /**
    * Issue and check tokens with `tokens` from now on: a front-end of a shared store uses the
    * store's shared secrets (docs/scale-out.md §4), so a reply reaching any front-end proves the
-   * endpoint. Tokens issued before with the old source are no longer accepted.
+   * endpoint. Tokens issued before with the old source are no longer accepted. `onProof`: told
+   * of each proof this front-end checks, so the others learn it.
    */
-  useTokens(tokens: ChallengeTokenSource): void {
+  useTokens(
+    tokens: ChallengeTokenSource,
+    onProof?: (e: Entry, mask: number, at: number) => void,
+  ): void {
     this.#d = { ...this.#d, tokens }
     this.#shared = true
+    this.#onProof = onProof ?? null
   }
+
+  /** Told of every proof this front-end checked (to share it through the store). */
+  #onProof: ((e: Entry, mask: number, at: number) => void) | null = null
 
   /** Tokens shared with other front-ends: a reply may answer a round another one opened. */
   #shared = false
@@ -226,6 +234,7 @@ export class Prover {
     if (!local) e.chAt = time
     markProven(e, open, now)
     stats.inc('challenge_proofs')
+    this.#onProof?.(e, open, now)
     return true
   }
 

@@ -131,4 +131,11 @@ test('challenges: a reply reaching another front-end than the one that challenge
   node.send(encodeMessage({ ...m, type: 'challenge-reply' }), b.udp, '127.0.0.1')
   await until(() => b.daemon.stats.get('challenge_proofs') === 1, 5000, 'B proved it')
   assert.equal(a.daemon.stats.get('challenge_proofs'), 0)
+  // The proof travels through the store: A's replica learns it and A lists the entry.
+  await until(() => (a.daemon.table.peek(key)?.proven ?? 0) !== 0, 5000, 'A learned the proof')
+  const [asker] = await probes(t, 1)
+  assert.ok(asker !== undefined)
+  const askCookie = await cookieFrom(asker, a)
+  const listed = await ask(asker, { ...queryMessage(), cookie: askCookie }, a)
+  assert.ok(listed.type === 'introductions' && listed.entries.length === 1, listed.type)
 })
