@@ -1,5 +1,6 @@
 // The shared store's costs, measured on loopback with our own redis-server processes.
-// Usage: npm run bench:scale-out [-- --entries 20000 --concurrency 64 --buckets 64]
+// Usage: npm run bench:scale-out [-- --entries 20000 --concurrency 64 --buckets 64
+//          --fresh 100000 --seconds 5]
 //
 // For one Redis node and a Redis Cluster of three masters (test/helpers/redis.ts starts them in
 // a temp dir, on free ports, and kills them at the end): store writes (put, refresh) from one
@@ -7,35 +8,41 @@
 // commandstats usec_per_call: the per-shard ceiling is 1e6 / that), the Redis commands one
 // announce costs, memory per entry (MEMORY USAGE of the table keys, and of the streams apart),
 // and how fast a second front-end loads the whole table (resync) and follows the streams. Then
-// redis-benchmark's plain SET for scale. Figures go to stdout as a Markdown table; the capacity
+// redis-benchmark's plain SET for scale. Then whole trackers, each its own process (the tsc
+// build), driven by the C generator with --fresh pre-signed announces for --seconds: the
+// in-memory tracker, 1 and 2 front-ends over the cluster. Figures go to stdout as a Markdown table; the capacity
 // model in docs/scale-out.md is built from them. Not a test: wall-clock figures depend on load.
 import { execFileSync } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { ManualClock } from '../src/clock.js'
 import { ClientTable } from '../src/table/client-table.js'
-import { rawPublicKey } from '../src/crypto/ed25519.js'
-import { signRecord } from '../src/crypto/record-sign.js'
 import { keyOf } from '../src/store/memory-store.js'
-import { openStore } from '../src/store/open.js'
-import type { SignedRecord } from '../src/wire/record.js'
-import { TcpTrackerClient, startTracker } from '../test/helpers/tracker.js'
 import { RedisStore } from '../src/store/redis-store.js'
 import { parseStoreUrl } from '../src/store/url.js'
 import { RedisFarm } from '../test/helpers/redis.js'
 import { T0, fakeRecord } from '../test/helpers/records.js'
+import { runLoad, signFresh } from './peers/measure.js'
+import { type Server, buildMetatracker, compile, cpuSeconds, startChild } from './peers/servers.js'
 
 const { values } = parseArgs({
   options: {
     entries: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '64' },
     buckets: { type: 'string', default: '64' },
+    fresh: { type: 'string', default: '100000' },
+    seconds: { type: 'string', default: '5' },
   },
 })
 const N = Number(values.entries)
 const C = Number(values.concurrency)
 const B = Number(values.buckets)
+const FRESH = Number(values.fresh)
+const SECONDS = Number(values.seconds)
 
 const cleanup: (() => void)[] = []
 const onExit = (): void => {
@@ -203,91 +210,114 @@ async function measure(target: string, farm: RedisFarm): Promise<Row> {
   }
 }
 
-/**
- * Whole trackers (Daemon, in this process) taking fresh signed announces over TCP: the
- * in-memory default, then 1 and 2 front-ends over the cluster (the load split between them).
- * Signing happens before the clock starts; the daemons verify in this thread (no pool).
- */
-async function trackers(cluster: RedisFarm): Promise<string[]> {
-  const count = Math.min(N, 6000)
-  const at = Math.floor(Date.now() / 1000)
-  const records = Array.from({ length: count }, () => {
-    const { privateKey } = generateKeyPairSync('ed25519')
-    return signRecord(
-      {
-        network: 'bench',
-        publicKey: rawPublicKey(privateKey),
-        seq: 1,
-        issuedAt: at,
-        expiresAt: at + 3600,
-        kind: 'peer',
-        endpoints: [{ family: 4, address: '0.0.0.0', port: 5000 }],
-        server: null,
-      },
-      privateKey,
-    )
-  })
-  const options = {
-    perBlock: 1_000_000,
-    perWideBlock: 1_000_000,
-    tcpMaxPerSource: 64,
-    verifyWorkers: 0,
+/** The payload file's announces split in `parts` files of about equal counts. */
+async function splitPayloads(file: string, parts: number): Promise<string[]> {
+  const buf = await readFile(file)
+  const items: Buffer[] = []
+  for (let at = 0; at + 2 <= buf.byteLength; at += 2 + buf.readUInt16BE(at)) {
+    items.push(buf.subarray(at, at + 2 + buf.readUInt16BE(at)))
   }
-  const storeDeps = (prefix: string) => ({
-    openStore: (t: ClientTable) =>
-      openStore(`${cluster.url}?prefix=${prefix}&buckets=${B}`, {
-        table: t,
-        clock: { now: () => Date.now() },
-        maxEntries: 100_000,
-        maxBytes: 64 * 1024 * 1024,
-        perBlock: 1_000_000,
-        perWideBlock: 1_000_000,
-        maxTtl: 3600,
-        serverTtl: 3600,
-        replayMemory: 100_000,
-      }),
+  const per = Math.ceil(items.length / parts)
+  return Promise.all(
+    Array.from({ length: parts }, async (_, p) => {
+      const out = `${file}.part${p}`
+      await writeFile(out, Buffer.concat(items.slice(p * per, (p + 1) * per)))
+      return out
+    }),
+  )
+}
+
+interface FrontRow {
+  label: string
+  /** Per front-end: announces/s answered `new`, its process's share of a core. */
+  fronts: { rate: number; cpu: number | null; bad: number }[]
+  /** Redis: script µs per put (commandstats), process CPU µs per put (all masters). */
+  usecPut: number | null
+  cpuPut: number | null
+}
+
+/**
+ * Whole trackers, each in its own process (the tsc build, scripts/peers/front-end-server.mjs),
+ * taking fresh pre-signed announces over UDP from the C generator (scripts/loadgen/loadgen.c, one
+ * per front-end, each over its own share of the announces): the in-memory default, then 1 and 2
+ * front-ends over the cluster. Signing happens before; the front-ends verify on their main
+ * thread (verifyWorkers 0: one core each).
+ */
+async function frontEnds(cluster: RedisFarm, nodes: Redis[]): Promise<FrontRow[]> {
+  const tmp = await mkdtemp(join(tmpdir(), 'mt-scale-out-'))
+  cleanup.push(() => {
+    rmSync(tmp, { recursive: true, force: true })
   })
-  const out: string[] = []
+  const at = Math.floor(Date.now() / 1000)
+  const [tools, dist, files] = await Promise.all([
+    compile(tmp),
+    buildMetatracker(),
+    signFresh(join(tmp, 'fresh'), FRESH, 1, at, 2),
+  ])
+  const fresh = join(tmp, 'fresh.bin')
+  await writeFile(fresh, Buffer.concat(await Promise.all(files.map(f => readFile(f)))))
+  const halves = await splitPayloads(fresh, 2)
+  const shape = { sockets: 4, window: 16, seconds: SECONDS, warmup: 1 }
+  const redisPids = cluster.nodes.map(n => n.proc?.pid ?? 0)
+  const redisCpu = async (): Promise<number> => {
+    let sum = 0
+    for (const pid of redisPids) sum += (await cpuSeconds(pid)) ?? 0
+    return sum
+  }
+  const rows: FrontRow[] = []
   const runs: [string, number, boolean][] = [
     ['in-memory tracker', 1, false],
     ['1 front-end over the cluster', 1, true],
     ['2 front-ends over the cluster', 2, true],
   ]
-  for (const [label, fronts, shared] of runs) {
-    const prefix = `tb${Date.now() % 100000}`
-    const ts = await Promise.all(
-      Array.from({ length: fronts }, () =>
-        startTracker(null, options, shared ? storeDeps(prefix) : {}),
+  for (const [label, count, shared] of runs) {
+    const store = shared ? `${cluster.url}?prefix=fe${Date.now() % 100000}&buckets=${B}` : 'memory'
+    const servers: Server[] = []
+    for (let i = 0; i < count; i++) {
+      servers.push(
+        await startChild(
+          label,
+          process.execPath,
+          [
+            join(import.meta.dirname, 'peers', 'front-end-server.mjs'),
+            ...['--dist', dist, '--store', store, '--verify-workers', '0'],
+          ],
+          'this tree built with tsc',
+        ),
+      )
+    }
+    await reset(nodes)
+    const cpu0 = await redisCpu()
+    const results = await Promise.all(
+      servers.map((s, i) =>
+        runLoad(
+          tools.loadgen,
+          {
+            port: s.port,
+            proto: 'mt',
+            file: count === 1 ? fresh : (halves[i] ?? fresh),
+            expect: ['0=13', '5=00'], // announce-reply, status new
+            once: true,
+          },
+          shape,
+          s.pid,
+        ),
       ),
     )
-    const clients = await Promise.all(
-      Array.from({ length: 32 }, (_, i) =>
-        TcpTrackerClient.open('127.0.0.1', (ts[i % fronts] as (typeof ts)[number]).tcp),
-      ),
-    )
-    let next = 0
-    let ok = 0
-    const t0 = process.hrtime.bigint()
-    await Promise.all(
-      clients.map(async c => {
-        while (next < count) {
-          const i = next++
-          const r = await c.request({
-            type: 'announce',
-            txid: i & 0xffff,
-            cookie: new Uint8Array(12),
-            record: records[i] as SignedRecord,
-          })
-          if (r?.type === 'announce-reply') ok++
-        }
-      }),
-    )
-    const rate = ok / (Number(process.hrtime.bigint() - t0) / 1e9)
-    for (const c of clients) c.close()
-    await Promise.all(ts.map(t => t.close()))
-    out.push(`| ${label} | ${rate.toFixed(0)} | ${ok} of ${count} |`)
+    const cpu1 = await redisCpu()
+    const st = await evalStats(nodes)
+    const puts = results.reduce((n, r) => n + r.ok, 0)
+    await Promise.all(servers.map(s => s.stop()))
+    const exhausted = results.some(r => r.exhausted)
+    if (exhausted) console.error(`${label}: the fresh announces ran out: raise --fresh`)
+    rows.push({
+      label,
+      fronts: results.map(r => ({ rate: r.rate, cpu: r.serverCpu, bad: r.bad })),
+      usecPut: shared ? st.usec / Math.max(1, st.calls) : null,
+      cpuPut: shared ? ((cpu1 - cpu0) * 1e6) / Math.max(1, puts) : null,
+    })
   }
-  return out
+  return rows
 }
 
 function redisBenchmark(port: number): string {
@@ -310,7 +340,7 @@ async function main(): Promise<void> {
   const cluster = await RedisFarm.cluster(fn => cleanup.push(fn), 3)
   const rows = [await measure('1 node', single), await measure('cluster, 3 masters', cluster)]
   const raw = redisBenchmark(single.nodes[0]?.port ?? 0)
-  const whole = await trackers(cluster)
+  const whole = await frontEnds(cluster, await masters(cluster))
   const f = (n: number, d = 0): string => n.toFixed(d)
   console.log(`entries ${N}, concurrency ${C}, buckets ${B}; node ${process.version}`)
   console.log(
@@ -327,10 +357,25 @@ async function main(): Promise<void> {
   }
   console.log(`redis-benchmark, 1 node: ${raw}`)
   console.log(
-    '\n| trackers (TCP, fresh signed announces, 32 connections) | announces/s | answered |',
+    `\nfront-end processes, UDP fresh announces (${FRESH} pre-signed, loadgen 4 sockets × 16 in ` +
+      `flight per front-end, ${SECONDS} s), verifyWorkers 0:`,
   )
-  console.log('|---|---|---|')
-  for (const line of whole) console.log(line)
+  console.log(
+    '| trackers | announces/s per front-end (CPU share) | total announces/s | ' +
+      'Redis µs per put (script) | Redis CPU µs per put (process) |',
+  )
+  console.log('|---|---|---|---|---|')
+  for (const r of whole) {
+    const per = r.fronts
+      .map(x => `${f(x.rate)} (${x.cpu === null ? '?' : f(x.cpu * 100)}%)`)
+      .join(', ')
+    const total = r.fronts.reduce((n, x) => n + x.rate, 0)
+    const bad = r.fronts.reduce((n, x) => n + x.bad, 0)
+    console.log(
+      `| ${r.label} | ${per} | ${f(total)}${bad > 0 ? ` (${bad} other replies)` : ''} | ` +
+        `${r.usecPut === null ? '-' : f(r.usecPut, 1)} | ${r.cpuPut === null ? '-' : f(r.cpuPut, 1)} |`,
+    )
+  }
 }
 
 main()

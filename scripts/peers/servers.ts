@@ -44,7 +44,7 @@ export async function cpuSeconds(pid: number): Promise<number | null> {
 }
 
 /** Start `cmd`, wait for a first stdout line {"port":N}. */
-async function startChild(
+export async function startChild(
   name: string,
   cmd: string,
   args: string[],

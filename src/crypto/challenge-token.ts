@@ -27,7 +27,17 @@ export interface ChallengeSubject {
   port: number
 }
 
-export class ChallengeTokens {
+/**
+ * What issues and checks challenge tokens: one ChallengeTokens, or a shared ring of them (a
+ * tracker of several front-ends, docs/scale-out.md §4: issue with the current, accept current or
+ * previous).
+ */
+export interface ChallengeTokenSource {
+  issue(time: number, subject: ChallengeSubject): Uint8Array
+  check(token: Uint8Array, subject: ChallengeSubject, now: number, maxAge: number): number | null
+}
+
+export class ChallengeTokens implements ChallengeTokenSource {
   readonly #master: Uint8Array
   /** Keys of the last epochs asked for (at most two are live at any time). */
   readonly #keys = new Map<number, Buffer>()

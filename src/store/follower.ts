@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { Logger } from '../log.js'
 import type { ClientTable } from '../table/client-table.js'
+import { markProven } from '../table/proof.js'
 import { type SignedRecord, decodeRecord } from '../wire/record.js'
 import { bucketKeys, bucketOf, decodeValue, streamKey } from './layout.js'
 import { keyOf, withdrawLocal } from './memory-store.js'
@@ -187,6 +188,14 @@ export class Follower {
     if (e === undefined) return
     if (t === 'd' && e.seq <= seq) this.#table.delete(e.key)
     else if (t === 'f' && e.seq === seq) this.#table.refresh(e)
+    else if (t === 'r' && e.seq === seq) {
+      // Another front-end proved these endpoints of this very record (docs/scale-out.md §4).
+      const mask = Number(f.get('m')?.toString('latin1'))
+      const at = Number(f.get('a')?.toString('latin1'))
+      if (mask > 0 && mask <= 0xffff && Number.isInteger(at)) {
+        markProven(e, mask, Math.max(at, e.provenAt))
+      }
+    }
   }
 
   /** A stored value into the replica, unless it holds this seq or a higher one already. */

@@ -253,6 +253,12 @@ export class RedisStore implements TableStore {
     })
   }
 
+  prove(entry: Entry, mask: number, at: number): void {
+    if (!this.available || this.#pending >= this.#o.maxPending) return
+    const args = [Buffer.from(entry.key, 'latin1'), entry.seq, mask, at]
+    this.#run(entry.key, 'proof', args).catch(() => undefined)
+  }
+
   async withdraw(signed: SignedRecord): Promise<'stale' | boolean> {
     const t = this.table
     const key = keyOf(signed.bytes)

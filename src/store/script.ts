@@ -125,6 +125,11 @@ elseif op == 'refresh' then
   redis.call('ZADD', e, untilMs, k)
   event('t', 'f', 'k', k, 's', seq)
   return {'ok'}
+elseif op == 'proof' then
+  local k, seq = ARGV[7], ARGV[8]
+  if redis.call('HGET', q, k) ~= seq or redis.call('HEXISTS', h, k) == 0 then return {'gone'} end
+  event('t', 'r', 'k', k, 's', seq, 'm', ARGV[9], 'a', ARGV[10])
+  return {'ok'}
 elseif op == 'withdraw' then
   local k, seq, v = ARGV[7], tonumber(ARGV[8]), ARGV[9]
   trim(4)

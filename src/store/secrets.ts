@@ -1,5 +1,9 @@
 import { createHmac } from 'node:crypto'
-import { ChallengeTokens, type ChallengeSubject } from '../crypto/challenge-token.js'
+import {
+  ChallengeTokens,
+  type ChallengeSubject,
+  type ChallengeTokenSource,
+} from '../crypto/challenge-token.js'
 import { COOKIE_LIFETIME, checkCookie, makeCookie } from '../crypto/cookie.js'
 
 /** Derive a purpose key from a master secret. */
@@ -46,8 +50,19 @@ export class SecretRing {
     return this.#current.cookie
   }
 
+  /** The previous cookie secret, accepted until the next rotation; null before the first. */
+  get previousCookieSecret(): Uint8Array | null {
+    return this.#previous?.cookie ?? null
+  }
+
   get tokens(): ChallengeTokens {
     return this.#current.tokens
+  }
+
+  /** The ring as a token source for the prover: issues with the current, checks both. */
+  readonly challengeTokens: ChallengeTokenSource = {
+    issue: (time, subject) => this.#current.tokens.issue(time, subject),
+    check: (token, subject, now, maxAge) => this.checkToken(token, subject, now, maxAge),
   }
 
   /** Adopt a newer generation (older or equal ones are ignored). */

@@ -48,6 +48,13 @@ export interface TableStore {
    */
   refresh(entry: Entry): void
   /**
+   * The endpoints in `mask` of a held entry answered a challenge at `at` (seconds): a shared
+   * store tells the other front-ends in the background (their replicas mark them proven, for
+   * this seq only); a lost message only costs them a challenge of their own. Absent: nothing to
+   * share.
+   */
+  prove?(entry: Entry, mask: number, at: number): void
+  /**
    * Apply a verified withdrawal: the held entry leaves, the seq is remembered (replay memory).
    * `stale` when its seq is not higher than the held or remembered one; else whether an entry
    * was held.

@@ -216,10 +216,15 @@ export class Daemon {
     }
     const ring = store?.secrets
     if (ring !== undefined) {
-      // Every front-end of a shared store issues and checks cookies with the shared secret.
+      // Every front-end of a shared store issues cookies and challenge tokens with the shared
+      // secret and accepts the previous one too (docs/scale-out.md §4).
       let sample: [number, Uint8Array] = [0, ctx.sampleKey]
+      this.prover.useTokens(ring.challengeTokens, (e, mask, at) => {
+        store?.prove?.(e, mask, at)
+      })
       Object.defineProperties(ctx, {
         cookieSecret: { get: () => ring.cookieSecret },
+        previousCookieSecret: { get: () => ring.previousCookieSecret },
         sampleKey: {
           get: () => {
             if (sample[0] !== ring.generation) {

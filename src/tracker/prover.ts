@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js'
 import { ip16From } from '../crypto/cookie.js'
-import type { ChallengeTokens } from '../crypto/challenge-token.js'
+import type { ChallengeTokenSource } from '../crypto/challenge-token.js'
 import type { ClientTable } from '../table/client-table.js'
 import type { Entry } from '../table/entry.js'
 import {
@@ -56,7 +56,7 @@ export interface ProverOptions {
 
 export interface ProverDeps {
   table: ClientTable
-  tokens: ChallengeTokens
+  tokens: ChallengeTokenSource
   /** Challenges per second, globally and per /24 or /48 of the target. */
   budget: CookieGate
   /** Challenge replies checked per second (each may cost an HMAC). */
@@ -78,7 +78,7 @@ export interface ProverDeps {
  * challenge bytes than it had), the global and per-block challenge budget.
  */
 export class Prover {
-  readonly #d: ProverDeps
+  #d: ProverDeps
   readonly #o: ProverOptions
   #send: ChallengeSend | null = null
 
@@ -91,6 +91,27 @@ export class Prover {
   attach(send: ChallengeSend | null): void {
     this.#send = send
   }
+
+  /**
+   * Issue and check tokens with `tokens` from now on: a front-end of a shared store uses the
+   * store's shared secrets (docs/scale-out.md §4), so a reply reaching any front-end proves the
+   * endpoint. Tokens issued before with the old source are no longer accepted. `onProof`: told
+   * of each proof this front-end checks, so the others learn it.
+   */
+  useTokens(
+    tokens: ChallengeTokenSource,
+    onProof?: (e: Entry, mask: number, at: number) => void,
+  ): void {
+    this.#d = { ...this.#d, tokens }
+    this.#shared = true
+    this.#onProof = onProof ?? null
+  }
+
+  /** Told of every proof this front-end checked (to share it through the store). */
+  #onProof: ((e: Entry, mask: number, at: number) => void) | null = null
+
+  /** Tokens shared with other front-ends: a reply may answer a round another one opened. */
+  #shared = false
 
   get timeout(): number {
     return this.#o.timeout
@@ -179,12 +200,16 @@ export class Prover {
     const now = this.#now()
     // Cheap checks first: a round open for the entry, the token's time that round's; then the
     // reply budget, and only then a decode and the HMAC.
-    if (
-      e === undefined ||
-      e.pending === 0 ||
-      now >= e.chAt + this.#o.timeout ||
-      tokenTime(m.token) !== e.chAt
-    ) {
+    if (e === undefined) {
+      stats.inc('challenge_replies_dropped')
+      return false
+    }
+    const time = tokenTime(m.token)
+    const local = e.pending !== 0 && now < e.chAt + this.#o.timeout && time === e.chAt
+    // With shared tokens another front-end may have sent the challenge (docs/scale-out.md §4):
+    // a reply to a round this replica did not open is worth the HMAC if its token is fresh.
+    const remote = !local && this.#shared && time <= now && now < time + this.#o.timeout
+    if (!local && !remote) {
       stats.inc('challenge_replies_dropped')
       return false
     }
@@ -195,7 +220,7 @@ export class Prover {
     }
     // From an endpoint waiting in this round, then within the reply budget (global and per
     // source block, so one sender cannot spend the budget genuine replies need), then the HMAC.
-    const open = maskOf(entryEndpoints(e), from) & e.pending
+    const open = maskOf(entryEndpoints(e), from) & (local ? e.pending : e.want & ~e.proven)
     if (open === 0 || !this.#d.replies.admit(src.ip16)) {
       stats.inc('challenge_replies_dropped')
       return false
@@ -205,8 +230,11 @@ export class Prover {
       stats.inc('challenge_replies_dropped')
       return false
     }
+    // A round another front-end opened counts as this replica's last round.
+    if (!local) e.chAt = time
     markProven(e, open, now)
     stats.inc('challenge_proofs')
+    this.#onProof?.(e, open, now)
     return true
   }
 

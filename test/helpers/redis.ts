@@ -155,6 +155,40 @@ export class RedisFarm {
     await this.waitClusterOk(ms)
   }
 
+  /** Until every replica has applied everything its master has (writes stopped meanwhile). */
+  async waitReplicated(ms = 30_000): Promise<void> {
+    await until(
+      async () => {
+        const offsets = new Map<number, number>()
+        const replicas: [number, number][] = []
+        for (const n of this.nodes) {
+          if (n.proc === null) continue
+          const info = await cli(n.port, 'info', 'replication')
+          const field = (name: string): number =>
+            Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? -1)
+          if (info.includes('role:master')) offsets.set(n.port, field('master_repl_offset'))
+          else replicas.push([field('master_port'), field('slave_repl_offset')])
+        }
+        return replicas.every(([port, at]) => at >= (offsets.get(port) ?? Infinity))
+      },
+      ms,
+      'replicas caught up',
+    )
+  }
+
+  /** The value of a hash field of a key, wherever the cluster keeps it (a Buffer, or null). */
+  async hget(key: string, field: string): Promise<Buffer | null> {
+    const slot = await this.slotOf(key)
+    const master = await this.masterOf(slot)
+    const c = new Redis({ port: master.port, host: '127.0.0.1', lazyConnect: true })
+    try {
+      await c.connect()
+      return await c.hgetBuffer(key, field)
+    } finally {
+      c.disconnect()
+    }
+  }
+
   /** The port of the master serving `slot`. */
   async masterOf(slot: number): Promise<RedisNode> {
     const live = this.nodes.find(n => n.proc !== null) as RedisNode

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import type { DaemonDeps } from '../../src/tracker/daemon.js'
+import { bucketOf, bucketKeys, metaKey } from '../../src/store/layout.js'
+import { keyOf } from '../../src/store/memory-store.js'
 import { openStore } from '../../src/store/open.js'
 import { WireErrorCode } from '../../src/wire/constants.js'
 import type { Message } from '../../src/wire/messages.js'
@@ -94,11 +96,81 @@ test('two front-ends over a 3-master cluster: what one accepts, the other serves
   assert.equal(await listed(await client(t, a2.tcp)), 10)
 })
 
-test('redis gone: queries answered from the replica, announces OVERLOADED', async t => {
+/**
+ * Announce `r` until a reply says the tracker holds it (new, replaced, or refreshed when an
+ * earlier try was stored but its reply lost); false past the deadline.
+ */
+async function announceUntilStored(
+  c: TcpTrackerClient,
+  r: SignedRecord,
+  deadline: number,
+): Promise<boolean> {
+  while (Date.now() < deadline) {
+    const reply = await c.request(announce(r, r.record.seq), 5000).catch(() => null)
+    if (reply?.type === 'announce-reply') return true
+    await new Promise(res => setTimeout(res, 200))
+  }
+  return false
+}
+
+test('two front-ends over a cluster with replicas: a master killed -9, both recover without a restart', async t => {
   if (!redisAvailable(t)) return
+  const farm = await RedisFarm.cluster(
+    fn => {
+      t.after(fn)
+    },
+    3,
+    1,
+  )
+  const deps = storeDeps(farm.url, 'fo')
+  const a = await startTracker(t, {}, deps)
+  const b = await startTracker(t, {}, deps)
+  const ca = await client(t, a.tcp)
+  const cb = await client(t, b.tcp)
+  for (let n = 1; n <= 20; n++) {
+    const r = await (n <= 10 ? ca : cb).request(announce(record(n), n))
+    assert.ok(r?.type === 'announce-reply' && r.status === 'new', JSON.stringify(r))
+  }
+  await until(() => a.daemon.table.size === 20 && b.daemon.table.size === 20, 5000, 'both hold 20')
+  // Replication is asynchronous (docs/security.md): the kill comes once the replicas caught up.
+  await farm.waitReplicated()
+  // Kill the master of record 1's bucket; the records of its buckets are written again below.
+  const salt = await farm.hget(metaKey('fo'), 'salt')
+  assert.ok(salt !== null)
+  const slotOfRecord = async (n: number): Promise<number> =>
+    farm.slotOf(bucketKeys('fo', bucketOf(salt, keyOf(record(n).bytes), 8))[0] ?? '')
+  const slot = await slotOfRecord(1)
+  const master = await farm.masterOf(slot)
+  const onDead: number[] = []
+  for (let n = 1; n <= 20; n++) {
+    if ((await farm.masterOf(await slotOfRecord(n))) === master) onDead.push(n)
+  }
+  farm.kill(master)
+  // Both front-ends write again to the dead master's buckets (after the replica's promotion),
+  // without a restart; a generous deadline for a loaded machine, polled.
+  const deadline = Date.now() + 60_000
+  for (const [i, n] of onDead.entries()) {
+    const c = i % 2 === 0 ? ca : cb
+    assert.ok(await announceUntilStored(c, record(n, 2), deadline), `record ${n} stored again`)
+  }
+  assert.ok(await announceUntilStored(ca, record(21), deadline), 'A takes a new key')
+  assert.ok(await announceUntilStored(cb, record(22), deadline), 'B takes a new key')
+  await until(() => a.daemon.table.size === 22 && b.daemon.table.size === 22, 10_000, 'both 22')
+  assert.equal(await listed(ca), 22)
+  assert.equal(await listed(cb), 22)
+  // Everything acknowledged before the kill is in the cluster: a new front-end loads it all.
+  const c = await startTracker(t, {}, deps)
+  for (let n = 1; n <= 22; n++) {
+    assert.ok(c.daemon.table.peek(keyOf(record(n).bytes)) !== undefined, `entry ${n}`)
+  }
+})
+
+test('redis gone: queries answered from the replica, announces OVERLOADED; recovery by itself', async t => {
+  if (!redisAvailable(t)) return
+  const aof = ['--appendonly', 'yes']
   const farm = await RedisFarm.single(fn => {
     t.after(fn)
-  })
+  }, aof)
   const a = await startTracker(t, {}, storeDeps(farm.url, 'down'))
   const c = await client(t, a.tcp)
   const ok = await c.request(announce(record(1)))
@@ -112,6 +184,10 @@ test('redis gone: queries answered from the replica, announces OVERLOADED', asyn
   assert.ok(refused?.type === 'error', JSON.stringify(refused))
   assert.equal(refused.code, WireErrorCode.OVERLOADED)
   assert.equal(a.daemon.stats.get('store_unavailable'), 1)
+  // Redis back (on its port, with its AOF): the same front-end takes announces again.
+  await farm.restart(node, aof)
+  assert.ok(await announceUntilStored(c, record(2), Date.now() + 60_000), 'announces accepted')
+  assert.equal(await listed(c), 2)
 })
 
 test('serve --store: killed with -9 and started again (empty data dir), nothing acknowledged lost', async t => {

@@ -29,6 +29,12 @@ export interface HandlerContext {
   readonly operators: AddressMatcher
   readonly deny: DenyPolicy
   readonly cookieSecret: Uint8Array
+  /**
+   * A shared store's previous cookie secret (docs/scale-out.md §4): a cookie the current secret
+   * refuses is checked with it, so one issued just before a rotation stays valid. Absent or null:
+   * only `cookieSecret` (a tracker alone).
+   */
+  readonly previousCookieSecret?: Uint8Array | null
   /** Key for per-asker sample seeds, derived from the cookie secret. */
   readonly sampleKey: Uint8Array
   /** Memos that spare HMACs on repeated requests (bounded). */

@@ -24,7 +24,12 @@ export function hasValidCookie(ctx: HandlerContext, data: Uint8Array, src: Sourc
   if (time !== undefined) return time <= now && now - time <= COOKIE_LIFETIME
   const cookie = requestCookie(data)
   if (cookie === null) return false
-  if (!checkCookie(ctx.cookieSecret, cookie, now, src.ip16, src.port)) return false
+  if (
+    !checkCookie(ctx.cookieSecret, cookie, now, src.ip16, src.port) &&
+    !checkPrevious(ctx, cookie, now, src, COOKIE_LIFETIME)
+  ) {
+    return false
+  }
   memoSet(ctx.memo.cookies, key, cookieTime(cookie))
   return true
 }
@@ -72,5 +77,28 @@ export function hasRecentCookie(ctx: HandlerContext, data: Uint8Array, src: Sour
   const cookie = requestCookie(data)
   if (cookie === null) return false
   const maxAge = COOKIE_LIFETIME + RENEWAL_GRACE
-  return checkCookie(ctx.cookieSecret, cookie, nowSeconds(ctx), src.ip16, src.port, maxAge)
+  const now = nowSeconds(ctx)
+  return (
+    checkCookie(ctx.cookieSecret, cookie, now, src.ip16, src.port, maxAge) ||
+    checkPrevious(ctx, cookie, now, src, maxAge)
+  )
+}
+
+/**
+ * The cookie checked with a shared store's previous secret (docs/scale-out.md §4); false at
+ * once for a tracker alone (no previous secret), so its path is unchanged.
+ */
+function checkPrevious(
+  ctx: HandlerContext,
+  cookie: Uint8Array,
+  now: number,
+  src: Source,
+  maxAge: number,
+): boolean {
+  const previous = ctx.previousCookieSecret
+  return (
+    previous !== undefined &&
+    previous !== null &&
+    checkCookie(previous, cookie, now, src.ip16, src.port, maxAge)
+  )
 }
