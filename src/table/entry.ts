@@ -69,6 +69,11 @@ const PROT_BIT = 1 << 21
  * a slice of it; seq and expiry are read from the record bytes, the index and block an entry sits
  * in from its network, kind and address (client-table.ts); times are whole seconds (small
  * integers); port, counted announces and the segment share one small integer.
+ *
+ * An Entry is a stable handle: the table never reuses one for another record (key and record
+ * are readonly; a higher seq of the key is a new Entry, client-table.ts `insert`; segments.ts
+ * moves the same object between segments), so `table.peek(e.key) === e` says it is still held
+ * with the same record. A save collects the references at once and serialises them in slices.
  */
 export class Entry {
   /** Position in its bucket's array. */
