@@ -30,7 +30,7 @@ async function listedProven(tracker: Tracker): Promise<number> {
     assert.ok(reply?.type === 'introductions', `got ${reply?.type}`)
     return reply.entries.length
   } finally {
-    udp.close()
+    await udp.close()
   }
 }
 
@@ -52,7 +52,7 @@ test('a peer proven before a restart is listed right after it, without a new ann
     const r = await peer.request({ type: 'announce', txid: 1, cookie: peer.cookie, record })
     assert.ok(r?.type === 'announce-reply', `got ${r?.type}`)
   } finally {
-    peer.close()
+    await peer.close()
   }
   assert.equal(await listedProven(first), 1, 'proven before the stop')
   await first.stop()
