@@ -7,6 +7,7 @@ import { type NodeKind, type SignedRecord, isWithdrawal } from '../wire/record.j
 import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
   Entry,
+  byRecency,
   type EntrySnapshot,
   type EntryView,
   REPLAY_MEMORY_SHARE,
@@ -352,9 +353,9 @@ export class ClientTable implements SelectIndex {
     return removed
   }
 
-  /** Every held entry (expired too), one pass, one array slot each (a save's refs: entry.ts). */
+  /** Every held entry (expired too) least recent first, one array slot each (entry.ts). */
   refs(): Entry[] {
-    return Array.from(this.#segs.rvalues())
+    return byRecency(this.#ix.buckets.values())
   }
 
   /** Live entries, least recently announced first, probation before protected. */

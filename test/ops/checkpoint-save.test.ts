@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ManualClock } from '../../src/clock.js'
 import { heldEntries } from '../../src/ops/checkpoint/held.js'
-import { ClientTable } from '../../src/table/client-table.js'
+import { ClientTable, REFRESH_GAP } from '../../src/table/client-table.js'
 import type { Endpoint } from '../../src/wire/endpoint.js'
 import { T0, fakeRecord } from '../helpers/records.js'
 
@@ -65,4 +65,31 @@ function fakeSeq(record: Uint8Array): number {
   const at = 1 + record[0]! + 32
   const v = new DataView(record.buffer, record.byteOffset)
   return v.getUint32(at) * 2 ** 32 + v.getUint32(at + 4)
+}
+
+test('refs: the table order (least recently announced first, probation before protected), without lru-cache iteration', () => {
+  const { t, clock } = table()
+  for (let i = 1; i <= 30; i++) {
+    clock.advance(1000)
+    t.insert(fakeRecord(i, { expiresAt: T0 + HOUR }), v4(`10.0.${i}.1`, 1000))
+  }
+  // Announced again later (REFRESH_GAP apart): these move to protected, in this order.
+  for (const i of [3, 7, 11, 5, 20]) {
+    const e = t.refs().find(r => fakeIndex(r.recordBytes) === i)!
+    for (let k = 0; k < 3; k++) {
+      clock.advance(REFRESH_GAP * 1000)
+      t.refresh(e)
+    }
+  }
+  const expected = [...t.entries()].map(s => Buffer.from(s.record).toString('latin1'))
+  assert.ok(t.protectedSize > 0)
+  assert.deepEqual(
+    t.refs().map(e => e.rec),
+    expected,
+  )
+})
+
+/** The number a fake record's key was made from (records.ts fakeKey). */
+function fakeIndex(record: Uint8Array): number {
+  return new DataView(record.buffer, record.byteOffset).getUint32(1 + record[0]!)
 }
