@@ -6,6 +6,7 @@
 // queries (one in flight from a worker thread, its own event loop) inside the restore window,
 // during the re-verification and once all is done (normal).
 // Usage: npx tsx scripts/bench-checkpoint.ts [--entries 1000000] [--verify-seconds 30]
+//        [--restore-slice-ms MS]
 // The checkpoint (N signed records, distinct keys: minutes to sign) is cached in the temp
 // directory and reused while its records live. Not a test: figures depend on the machine.
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
@@ -31,6 +32,8 @@ const argOf = (name: string, fallback: number): number => {
 }
 const count = argOf('--entries', 1_000_000)
 const verifySeconds = argOf('--verify-seconds', 30)
+// The restore's slice budget (src/ops/checkpoint/restorer.ts; its default when not given).
+const sliceArg = process.argv.includes('--restore-slice-ms') ? argOf('--restore-slice-ms', 1) : null
 const LIFE = 86_400
 const KEYS = 10_000
 const networkOf = (n: number): string => `net${n}.example`
@@ -256,7 +259,12 @@ async function target(port: number): Promise<void> {
 const sleep = (ms: number): Promise<unknown> => new Promise(resolve => setTimeout(resolve, ms))
 
 // 1. The measured restart: listening, the restore window, the re-verification (capped), stop.
-const tracker = await phase('open + bind (to listening)', () => startTracker(config, { logger }))
+const tracker = await phase('open + bind (to listening)', () =>
+  startTracker(config, {
+    logger,
+    ...(sliceArg === null ? {} : { restore: { sliceMs: sliceArg } }),
+  }),
+)
 await target(tracker.listening.udp ?? 0)
 const restored = await phase('restore (in the background, serving)', () => tracker.restored)
 const state = { verifyDone: false }
@@ -333,7 +341,7 @@ console.log(
   `node ${process.version}, ${count.toLocaleString('en')} entries, checkpoint ` +
     `${(fileBytes / 1e6).toFixed(1)} MB, ${restored?.restored ?? 0} restored, ${verifiedSoFar} ` +
     `verified ${verifiedAll ? '(all)' : `in ${verifyWindowS.toFixed(0)} s (stopped there)`}, ` +
-    `RSS at start ${mb(rss0)} MiB\n`,
+    `RSS at start ${mb(rss0)} MiB, restore slices ${sliceArg ?? 'default'} ms\n`,
 )
 console.log('| phase | ms | longest event-loop stall, ms | RSS before / max / after, MiB |')
 console.log('|---|---:|---:|---|')

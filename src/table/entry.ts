@@ -360,8 +360,8 @@ export function byRecency(lists: Iterable<readonly Entry[]>): Entry[] {
   if (n === 0) return out
   // Bins: probation by second, then protected by second.
   const span = max - min + 1
-  const flat = all.length === 1 ? (all[0] ?? []) : all.flat()
   if (span > RECENCY_SPAN_MAX) {
+    const flat = all.flat()
     const key = (j: number): number => (prot[j] ?? 0) * span + (seen[j] ?? 0) - min
     const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => key(a) - key(b))
     return order.map(j => flat[j] as Entry)
@@ -372,11 +372,15 @@ export function byRecency(lists: Iterable<readonly Entry[]>): Entry[] {
     starts[b] = (starts[b] ?? 0) + 1
   }
   for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] ?? 0) + (starts[b - 1] ?? 0)
-  for (let j = 0; j < n; j++) {
-    const b = (prot[j] ?? 0) * span + (seen[j] ?? 0) - min
-    const at = starts[b] ?? 0
-    starts[b] = at + 1
-    out[at] = flat[j] as Entry
+  i = 0
+  for (const l of all) {
+    for (let k = 0; k < l.length; k++) {
+      const b = (prot[i] ?? 0) * span + (seen[i] ?? 0) - min
+      i++
+      const at = starts[b] ?? 0
+      starts[b] = at + 1
+      out[at] = l[k] as Entry
+    }
   }
   return out
 }
