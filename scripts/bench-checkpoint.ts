@@ -302,6 +302,8 @@ for (let i = 0; i < 5; i++) {
   refsMs.push(performance.now() - t0)
   if (refs.length === 0) throw new Error('no entries')
 }
+// Let the stall probe tick after those (they hold the loop, and are not the save's).
+await sleep(100)
 await phase('save (serving)', () => second.checkpoint('bench'))
 await sleep(200)
 const samples = await new Promise<number[]>(resolve => {

@@ -385,5 +385,5 @@ export function byRecency(lists: Iterable<readonly Entry[]>): Entry[] {
   return out
 }
 
-/** Seconds of `seen` a counting sort spans at most (8 MiB of counters); a comparison sort past it. */
+/** Seconds of `seen` a counting sort spans at most (8 MiB of counters); a sort past it. */
 const RECENCY_SPAN_MAX = 1 << 20

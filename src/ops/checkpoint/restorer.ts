@@ -17,8 +17,8 @@ import {
 
 /*
  * Restore while serving (docs/operations.md, "Warm restart"): the tracker binds first, then
- * this puts the checkpoint back a chunk at a time in slices of about a ms, yielding to the event
- * loop between slices. Two lanes:
+ * this puts the checkpoint back a chunk at a time in slices of a quarter ms, yielding to the
+ * event loop between slices. Two lanes:
  *
  *   restore  read chunk i, decode each record, put back what is live, allowed and of a served
  *            network (ClientTable#insertTrusted: a held higher seq and a remembered withdrawal
@@ -34,7 +34,7 @@ import {
  */
 
 export interface RestoreOptions {
-  /** Ms a slice of the restore runs before yielding to the event loop (default 1). */
+  /** Ms a slice of the restore runs before yielding to the event loop (default 0.25). */
   sliceMs?: number
   /** Entries a slice restores at most (default: no cap; tests make it small). */
   sliceEntries?: number
@@ -127,7 +127,7 @@ export class Restore {
     this.#d = deps
     this.#decode = deps.decode ?? decodeRecord
     this.#o = {
-      sliceMs: options.sliceMs ?? 1,
+      sliceMs: options.sliceMs ?? 0.25,
       sliceEntries: options.sliceEntries ?? Infinity,
       firstSliceMs: options.firstSliceMs ?? 20,
       verifyBatch: Math.max(1, options.verifyBatch ?? VERIFY_BATCH),
