@@ -1,14 +1,16 @@
 // Restart at scale: a real tracker restarted on a checkpoint of N entries (default 1,000,000).
 // Queries ask for 8 of the 10,000 peers and servers of one network (net0.example).
 // Measures, in one run: time to listening, time to fully restored, RSS during load and save,
-// the longest event-loop stall while restoring, verifying and saving, and the latency of sample
+// the longest event-loop stall while restoring, verifying and saving, the one-pass collection of
+// entry references a save takes at once (table.refs()), and the latency of sample
 // queries (one in flight from a worker thread, its own event loop) inside the restore window,
 // during the re-verification and once all is done (normal).
 // Usage: npx tsx scripts/bench-checkpoint.ts [--entries 1000000] [--verify-seconds 30]
+//        [--restore-slice-ms MS]
 // The checkpoint (N signed records, distinct keys: minutes to sign) is cached in the temp
 // directory and reused while its records live. Not a test: figures depend on the machine.
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
@@ -30,12 +32,14 @@ const argOf = (name: string, fallback: number): number => {
 }
 const count = argOf('--entries', 1_000_000)
 const verifySeconds = argOf('--verify-seconds', 30)
+// The restore's slice budget (src/ops/checkpoint/restorer.ts; its default when not given).
+const sliceArg = process.argv.includes('--restore-slice-ms') ? argOf('--restore-slice-ms', 1) : null
 const LIFE = 86_400
 const KEYS = 10_000
 const networkOf = (n: number): string => `net${n}.example`
 
 // --- the checkpoint (cached) ---
-const cached = join(tmpdir(), `mt-bench-checkpoint-v2b-${count}.bin`)
+const cached = join(tmpdir(), `mt-bench-checkpoint-v2c-${count}.bin`)
 const fresh = existsSync(cached) && Date.now() - statSync(cached).mtimeMs < (LIFE / 2) * 1000
 if (!fresh) {
   console.error(`signing ${count} records (cached in ${cached})...`)
@@ -255,7 +259,12 @@ async function target(port: number): Promise<void> {
 const sleep = (ms: number): Promise<unknown> => new Promise(resolve => setTimeout(resolve, ms))
 
 // 1. The measured restart: listening, the restore window, the re-verification (capped), stop.
-const tracker = await phase('open + bind (to listening)', () => startTracker(config, { logger }))
+const tracker = await phase('open + bind (to listening)', () =>
+  startTracker(config, {
+    logger,
+    ...(sliceArg === null ? {} : { restore: { sliceMs: sliceArg } }),
+  }),
+)
 await target(tracker.listening.udp ?? 0)
 const restored = await phase('restore (in the background, serving)', () => tracker.restored)
 const state = { verifyDone: false }
@@ -285,6 +294,16 @@ await sleep(200)
 const normalFrom = now()
 await sleep(5000)
 const normalTo = now()
+// What a save takes at once before it writes in slices: the entry references (ClientTable#refs).
+const refsMs: number[] = []
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now()
+  const refs = second.daemon.table.refs()
+  refsMs.push(performance.now() - t0)
+  if (refs.length === 0) throw new Error('no entries')
+}
+// Let the stall probe tick after those (they hold the loop, and are not the save's).
+await sleep(100)
 await phase('save (serving)', () => second.checkpoint('bench'))
 await sleep(200)
 const samples = await new Promise<number[]>(resolve => {
@@ -324,7 +343,7 @@ console.log(
   `node ${process.version}, ${count.toLocaleString('en')} entries, checkpoint ` +
     `${(fileBytes / 1e6).toFixed(1)} MB, ${restored?.restored ?? 0} restored, ${verifiedSoFar} ` +
     `verified ${verifiedAll ? '(all)' : `in ${verifyWindowS.toFixed(0)} s (stopped there)`}, ` +
-    `RSS at start ${mb(rss0)} MiB\n`,
+    `RSS at start ${mb(rss0)} MiB, restore slices ${sliceArg ?? 'default'} ms\n`,
 )
 console.log('| phase | ms | longest event-loop stall, ms | RSS before / max / after, MiB |')
 console.log('|---|---:|---:|---|')
@@ -357,5 +376,13 @@ console.log(
 console.log(
   `re-verification: ${(verifiedSoFar / verifyWindowS).toFixed(0)} records/s ` +
     '(daemon.verifier: the worker pool when the daemon runs one)',
+)
+console.log(
+  `table.refs() (taken at once by each save): ${refsMs.map(ms => ms.toFixed(0)).join(', ')} ms`,
+)
+console.log(
+  `load average at the end: ${loadavg()
+    .map(l => l.toFixed(2))
+    .join(' ')}`,
 )
 for (const f of saves) console.log(JSON.stringify(f))

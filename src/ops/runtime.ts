@@ -16,6 +16,7 @@ import {
   type RestoreOptions,
   type RestoreProgress,
   type VerifyResult,
+  heldEntries,
   openCheckpoint,
 } from './checkpoint/index.js'
 import type { TrackerConfig } from './options.js'
@@ -142,6 +143,8 @@ export class TrackerRuntime {
           allowed: e => !entryDenied(deny.quiet, e),
           networks: config.networks,
           clock,
+          // A proof outlives no re-check of a proven server (docs/protocol.md §9).
+          proofMaxAge: Math.max(config.recheck.empty, config.recheck.open, config.recheck.full),
         },
         deps.restore,
       )
@@ -247,15 +250,16 @@ export class TrackerRuntime {
 
   /**
    * What a checkpoint holds now: every live entry and the cookie secret, then, while a restore
-   * runs (or was stopped part way), the part of the old checkpoint not restored yet. The table
-   * is read here, at once (it changes between two slices of a save), the rest chunk by chunk.
+   * runs (or was stopped part way), the part of the old checkpoint not restored yet. The table's
+   * references are taken here, at once, and each entry serialised when the writer reaches it
+   * (checkpoint/held.ts says which version of an entry changed meanwhile is saved).
    */
   snapshot(): CheckpointSnapshot {
     const rest = this.#restore?.remainder()
     return {
       savedAt: this.#clock.now(),
       cookieSecret: this.daemon.cookieSecret,
-      entries: [...this.daemon.table.entries()],
+      entries: heldEntries(this.daemon.table),
       ...(rest === undefined ? {} : { rest }),
     }
   }

@@ -7,6 +7,7 @@ import { type NodeKind, type SignedRecord, isWithdrawal } from '../wire/record.j
 import { blockOf, blocksOf, wideBlockOf } from './blocks.js'
 import {
   Entry,
+  byRecency,
   type EntrySnapshot,
   type EntryView,
   REPLAY_MEMORY_SHARE,
@@ -33,7 +34,8 @@ import {
   seededRandom,
 } from './select.js'
 import { SEQ_SLOT_BYTES, SeqMemory } from './seq-memory.js'
-import { maskOf, provableMask, provenMask, resolveEndpoints } from './proof.js'
+import * as proofs from './proof.js'
+import type { SavedProof } from './proof.js'
 import { checkTable } from './table-check.js'
 import type { QueryMode } from '../wire/messages.js'
 
@@ -43,14 +45,12 @@ export * from './entry.js'
 export type AdmitResult = 'ok' | 'block-full' | 'stale'
 
 /**
- * The client table: a segmented LRU (segments.ts) bounded by count and bytes; each entry's end
- * (`until`) is the record's expiry capped by maxTtl, read against the injected clock, with no
- * autopurge timers (expired entries are skipped lazily on read and deleted when met). Newcomers
- * enter probation; an entry announced `protectAfter` times (REFRESH_GAP apart) moves to the
- * protected segment, which a flood of newcomers cannot evict while probation has anything left.
- * Per-(network, kind) indexes and per-block lists (/24 and /16, /48 and /32; indexes.ts) are
- * maintained only in the segments' add/leave hooks, so every way an entry leaves (evict, expire,
- * delete, replace) keeps them consistent; a key leaving remembers its seq (seq-memory.ts).
+ * The client table: a segmented LRU (segments.ts) bounded by count and bytes; an entry ends at
+ * `until` (record expiry capped by maxTtl, injected clock, no timers: expired entries are skipped
+ * on read and deleted when met). Newcomers enter probation; one announced `protectAfter` times
+ * (REFRESH_GAP apart) moves to protected, which a flood of newcomers cannot evict while probation
+ * has anything left. Indexes and block lists (indexes.ts) change only in the segments' add/leave
+ * hooks, so every way out keeps them consistent; a key leaving remembers its seq (seq-memory.ts).
  */
 export class ClientTable implements SelectIndex {
   readonly #segs: Segments<Entry>
@@ -169,12 +169,12 @@ export class ClientTable implements SelectIndex {
    * endpoints is proven (docs/protocol.md §9), or the tracker lists unproven entries too.
    */
   shown(e: Entry, nowSeconds: number): boolean {
-    return this.#listUnproven || provenMask(e, nowSeconds, this.#proofTimeout) !== 0
+    return this.#listUnproven || proofs.provenMask(e, nowSeconds, this.#proofTimeout) !== 0
   }
 
   /** The endpoints of `e` proven at `nowSeconds` (bit i = endpoint i; proof.ts). */
   provenOf(e: Entry, nowSeconds: number): number {
-    return provenMask(e, nowSeconds, this.#proofTimeout)
+    return proofs.provenMask(e, nowSeconds, this.#proofTimeout)
   }
 
   /** Entries held in an address block. */
@@ -188,12 +188,10 @@ export class ClientTable implements SelectIndex {
   }
 
   /**
-   * May `key` (held as `held`, or new) be stored with this observed address? `stale` when the
-   * key is not held and `signed.seq` is not higher than the seq remembered for it (a replay, or
-   * the same record again once its entry left: only a new signature brings the key back); then
-   * `block-full` when its /24 (/48) or /16 (/32) is at its cap. A full block is first purged of
-   * its expired entries (at most PURGE_SCAN looked at). The table's own budget never refuses:
-   * it evicts from probation instead.
+   * May `key` (held as `held`, or new) be stored from this address? `stale`: not held and
+   * `signed.seq` not above the seq remembered for it (a replay: only a new signature brings a key
+   * back); `block-full`: its /24 (/48) or /16 (/32) at its cap once purged of expired entries (at
+   * most PURGE_SCAN looked at). The table's own budget never refuses: it evicts from probation.
    */
   admit(held: Entry | undefined, address: string, signed?: SignedRecord): AdmitResult {
     if (held === undefined && signed !== undefined && this.isReplay(signed)) return 'stale'
@@ -246,10 +244,10 @@ export class ClientTable implements SelectIndex {
       observed.port,
       factsOf(rec.server),
     )
-    const resolved = resolveEndpoints(rec.endpoints, observed)
-    entry.want = provableMask(resolved)
-    entry.obs = maskOf(resolved, observed) & entry.want
-    entry.proven = maskOf(resolved, provenBy) & entry.want
+    const resolved = proofs.resolveEndpoints(rec.endpoints, observed)
+    entry.want = proofs.provableMask(resolved)
+    entry.obs = proofs.maskOf(resolved, observed) & entry.want
+    entry.proven = proofs.maskOf(resolved, provenBy) & entry.want
     if (entry.proven !== 0) entry.provenAt = seen
     let stored: boolean
     if (held === undefined) {
@@ -291,11 +289,10 @@ export class ClientTable implements SelectIndex {
   }
 
   /**
-   * Apply a verified withdrawal (docs/protocol.md §8.3; the caller has checked its times, its
-   * sequence and its signature): the key's entry, if any, leaves at once, and the withdrawal's
-   * seq is remembered for the longest record lifetime, so the record it withdraws (or any older
-   * one) cannot be replayed back in. A key not held is remembered all the same. The memory keeps
-   * an established standing when the withdrawn entry had one. True when an entry was held.
+   * Apply a verified withdrawal (docs/protocol.md §8.3; times, seq and signature checked by the
+   * caller): the key's entry leaves at once and the withdrawal's seq is remembered for the
+   * longest record lifetime (held or not), so nothing older can be replayed back in; the memory
+   * keeps an established standing the entry had. True when an entry was held.
    */
   withdraw(signed: SignedRecord): boolean {
     const keyLen = recordKeyLength(signed.bytes)
@@ -322,10 +319,7 @@ export class ClientTable implements SelectIndex {
     return this.#ix.buckets.get(bucketId(network, kind)) ?? []
   }
 
-  /**
-   * Answer a query from the indexes: `sample` (O(count), seeded by `random`), `list` or `best`
-   * (O(entries of the network and kind)). Expired entries met on the way are deleted.
-   */
+  /** Answer a query from the indexes (select.ts); expired entries met are deleted. */
   query(q: SelectQuery & { mode: QueryMode }, asker: Asker, random: () => number): Selection {
     switch (q.mode) {
       case 'sample':
@@ -359,6 +353,11 @@ export class ClientTable implements SelectIndex {
     return removed
   }
 
+  /** Every held entry (expired too) least recent first, one array slot each (entry.ts). */
+  refs(): Entry[] {
+    return byRecency(this.#ix.buckets.values())
+  }
+
   /** Live entries, least recently announced first, probation before protected. */
   *entries(): IterableIterator<EntrySnapshot> {
     const now = this.nowSeconds()
@@ -373,9 +372,9 @@ export class ClientTable implements SelectIndex {
    * checked later, in the background). The restore policy (expiry, networks, deny list) is the
    * caller's (src/ops/checkpoint/restore.ts); the table still refuses a held key of an equal or
    * higher seq, a replay it remembers and a full block. The entry starts in probation one counted
-   * announce short of protection. True when stored.
+   * announce short of protection; `p`, its saved proof, as proof.ts `restoreProof` allows.
    */
-  insertTrusted(signed: SignedRecord, observed: Endpoint, seenMs: number): boolean {
+  insertTrusted(signed: SignedRecord, observed: Endpoint, seenMs: number, p?: SavedProof): boolean {
     const keyLen = recordKeyLength(signed.bytes)
     if (keyLen < 0) return false
     const held = this.peek(latin1(signed.bytes.subarray(0, keyLen)))
@@ -384,6 +383,7 @@ export class ClientTable implements SelectIndex {
     const e = this.insert(signed, observed, Math.min(seenMs, this.#clock.now()))
     if (e === undefined) return false
     e.hits = Math.max(e.hits, this.#protectAfter - 1)
+    if (p !== undefined) proofs.restoreProof(e, p, this.nowSeconds())
     return true
   }
 

@@ -69,6 +69,11 @@ const PROT_BIT = 1 << 21
  * a slice of it; seq and expiry are read from the record bytes, the index and block an entry sits
  * in from its network, kind and address (client-table.ts); times are whole seconds (small
  * integers); port, counted announces and the segment share one small integer.
+ *
+ * An Entry is a stable handle: the table never reuses one for another record (key and record
+ * are readonly; a higher seq of the key is a new Entry, client-table.ts `insert`; segments.ts
+ * moves the same object between segments), so `table.peek(e.key) === e` says it is still held
+ * with the same record. A save collects the references at once and serialises them in slices.
  */
 export class Entry {
   /** Position in its bucket's array. */
@@ -324,3 +329,61 @@ export function viewOf(e: Entry): EntryView {
     kind: e.server === null ? 'peer' : 'server',
   }
 }
+
+/**
+ * Every entry of `lists` (the table's index arrays, each entry in exactly one of them) least
+ * recently announced first, probation before protected, by `seen` (whole seconds): a counting
+ * sort that reads each entry once (into one typed array) and allocates nothing per entry.
+ * lru-cache's own iteration costs a Map lookup per entry (about 0.5 s at 1,000,000 entries, all
+ * of it holding the event loop); this a few tens of ms (docs/benchmarks.md, "Operations:
+ * checkpoints").
+ */
+export function byRecency(lists: Iterable<readonly Entry[]>): Entry[] {
+  const all = [...lists]
+  const n = all.reduce((sum, l) => sum + l.length, 0)
+  const out = new Array<Entry>(n)
+  // One read of each entry: its `seen` (Unix seconds fit a u32) and its segment.
+  const seen = new Uint32Array(n)
+  const prot = new Uint8Array(n)
+  let min = 0xffffffff
+  let max = 0
+  let i = 0
+  for (const l of all) {
+    for (const e of l) {
+      const s = e.seen >>> 0
+      seen[i] = s
+      prot[i++] = e.prot ? 1 : 0
+      if (s < min) min = s
+      if (s > max) max = s
+    }
+  }
+  if (n === 0) return out
+  // Bins: probation by second, then protected by second.
+  const span = max - min + 1
+  if (span > RECENCY_SPAN_MAX) {
+    const flat = all.flat()
+    const key = (j: number): number => (prot[j] ?? 0) * span + (seen[j] ?? 0) - min
+    const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => key(a) - key(b))
+    return order.map(j => flat[j] as Entry)
+  }
+  const starts = new Uint32Array(2 * span + 1)
+  for (let j = 0; j < n; j++) {
+    const b = (prot[j] ?? 0) * span + (seen[j] ?? 0) - min + 1
+    starts[b] = (starts[b] ?? 0) + 1
+  }
+  for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] ?? 0) + (starts[b - 1] ?? 0)
+  i = 0
+  for (const l of all) {
+    for (let k = 0; k < l.length; k++) {
+      const b = (prot[i] ?? 0) * span + (seen[i] ?? 0) - min
+      i++
+      const at = starts[b] ?? 0
+      starts[b] = at + 1
+      out[at] = l[k] as Entry
+    }
+  }
+  return out
+}
+
+/** Seconds of `seen` a counting sort spans at most (8 MiB of counters); a sort past it. */
+const RECENCY_SPAN_MAX = 1 << 20

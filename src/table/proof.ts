@@ -103,3 +103,30 @@ export function carryProofs(
   }
   return fresh
 }
+
+/** A proof as a checkpoint keeps it: the proven endpoints, their proof time and its bound. */
+export interface SavedProof {
+  /** Bit i = endpoint i of the saved record. */
+  mask: number
+  /** Unix seconds of the proof. */
+  at: number
+  /** Seconds a proof is kept at most (the longest re-check interval of a proven server). */
+  maxAge: number
+}
+
+/**
+ * Put a checkpointed proof back on a restored entry (docs/protocol.md §9): only the bits of
+ * endpoints the entry's record has and can prove (`want`: a mask naming others proves
+ * nothing), and only when the proof time is not in the future and younger than `maxAge`;
+ * otherwise the entry stays unproven. The challenge time becomes the proof time, so the
+ * re-check schedule goes on from it. True when a proof was put back.
+ */
+export function restoreProof(e: Entry, p: SavedProof, now: number): boolean {
+  const mask = p.mask & e.want
+  if (mask === 0 || p.at <= 0 || p.at > now || now - p.at >= p.maxAge) return false
+  e.proven = mask
+  e.pending = 0
+  e.provenAt = p.at
+  e.chAt = p.at
+  return true
+}

@@ -166,3 +166,25 @@ test('chunks dropped, swapped, repeated or changed after opening are refused', a
   assert.equal((await opened.chunk(1)).length, 1)
   await opened.close()
 })
+
+test('version 2 entries carry their proof (endpoint mask and time); version 1 entries none', async () => {
+  const proven = entries(5).map((e, i) =>
+    i % 2 === 0 ? { ...e, proven: 1 + i, provenAt: T - 100 * i - 1 } : e,
+  )
+  const c = { savedAt: NOW, cookieSecret: new Uint8Array(32).fill(5), entries: proven }
+  assert.deepEqual(decodeCheckpoint(encodeCheckpoint(c)).entries, proven)
+  const dir = tempDir()
+  await writeCheckpointStream(dir, c)
+  const file = await CheckpointFile.open(join(dir, CHECKPOINT_FILE))
+  assert.deepEqual(await file.chunk(0), proven)
+  await file.close()
+  // A mask without a time (or a time without a mask) is no proof.
+  const half = [{ ...entries(1)[0]!, proven: 3 }]
+  assert.equal(
+    decodeCheckpoint(encodeCheckpoint({ ...c, entries: half })).entries[0]?.proven,
+    undefined,
+  )
+  for (const e of decodeCheckpoint(readFileSync(FIXTURE)).entries) {
+    assert.equal('proven' in e || 'provenAt' in e, false)
+  }
+})

@@ -54,7 +54,7 @@ export class Checkpointer {
     const run = async (): Promise<{ entries: number; bytes: number }> => {
       const started = performance.now()
       const c = this.#snapshot()
-      // The one step of a save that holds the event loop (the table read at once).
+      // The one step of a save taken at once: the entry references (held.ts); the rest is sliced.
       const snapshotMs = Math.round(performance.now() - started)
       try {
         const { entries, bytes } = await writeCheckpointStream(this.#dir, c)

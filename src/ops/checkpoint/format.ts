@@ -13,6 +13,12 @@ export interface CheckpointEntry {
   observed: Endpoint
   /** When the tracker last received the record, ms since the epoch. */
   lastSeen: number
+  /**
+   * The endpoints proven reachable when saved (bit i = endpoint i, src/table/proof.ts) and the
+   * Unix seconds of that proof; absent when none (and in version 1 files).
+   */
+  proven?: number
+  provenAt?: number
 }
 
 export interface Checkpoint {
@@ -32,7 +38,8 @@ export interface Checkpoint {
  *            version u16 = 2, savedAt u64 ms, secret 32 bytes
  *            digest 32 bytes: SHA-256 of the header bytes before it
  *   chunk*   count u32 (>= 1), length u32 (payload bytes, at most CHUNK_MAX_BYTES)
- *            payload: count x { lastSeen u64 ms, observed endpoint (wire §4), u16 length, record }
+ *            payload: count x { lastSeen u64 ms, observed endpoint (wire §4), proven u8 (endpoint
+ *            mask), provenAt u32 (Unix seconds, 0 = never), u16 length, record }
  *            digest 32 bytes: SHA-256(previous digest || count || length || payload)
  *   end      count u32 = 0, length u32 = 0, digest as for a chunk; nothing after it
  *
@@ -54,8 +61,9 @@ export const CHUNK_HEAD_BYTES = 8
 export const CHUNK_TARGET_BYTES = 64 * 1024
 /** Payload bytes a reader accepts in one chunk: a larger length is a lie, not a budget. */
 export const CHUNK_MAX_BYTES = 4 * 1024 * 1024
-/** Each entry takes at least 8 + 7 + 2 bytes. */
-const ENTRY_MIN_BYTES = 17
+/** Each entry takes at least 8 + 7 + 5 + 2 bytes (version 1: no proof, 5 fewer). */
+const ENTRY_MIN_BYTES = 22
+const V1_ENTRY_MIN_BYTES = 17
 
 export const corrupt = (why: string): TrackerError => new TrackerError('CHECKPOINT_CORRUPT', why)
 
@@ -120,13 +128,19 @@ export function encodeChunk(
   entries: readonly CheckpointEntry[],
 ): { bytes: Uint8Array; digest: Buffer } {
   let size = CHUNK_HEAD_BYTES + DIGEST_BYTES
-  for (const e of entries) size += 8 + 19 + 2 + e.record.byteLength
+  for (const e of entries) size += 8 + 19 + 5 + 2 + e.record.byteLength
   const w = new Writer(size)
   w.u32(entries.length, 'count')
   w.u32(0, 'length')
   for (const e of entries) {
     w.u64(Math.max(0, Math.floor(e.lastSeen)), 'lastSeen')
     writeEndpoint(w, e.observed, 'observed')
+    const proven = e.proven !== undefined && e.provenAt !== undefined ? e.proven & 0xff : 0
+    w.u8(proven, 'proven')
+    w.u32(
+      proven === 0 ? 0 : Math.max(0, Math.min(0xffffffff, Math.floor(e.provenAt ?? 0))),
+      'provenAt',
+    )
     w.u16(e.record.byteLength, 'record length')
     w.raw(e.record)
   }
@@ -159,17 +173,29 @@ export function readChunkHead(head: Uint8Array, at: number): { count: number; le
   return { count, length }
 }
 
-/** The entries of a checked chunk payload (records copied out). */
-export function decodeEntries(payload: Uint8Array, count: number, at: number): CheckpointEntry[] {
+/** The entries of a checked chunk payload (records copied out; `v1`: no proof fields). */
+export function decodeEntries(
+  payload: Uint8Array,
+  count: number,
+  at: number,
+  v1 = false,
+): CheckpointEntry[] {
   try {
     const r = new Reader(payload)
     const entries: CheckpointEntry[] = []
     for (let i = 0; i < count; i++) {
       const lastSeen = r.u64('lastSeen')
       const observed = readEndpoint(r, 'observed')
+      const proven = v1 ? 0 : r.u8('proven')
+      const provenAt = v1 ? 0 : r.u32('provenAt')
       const length = r.u16('record length')
       if (length > Limits.RECORD_MAX) throw corrupt(`entry ${i}: record of ${length} bytes`)
-      entries.push({ lastSeen, observed, record: r.copy(length, 'record') })
+      const e: CheckpointEntry = { lastSeen, observed, record: r.copy(length, 'record') }
+      if (proven !== 0 && provenAt !== 0) {
+        e.proven = proven
+        e.provenAt = provenAt
+      }
+      entries.push(e)
     }
     r.end()
     return entries
@@ -261,10 +287,10 @@ export function decodeCheckpointV1(bytes: Uint8Array): Checkpoint {
     const savedAt = r.u64('savedAt')
     const cookieSecret = r.copy(COOKIE_SECRET_BYTES, 'secret')
     const count = r.u32('count')
-    if (count > r.remaining / ENTRY_MIN_BYTES)
+    if (count > r.remaining / V1_ENTRY_MIN_BYTES)
       throw corrupt(`entry count ${count} exceeds the file`)
     const rest = r.bytes(r.remaining, 'entries')
-    return { savedAt, cookieSecret, entries: decodeEntries(rest, count, V1_HEADER_BYTES) }
+    return { savedAt, cookieSecret, entries: decodeEntries(rest, count, V1_HEADER_BYTES, true) }
   } catch (err) {
     if (isTrackerError(err) && err.code === 'CHECKPOINT_CORRUPT') throw err
     const detail = err instanceof Error ? err.message : String(err)

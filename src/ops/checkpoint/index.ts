@@ -39,4 +39,5 @@ export {
   type RestoreProgress,
   type RestoreTable,
 } from './restorer.js'
+export { type SaveTable, heldEntries } from './held.js'
 export { Checkpointer, type CheckpointerDeps, type CheckpointerOptions } from './checkpointer.js'

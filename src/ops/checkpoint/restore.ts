@@ -6,6 +6,7 @@ import type { TrackerError } from '../../errors.js'
 import type { Endpoint } from '../../wire/endpoint.js'
 import { latin1, recordKeyLength } from '../../wire/layout.js'
 import { type SignedRecord, decodeRecord } from '../../wire/record.js'
+import type { SavedProof } from '../../table/proof.js'
 import type { CheckpointEntry } from './format.js'
 import { readCheckpoint } from './store.js'
 
@@ -110,7 +111,12 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
 
 /** What restoring needs of the table (ClientTable implements it). */
 export interface RestoreTarget {
-  insertTrusted(signed: SignedRecord, observed: Endpoint, seenMs: number): boolean
+  insertTrusted(
+    signed: SignedRecord,
+    observed: Endpoint,
+    seenMs: number,
+    proof?: SavedProof,
+  ): boolean
 }
 
 /**

@@ -4,6 +4,7 @@ import type { BatchVerifier } from '../../crypto/verifier.js'
 import { latin1, recordKeyLength } from '../../wire/layout.js'
 import { type SignedRecord, decodeRecord } from '../../wire/record.js'
 import type { CheckpointFile } from './file.js'
+import type { SavedProof } from '../../table/proof.js'
 import type { CheckpointEntry } from './format.js'
 import {
   type DropTarget,
@@ -16,8 +17,8 @@ import {
 
 /*
  * Restore while serving (docs/operations.md, "Warm restart"): the tracker binds first, then
- * this puts the checkpoint back a chunk at a time in slices of a few ms, yielding to the event
- * loop between slices. Two lanes:
+ * this puts the checkpoint back a chunk at a time in slices of a quarter ms, yielding to the
+ * event loop between slices. Two lanes:
  *
  *   restore  read chunk i, decode each record, put back what is live, allowed and of a served
  *            network (ClientTable#insertTrusted: a held higher seq and a remembered withdrawal
@@ -33,7 +34,7 @@ import {
  */
 
 export interface RestoreOptions {
-  /** Ms a slice of the restore runs before yielding to the event loop (default 2). */
+  /** Ms a slice of the restore runs before yielding to the event loop (default 0.25). */
   sliceMs?: number
   /** Entries a slice restores at most (default: no cap; tests make it small). */
   sliceEntries?: number
@@ -67,6 +68,11 @@ export interface RestoreDeps {
   clock: Clock
   /** The record decoder (decodeRecord; tests count its calls). */
   decode?: (bytes: Uint8Array) => SignedRecord
+  /**
+   * Seconds a saved proof of address is put back for at most (the longest re-check interval of
+   * a proven server); 0 or absent: restored entries start unproven.
+   */
+  proofMaxAge?: number
 }
 
 export interface RestoreProgress {
@@ -89,7 +95,8 @@ export interface RestoreProgress {
   ms: number
 }
 
-const CHECK_EVERY = 16
+/** Entries restored between two looks at the clock (a few µs each). */
+const CHECK_EVERY = 4
 
 export class Restore {
   readonly progress: RestoreProgress
@@ -120,7 +127,7 @@ export class Restore {
     this.#d = deps
     this.#decode = deps.decode ?? decodeRecord
     this.#o = {
-      sliceMs: options.sliceMs ?? 2,
+      sliceMs: options.sliceMs ?? 0.25,
       sliceEntries: options.sliceEntries ?? Infinity,
       firstSliceMs: options.firstSliceMs ?? 20,
       verifyBatch: Math.max(1, options.verifyBatch ?? VERIFY_BATCH),
@@ -261,9 +268,15 @@ export class Restore {
       this.#finished = true
       return
     }
-    this.#current ??= await file.chunk(this.#ci)
+    let t0 = performance.now()
+    if (this.#current === null) {
+      this.#current = await file.chunk(this.#ci)
+      // Reading and parsing a chunk (a fraction of a ms) is a slice of its own when the budget is
+      // a short one: the entries are restored from the next slice on.
+      if (budgetMs < this.#o.firstSliceMs) return
+      t0 = performance.now()
+    }
     const chunk = this.#current
-    const t0 = performance.now()
     const now = this.#d.clock.now()
     let n = 0
     while (this.#ei < chunk.length) {
@@ -291,9 +304,17 @@ export class Restore {
     const networks = this.#d.networks
     if ((networks.length > 0 && !networks.includes(rec.network)) || e.observed.port === 0) {
       p.refused++
-    } else if (this.#d.table.insertTrusted(r.signed, e.observed, Math.min(e.lastSeen, now))) {
+    } else if (
+      this.#d.table.insertTrusted(r.signed, e.observed, Math.min(e.lastSeen, now), this.#proof(e))
+    ) {
       p.restored++
     } else p.refused++
+  }
+
+  #proof(e: CheckpointEntry): SavedProof | undefined {
+    const maxAge = this.#d.proofMaxAge ?? 0
+    if (maxAge <= 0 || e.proven === undefined || e.provenAt === undefined) return undefined
+    return { mask: e.proven, at: e.provenAt, maxAge }
   }
 
   /** The decoded entry when it is live and allowed (counted when not, unless `quiet`). */

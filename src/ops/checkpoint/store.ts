@@ -27,6 +27,9 @@ export interface CheckpointSnapshot extends CheckpointHeader {
   rest?: AsyncIterable<CheckpointEntry>
 }
 
+/** Ms a save gathers and encodes entries at most before it writes a chunk (and yields). */
+export const SAVE_SLICE_MS = 4
+
 /**
  * Write the checkpoint atomically (src/fs-atomic.ts: temp file, fsync, rename, directory fsync;
  * mode 0600). A crash at any point leaves either the old or the new file, never half of one.
@@ -62,15 +65,24 @@ export async function writeCheckpointStream(
       size = 0
       return chunk.bytes
     }
+    // A chunk is cut at CHUNK_TARGET_BYTES or after SAVE_SLICE_MS of gathering (the entries may
+    // be made as they are read: held.ts), whichever comes first; writing it yields to the loop.
+    let t0 = performance.now()
     for (const e of c.entries) {
       batch.push(e)
-      size += 32 + e.record.byteLength
-      if (size >= CHUNK_TARGET_BYTES) yield cut()
+      size += 37 + e.record.byteLength
+      if (
+        size >= CHUNK_TARGET_BYTES ||
+        (batch.length % 16 === 0 && performance.now() - t0 >= SAVE_SLICE_MS)
+      ) {
+        yield cut()
+        t0 = performance.now()
+      }
     }
     if (c.rest !== undefined) {
       for await (const e of c.rest) {
         batch.push(e)
-        size += 32 + e.record.byteLength
+        size += 37 + e.record.byteLength
         if (size >= CHUNK_TARGET_BYTES) yield cut()
       }
     }
