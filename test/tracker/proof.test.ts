@@ -414,7 +414,7 @@ test('forged sources: an announce without a valid cookie never causes a challeng
   assert.ok(out > 0)
 })
 
-test('after a restart (proofs are not checkpointed) a refresh from the observed endpoint proves it again', () => {
+test('a restored entry without a saved proof: a refresh from the observed endpoint proves it again', () => {
   const { h, sent } = proving()
   const rec = record(1, h, { kind: 'server', server: SERVER })
   const src = h.source('127.0.0.1', 5000)
