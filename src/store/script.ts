@@ -45,18 +45,24 @@ local function leave(k)
   if remove(k, true) then event('t', 'd', 'k', k, 's', s or '0') end
 end
 
+-- A remembered seq whose forget time came: kept while its key is still held (pushed to the
+-- key's end plus the memory's life), else forgotten.
+local function forgetOrKeep(m)
+  local u = redis.call('ZSCORE', e, m)
+  if u then
+    redis.call('ZADD', z, tonumber(u) + life, m)
+  else
+    redis.call('HDEL', q, m)
+    redis.call('ZREM', z, m)
+  end
+end
+
 local function trim(most)
   local gone = redis.call('ZRANGEBYSCORE', e, '-inf', now, 'LIMIT', 0, most)
   for _, m in ipairs(gone) do leave(m) end
   local old = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, most)
   for _, m in ipairs(old) do
-    local u = redis.call('ZSCORE', e, m)
-    if u then
-      redis.call('ZADD', z, tonumber(u) + life, m)
-    else
-      redis.call('HDEL', q, m)
-      redis.call('ZREM', z, m)
-    end
+    forgetOrKeep(m)
   end
   return #gone
 end
@@ -108,13 +114,7 @@ if op == 'put' then
     tries = tries + 1
     local m = redis.call('ZRANGE', z, 0, 0)[1]
     if not m then break end
-    local u = redis.call('ZSCORE', e, m)
-    if u then
-      redis.call('ZADD', z, tonumber(u) + life, m)
-    else
-      redis.call('HDEL', q, m)
-      redis.call('ZREM', z, m)
-    end
+    forgetOrKeep(m)
   end
   if old then return {'replaced', evicted} end
   return {'new', evicted}
